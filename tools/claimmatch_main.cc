@@ -1,0 +1,63 @@
+// claimmatch: tells whether a sentence repeats a claim that has already been fact-checked.
+// One binary, subcommands (see `claimmatch --help` and README.md).
+#include <faiss/Index.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/strings/str_format.h"
+#include "tools/commands.h"
+
+namespace claimmatch::cli {
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args&);
+};
+
+const std::vector<Command> kCommands = {};
+
+void PrintHelp() {
+  std::printf(
+      "claimmatch: finds the fact-checked claims a sentence repeats.\n\n"
+      "usage: claimmatch <command> [options] [args]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf(
+      "\n`claimmatch <command> --help` shows a command's options and examples.\n"
+      "exit codes: 0 ok, 1 failure, 2 usage error, 3 input rejected under --strict\n");
+}
+
+void PrintVersion() {
+  std::printf("claimmatch %s (%s build)\n", CLAIMMATCH_VERSION, CLAIMMATCH_BUILD_TYPE);
+  std::printf("  faiss %d.%d.%d, eigen %d.%d.%d, sentencepiece 0.1.97 (Debian 12)\n",
+              FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH, EIGEN_WORLD_VERSION,
+              EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
+}
+
+}  // namespace
+}  // namespace claimmatch::cli
+
+int main(int argc, char** argv) {
+  using namespace claimmatch::cli;
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    PrintHelp();
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    PrintVersion();
+    return kExitOk;
+  }
+  const Args args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) return c.run(args);
+  }
+  std::fprintf(stderr, "claimmatch: error: unknown command '%s' (see 'claimmatch --help')\n",
+               argv[1]);
+  return kExitUsage;
+}

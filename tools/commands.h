@@ -1,0 +1,35 @@
+// The subcommands of `claimmatch` and what they share: exit codes (CLI.md), error printing and
+// default paths. Each Run* takes the arguments after the command name and returns the exit code.
+#ifndef CLAIMMATCH_TOOLS_COMMANDS_H_
+#define CLAIMMATCH_TOOLS_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "tools/cli_args.h"
+
+namespace claimmatch::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   // I/O, corrupt database, model error
+inline constexpr int kExitUsage = 2;     // unknown option, missing argument
+inline constexpr int kExitRejected = 3;  // input data rejected under --strict
+
+using Args = std::vector<std::string>;
+
+// Prints "claimmatch: error: <message>" to stderr (no status code dump) and returns kExitFailure.
+int Fail(const absl::Status& status);
+int Fail(absl::string_view message);
+// Prints the usage error, the usage line and a hint; returns kExitUsage.
+int UsageError(const ArgParser& parser, absl::string_view message);
+// Handles Parse() + --help for a command: returns -1 to continue, else the exit code to return.
+int ParseOrExit(ArgParser& parser, const Args& args);
+
+// The bundled default model directory (CLAIMMATCH_MODEL overrides; see README).
+std::string DefaultModelDir();
+
+}  // namespace claimmatch::cli
+
+#endif  // CLAIMMATCH_TOOLS_COMMANDS_H_
