@@ -1,5 +1,5 @@
-// Sentencepiece tokenisation with the XLM-RoBERTa id mapping. The only file of claimmatch that
-// includes sentencepiece is tokenizer.cc; its errors and exceptions are converted there.
+// Sentencepiece tokenisation with the XLM-RoBERTa id mapping. sentencepiece itself is reached
+// only through spm_bridge.{h,cc} (see there why); its errors become absl::Status here.
 //
 // Id mapping (fairseq / XLM-R, used by every model claimmatch loads, including its own static
 // models): <s>=0, <pad>=1, </s>=2, <unk>=3, sentencepiece piece k -> k+1 (the sentencepiece
@@ -18,8 +18,8 @@
 #include "absl/strings/string_view.h"
 #include "embeddings/types.h"
 
-namespace sentencepiece {
-class SentencePieceProcessor;
+namespace claimmatch::spm {
+class SpmModel;
 }
 
 namespace claimmatch {
@@ -58,7 +58,7 @@ class Tokenizer {
 
  private:
   Tokenizer();
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<spm::SpmModel> sp_;
   std::string serialized_;
 };
 
