@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,6 +44,16 @@ std::string MakeTempDir(const std::string& name);
 
 // The path of the built `claimmatch` binary (CLAIMMATCH_BIN, else the build tree's).
 std::string ClaimmatchBinary();
+
+struct CommandResult {
+  int exit_code = -1;  // the exit status, or 128 + signal number
+  std::string out;     // stdout
+  std::string err;     // stderr
+};
+
+// Runs `claimmatch args...` with `stdin_text` on its standard input (no shell involved).
+CommandResult RunClaimmatch(const std::vector<std::string>& args,
+                            const std::string& stdin_text = "");
 
 }  // namespace claimmatch::testing
 

@@ -20,7 +20,9 @@ struct Command {
   int (*run)(const Args&);
 };
 
-const std::vector<Command> kCommands = {};
+const std::vector<Command> kCommands = {
+    {"embed", "print sentence embeddings of text, one JSON object per line", RunEmbed},
+};
 
 void PrintHelp() {
   std::printf(

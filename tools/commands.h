@@ -19,6 +19,8 @@ inline constexpr int kExitRejected = 3;  // input data rejected under --strict
 
 using Args = std::vector<std::string>;
 
+int RunEmbed(const Args& args);
+
 // Prints "claimmatch: error: <message>" to stderr (no status code dump) and returns kExitFailure.
 int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
