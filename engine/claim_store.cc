@@ -207,7 +207,12 @@ class ClaimStoreConnection {
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
     if (writable) {
       // journal_mode=WAL is persistent in the file; the others are per connection.
-      CM_RETURN_IF_ERROR(conn->Exec("PRAGMA journal_mode = WAL"));
+      CM_ASSIGN_OR_RETURN(std::string journal_mode, conn->QueryText("PRAGMA journal_mode = WAL"));
+      if (journal_mode != "wal") {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, ": cannot switch the claim store to WAL mode (journal_mode stays \"",
+                         journal_mode, "\"); keep the database on a local filesystem"));
+      }
       CM_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous = FULL"));
     } else {
       CM_RETURN_IF_ERROR(conn->Exec("PRAGMA query_only = ON"));
@@ -225,6 +230,21 @@ class ClaimStoreConnection {
     const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Error(rc, sql);
     return absl::OkStatus();
+  }
+
+  // Runs `sql` (not cached) and returns the first column of its first row.
+  absl::StatusOr<std::string> QueryText(const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    std::string out;
+    if (rc == SQLITE_ROW) {
+      const unsigned char* p = sqlite3_column_text(stmt, 0);
+      if (p != nullptr) out = reinterpret_cast<const char*>(p);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) return Error(rc, sql);
+    return out;
   }
 
   // Returns the prepared statement for `sql`, which must be a string constant (the cache is keyed
