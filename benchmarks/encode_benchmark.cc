@@ -10,8 +10,8 @@
 // Counters: items_per_second = sentences/s.
 #include <cmath>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "benchmark/benchmark.h"
