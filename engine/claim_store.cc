@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
+#include "engine/verdict.h"
 
 namespace claimmatch {
 namespace {
@@ -23,17 +24,13 @@ namespace {
 constexpr int kBusyTimeoutMs = 10'000;
 constexpr size_t kMaxIdleReaders = 16;
 
-// The stored spelling of each Verdict (verdict_norm column; order of the enum).
-constexpr const char* kVerdictTokens[] = {"false", "mostly_false", "mixed", "mostly_true",
-                                          "true",  "unproven",     "other"};
-
-const char* VerdictToken(Verdict v) { return kVerdictTokens[static_cast<int>(v)]; }
+// The stored spelling of each Verdict (verdict_norm column) is its VerdictName().
+absl::string_view VerdictToken(Verdict v) { return VerdictName(v); }  // static storage
 
 std::optional<Verdict> ParseVerdictToken(absl::string_view token) {
-  for (int i = 0; i < static_cast<int>(std::size(kVerdictTokens)); ++i) {
-    if (token == kVerdictTokens[i]) return static_cast<Verdict>(i);
-  }
-  return std::nullopt;
+  absl::StatusOr<Verdict> v = ParseVerdictName(token);
+  if (!v.ok()) return std::nullopt;
+  return *v;
 }
 
 // Schema version 1. Statements are run in order inside one transaction.
@@ -48,7 +45,7 @@ constexpr const char* kSchemaV1[] = {
   claim_date TEXT NOT NULL DEFAULT '',
   verdict TEXT NOT NULL DEFAULT '',
   verdict_norm TEXT NOT NULL CONSTRAINT verdict_norm_known CHECK (verdict_norm IN
-    ('false', 'mostly_false', 'mixed', 'mostly_true', 'true', 'unproven', 'other')),
+    ('false', 'mostly-false', 'mixed', 'mostly-true', 'true', 'unproven', 'other')),
   rating_value REAL,
   rating_best REAL,
   rating_worst REAL,
