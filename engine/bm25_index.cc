@@ -138,6 +138,27 @@ struct Bm25Index::PreparedQuery {
   double c2 = 0.0;         // k1 * b / avgdl
 };
 
+void Bm25Index::PostingList::AddBoundPoint(uint32_t tf, uint32_t len) {
+  auto& points = bound_points;
+  for (const auto& [t, l] : points) {
+    if (t >= tf && l <= len) return;  // dominated
+  }
+  points.erase(std::remove_if(points.begin(), points.end(),
+                              [&](const auto& p) { return p.first <= tf && p.second >= len; }),
+               points.end());
+  points.insert(std::lower_bound(points.begin(), points.end(), std::make_pair(tf, len)),
+                std::make_pair(tf, len));
+  if (points.size() > kMaxBoundPoints) {
+    uint32_t max_tf = 0;
+    uint32_t min_len = UINT32_MAX;
+    for (const auto& [t, l] : points) {
+      max_tf = std::max(max_tf, t);
+      min_len = std::min(min_len, l);
+    }
+    points.assign(1, {max_tf, min_len});
+  }
+}
+
 double Bm25Index::average_length() const {
   return doc_of_id_.empty() ? 0.0 : static_cast<double>(live_tokens_) / static_cast<double>(size());
 }
@@ -191,8 +212,7 @@ uint32_t Bm25Index::AppendDocument(ClaimRowId id, uint32_t length,
     list.docs.push_back(d);
     list.tfs.push_back(tf);
     if (list.live_df++ == 0) ++live_terms_;
-    list.max_tf = std::max(list.max_tf, tf);
-    list.min_len = std::min(list.min_len, length);
+    list.AddBoundPoint(tf, length);
     forward_terms_.push_back(term);
   }
   doc_of_id_[id] = d;
@@ -251,8 +271,7 @@ void Bm25Index::Compact() {
       if (d == UINT32_MAX) continue;
       list.docs.push_back(d);
       list.tfs.push_back(old.tfs[i]);
-      list.max_tf = std::max(list.max_tf, old.tfs[i]);
-      list.min_len = std::min(list.min_len, doc_lengths_[old.docs[i]]);
+      list.AddBoundPoint(old.tfs[i], doc_lengths_[old.docs[i]]);
     }
     postings.push_back(std::move(list));
   }
@@ -321,9 +340,12 @@ Bm25Index::PreparedQuery Bm25Index::PrepareQuery(absl::string_view query) const 
   for (size_t i = 0; i < found.size(); ++i) {
     const PostingList* list = found[i].first;
     const double weight = weights[i] * scale;
+    int64_t bound = 0;
+    for (const auto& [tf, len] : list->bound_points) {
+      bound = std::max(bound, Contribution(weight, tf, len, q.c1, q.c2));
+    }
     // +1 absorbs any last-bit rounding: the bound stays >= every contribution.
-    q.terms.push_back(
-        {list, weight, Contribution(weight, list->max_tf, list->min_len, q.c1, q.c2) + 1});
+    q.terms.push_back({list, weight, bound + 1});
   }
   return q;
 }
@@ -382,50 +404,67 @@ std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k) const {
   TopK top(k);
   int64_t threshold = -1;      // a candidate scoring below this cannot enter the top k
   size_t first_essential = 0;  // terms [0, first_essential) cannot alone reach the threshold
+  // Documents are visited in windows of kWindow numbers: the essential terms' postings in the
+  // window are accumulated term at a time, then each document found is completed by probing the
+  // non-essential terms (highest bound first) until its bound drops below the threshold.
+  constexpr uint32_t kWindow = 4096;
+  std::vector<int64_t> acc(kWindow, 0);
+  std::vector<uint64_t> found(kWindow / 64, 0);
   while (first_essential < n) {
-    uint32_t d = UINT32_MAX;
+    uint32_t base = UINT32_MAX;
     for (size_t i = first_essential; i < n; ++i) {
       const Cursor& c = cursors[i];
-      if (c.pos < c.end && c.docs[c.pos] < d) d = c.docs[c.pos];
+      if (c.pos < c.end && c.docs[c.pos] < base) base = c.docs[c.pos];
     }
-    if (d == UINT32_MAX) break;
-    const uint32_t len = doc_lengths_[d];
-    int64_t score = 0;
+    if (base == UINT32_MAX) break;
+    const uint64_t limit = static_cast<uint64_t>(base) + kWindow;
     for (size_t i = first_essential; i < n; ++i) {
       Cursor& c = cursors[i];
-      if (c.pos < c.end && c.docs[c.pos] == d) {
-        score += Contribution(c.weight, c.tfs[c.pos], len, c1, c2);
-        ++c.pos;
+      for (; c.pos < c.end && c.docs[c.pos] < limit; ++c.pos) {
+        const uint32_t d = c.docs[c.pos];
+        acc[d - base] += Contribution(c.weight, c.tfs[c.pos], doc_lengths_[d], c1, c2);
+        found[(d - base) >> 6] |= uint64_t{1} << ((d - base) & 63);
       }
     }
-    bool pruned = false;
-    for (size_t i = first_essential; i-- > 0;) {
-      if (score + prefix[i] < threshold) {
-        pruned = true;
-        break;
-      }
-      Cursor& c = cursors[i];
-      if (c.pos >= c.end) continue;
-      if (c.docs[c.pos] < d) {  // gallop, then binary search
-        size_t lo = c.pos;
-        size_t step = 1;
-        while (lo + step < c.end && c.docs[lo + step] < d) {
-          lo += step;
-          step <<= 1;
+    for (uint32_t w = 0; w < kWindow / 64; ++w) {
+      for (uint64_t bits = found[w]; bits != 0; bits &= bits - 1) {
+        const uint32_t offset = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        const uint32_t d = base + offset;
+        int64_t score = acc[offset];
+        acc[offset] = 0;
+        if (!doc_alive_[d]) continue;
+        const uint32_t len = doc_lengths_[d];
+        bool pruned = false;
+        for (size_t i = first_essential; i-- > 0;) {
+          if (score + prefix[i] < threshold) {
+            pruned = true;
+            break;
+          }
+          Cursor& c = cursors[i];
+          if (c.pos >= c.end) continue;
+          if (c.docs[c.pos] < d) {  // gallop, then binary search
+            size_t lo = c.pos;
+            size_t step = 1;
+            while (lo + step < c.end && c.docs[lo + step] < d) {
+              lo += step;
+              step <<= 1;
+            }
+            const size_t hi = std::min(lo + step, c.end);
+            c.pos = static_cast<size_t>(std::lower_bound(c.docs + lo, c.docs + hi, d) - c.docs);
+          }
+          if (c.pos < c.end && c.docs[c.pos] == d) {
+            score += Contribution(c.weight, c.tfs[c.pos], len, c1, c2);
+            ++c.pos;
+          }
         }
-        const size_t hi = std::min(lo + step, c.end);
-        c.pos = static_cast<size_t>(std::lower_bound(c.docs + lo, c.docs + hi, d) - c.docs);
+        if (!pruned && top.Offer(score, doc_ids_[d]) && top.full()) {
+          threshold = top.threshold();
+        }
       }
-      if (c.pos < c.end && c.docs[c.pos] == d) {
-        score += Contribution(c.weight, c.tfs[c.pos], len, c1, c2);
-        ++c.pos;
-      }
+      found[w] = 0;
     }
-    if (pruned || !doc_alive_[d]) continue;
-    if (top.Offer(score, doc_ids_[d]) && top.full()) {
-      threshold = top.threshold();
-      while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
-    }
+    // The partition only changes between windows (a stale, lower threshold is always safe).
+    while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
   }
   return top.Finish(q.inv_scale);
 }
@@ -565,8 +604,7 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path) {
       }
       list.docs[i] = d;
       list.tfs[i] = tf;
-      list.max_tf = std::max(list.max_tf, tf);
-      list.min_len = std::min(list.min_len, index.doc_lengths_[d]);
+      list.AddBoundPoint(tf, index.doc_lengths_[d]);
       tf_sum[d] += tf;
       ++terms_per_doc[d];
     }

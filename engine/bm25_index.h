@@ -11,13 +11,15 @@
 // Text goes through engine/text_analysis.h: documents through AnalyzeText, queries through
 // AnalyzeQuery (URLs removed, one-character tokens dropped).
 //
-// Search is document-at-a-time MaxScore (Turtle & Flood 1995, as in Lucene and PISA): terms are
-// ordered by an upper bound of their contribution (from the term's largest f and shortest |D|); the
-// low-bound terms whose bounds sum below the current k-th score are only probed for documents found
-// through the others. Per-term contributions are rounded to fixed point (units of 2^-48, coarser
-// only when a huge query could overflow 63 bits) before summing, so a document's score does not
-// depend on summation order and the pruned search returns exactly what the exhaustive one
-// (SearchExhaustive) does: same ids, same scores, same order.
+// Search is MaxScore (Turtle & Flood 1995, as in Lucene and PISA): terms are ordered by an upper
+// bound of their contribution (from the term's largest f and shortest |D|); the low-bound terms
+// whose bounds sum below the current k-th score are only probed for documents found through the
+// others. Documents are visited in windows of 4096 numbers (as Lucene's MaxScoreBulkScorer): the
+// other ("essential") terms' postings are accumulated term-at-a-time within the window. Per-term
+// contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
+// overflow 63 bits) before summing, so a document's score does not depend on summation order and
+// the pruned search returns exactly what the exhaustive one (SearchExhaustive) does: same ids, same
+// scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
 // frequencies); documents are numbered densely in insertion order; a forward list of each
@@ -105,9 +107,15 @@ class Bm25Index {
     std::vector<uint32_t> docs;  // internal document numbers, strictly increasing
     std::vector<uint32_t> tfs;   // term frequency in docs[i], >= 1
     uint32_t live_df = 0;        // live documents among `docs`
-    uint32_t max_tf = 0;         // bounds over all of `docs` (live or not)
-    uint32_t min_len = UINT32_MAX;
+    // The (f, |D|) pairs of `docs` (live or not) that no other pair beats on both (higher f,
+    // shorter |D|): the best contribution of the term is at one of them, whatever avgdl is. Sorted
+    // by f ascending (so |D| ascending); at most kMaxBoundPoints, else the single corner
+    // (max f, min |D|), still an upper bound.
+    std::vector<std::pair<uint32_t, uint32_t>> bound_points;
+    // Adds the posting (`tf`, `len`) to bound_points.
+    void AddBoundPoint(uint32_t tf, uint32_t len);
   };
+  static constexpr size_t kMaxBoundPoints = 8;
   struct QueryTerm;      // defined in bm25_index.cc
   struct PreparedQuery;  // defined in bm25_index.cc
 
