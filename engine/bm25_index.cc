@@ -1,0 +1,645 @@
+#include "engine/bm25_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "embeddings/file_util.h"
+#include "engine/text_analysis.h"
+
+namespace claimmatch {
+namespace {
+
+// The per-document part of one term's contribution, in fixed point: `weight` already holds
+// qtf * idf * (k1 + 1) * scale (scores are summed as integers: exact and order-independent).
+// Monotone in `tf` (up) and `len` (down), so it bounds itself.
+inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1, double c2) {
+  const double t = static_cast<double>(tf);
+  return static_cast<int64_t>(weight * t / (t + c1 + c2 * static_cast<double>(len)) + 0.5);
+}
+
+struct Candidate {
+  int64_t score;
+  ClaimRowId id;
+};
+
+// Best first: higher score, then smaller id.
+inline bool Better(const Candidate& a, const Candidate& b) {
+  return a.score > b.score || (a.score == b.score && a.id < b.id);
+}
+
+// The k best candidates offered so far; front() of the heap is the worst of them.
+class TopK {
+ public:
+  explicit TopK(int k) : k_(static_cast<size_t>(k)) { heap_.reserve(k_); }
+  bool full() const { return heap_.size() == k_; }
+  // The score a candidate must reach to possibly enter (valid when full()).
+  int64_t threshold() const { return heap_.front().score; }
+  // Returns true if the candidate entered.
+  bool Offer(int64_t score, ClaimRowId id) {
+    const Candidate c{score, id};
+    if (heap_.size() < k_) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+      return true;
+    }
+    if (!Better(c, heap_.front())) return false;
+    std::pop_heap(heap_.begin(), heap_.end(), Better);
+    heap_.back() = c;
+    std::push_heap(heap_.begin(), heap_.end(), Better);
+    return true;
+  }
+  std::vector<Bm25Hit> Finish(double inv_scale) {
+    std::sort(heap_.begin(), heap_.end(), Better);
+    std::vector<Bm25Hit> hits;
+    hits.reserve(heap_.size());
+    for (const Candidate& c : heap_) {
+      hits.emplace_back(c.id, static_cast<float>(static_cast<double>(c.score) * inv_scale));
+    }
+    return hits;
+  }
+
+ private:
+  size_t k_;
+  std::vector<Candidate> heap_;
+};
+
+// ---- Binary format helpers (little-endian, fixed width) ----
+
+constexpr char kMagic[8] = {'C', 'M', 'B', 'M', '2', '5', 'I', 'X'};
+constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;  // magic, version, reserved, size, fingerprint
+
+void PutU32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  out->append(b, 4);
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  out->append(b, 8);
+}
+
+uint64_t GetLe(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+// A bounds-checked cursor over untrusted bytes.
+class Reader {
+ public:
+  explicit Reader(absl::string_view data) : data_(data) {}
+  size_t remaining() const { return data_.size() - pos_; }
+  bool U32(uint32_t* v) {
+    if (remaining() < 4) return false;
+    *v = static_cast<uint32_t>(GetLe(data_.data() + pos_, 4));
+    pos_ += 4;
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    if (remaining() < 8) return false;
+    *v = GetLe(data_.data() + pos_, 8);
+    pos_ += 8;
+    return true;
+  }
+  bool Bytes(size_t n, absl::string_view* v) {
+    if (remaining() < n) return false;
+    *v = data_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  absl::string_view data_;
+  size_t pos_ = 0;
+};
+
+absl::Status DataLoss(absl::string_view path, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("bm25 index ", path, ": ", what));
+}
+
+}  // namespace
+
+struct Bm25Index::QueryTerm {
+  const PostingList* list;
+  double weight;        // qtf * idf * (k1 + 1) * scale
+  int64_t upper_bound;  // >= any Contribution() over `list`
+};
+
+struct Bm25Index::PreparedQuery {
+  std::vector<QueryTerm> terms;
+  double inv_scale = 0.0;  // score = integer sum * inv_scale
+  double c1 = 0.0;         // k1 * (1 - b)
+  double c2 = 0.0;         // k1 * b / avgdl
+};
+
+void Bm25Index::PostingList::AddBoundPoint(uint32_t tf, uint32_t len) {
+  auto& points = bound_points;
+  for (const auto& [t, l] : points) {
+    if (t >= tf && l <= len) return;  // dominated
+  }
+  points.erase(std::remove_if(points.begin(), points.end(),
+                              [&](const auto& p) { return p.first <= tf && p.second >= len; }),
+               points.end());
+  points.insert(std::lower_bound(points.begin(), points.end(), std::make_pair(tf, len)),
+                std::make_pair(tf, len));
+  if (points.size() > kMaxBoundPoints) {
+    uint32_t max_tf = 0;
+    uint32_t min_len = UINT32_MAX;
+    for (const auto& [t, l] : points) {
+      max_tf = std::max(max_tf, t);
+      min_len = std::min(min_len, l);
+    }
+    points.assign(1, {max_tf, min_len});
+  }
+}
+
+double Bm25Index::average_length() const {
+  return doc_of_id_.empty() ? 0.0 : static_cast<double>(live_tokens_) / static_cast<double>(size());
+}
+
+absl::Status Bm25Index::Add(ClaimRowId id, absl::Span<const std::string> fields) {
+  const bool replacing = doc_of_id_.contains(id);
+  if (!replacing && doc_ids_.size() >= std::numeric_limits<uint32_t>::max() - 1) {
+    return absl::ResourceExhaustedError("bm25 index: too many documents");
+  }
+  std::vector<uint32_t> ids;
+  uint64_t length = 0;
+  for (const std::string& field : fields) {
+    AnalyzeText(field, [&](absl::string_view term) {
+      ++length;
+      auto it = term_ids_.find(term);
+      if (it == term_ids_.end()) {
+        it = term_ids_.emplace(std::string(term), static_cast<uint32_t>(terms_.size())).first;
+        terms_.emplace_back(term);
+        postings_.emplace_back();
+      }
+      ids.push_back(it->second);
+    });
+  }
+  if (length >= std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("bm25 index: document ", id, " has too many tokens"));
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::pair<uint32_t, uint32_t>> counts;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j < ids.size() && ids[j] == ids[i]) ++j;
+    counts.emplace_back(ids[i], static_cast<uint32_t>(j - i));
+    i = j;
+  }
+  if (replacing) RemoveWithoutCompaction(id);
+  AppendDocument(id, static_cast<uint32_t>(length), counts);
+  MaybeCompact();
+  return absl::OkStatus();
+}
+
+uint32_t Bm25Index::AppendDocument(ClaimRowId id, uint32_t length,
+                                   const std::vector<std::pair<uint32_t, uint32_t>>& counts) {
+  const auto d = static_cast<uint32_t>(doc_ids_.size());
+  doc_ids_.push_back(id);
+  doc_lengths_.push_back(length);
+  doc_alive_.push_back(1);
+  forward_begin_.push_back(forward_terms_.size());
+  for (const auto& [term, tf] : counts) {
+    PostingList& list = postings_[term];
+    list.docs.push_back(d);
+    list.tfs.push_back(tf);
+    if (list.live_df++ == 0) ++live_terms_;
+    list.AddBoundPoint(tf, length);
+    forward_terms_.push_back(term);
+  }
+  doc_of_id_[id] = d;
+  live_tokens_ += length;
+  return d;
+}
+
+bool Bm25Index::Remove(ClaimRowId id) {
+  if (!RemoveWithoutCompaction(id)) return false;
+  MaybeCompact();
+  return true;
+}
+
+void Bm25Index::MaybeCompact() {
+  const size_t dead = doc_ids_.size() - doc_of_id_.size();
+  if (dead > 64 && dead * 4 > doc_of_id_.size()) Compact();
+}
+
+bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
+  const auto it = doc_of_id_.find(id);
+  if (it == doc_of_id_.end()) return false;
+  const uint32_t d = it->second;
+  doc_of_id_.erase(it);
+  doc_alive_[d] = 0;
+  live_tokens_ -= doc_lengths_[d];
+  const uint64_t end =
+      d + 1 < forward_begin_.size() ? forward_begin_[d + 1] : forward_terms_.size();
+  for (uint64_t i = forward_begin_[d]; i < end; ++i) {
+    if (--postings_[forward_terms_[i]].live_df == 0) --live_terms_;
+  }
+  return true;
+}
+
+void Bm25Index::Compact() {
+  const size_t n_docs = doc_ids_.size();
+  std::vector<uint32_t> new_doc(n_docs, UINT32_MAX);
+  uint32_t next = 0;
+  for (size_t d = 0; d < n_docs; ++d) {
+    if (doc_alive_[d]) new_doc[d] = next++;
+  }
+  // Terms without live documents disappear; the others keep their relative order.
+  std::vector<uint32_t> new_term(terms_.size(), UINT32_MAX);
+  std::vector<std::string> terms;
+  std::vector<PostingList> postings;
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    PostingList& old = postings_[t];
+    if (old.live_df == 0) continue;
+    new_term[t] = static_cast<uint32_t>(terms.size());
+    terms.push_back(std::move(terms_[t]));
+    PostingList list;
+    list.docs.reserve(old.live_df);
+    list.tfs.reserve(old.live_df);
+    list.live_df = old.live_df;
+    for (size_t i = 0; i < old.docs.size(); ++i) {
+      const uint32_t d = new_doc[old.docs[i]];
+      if (d == UINT32_MAX) continue;
+      list.docs.push_back(d);
+      list.tfs.push_back(old.tfs[i]);
+      list.AddBoundPoint(old.tfs[i], doc_lengths_[old.docs[i]]);
+    }
+    postings.push_back(std::move(list));
+  }
+  std::vector<ClaimRowId> doc_ids;
+  std::vector<uint32_t> doc_lengths;
+  std::vector<uint64_t> forward_begin;
+  std::vector<uint32_t> forward_terms;
+  doc_ids.reserve(next);
+  doc_lengths.reserve(next);
+  forward_begin.reserve(next);
+  for (size_t d = 0; d < n_docs; ++d) {
+    if (!doc_alive_[d]) continue;
+    doc_ids.push_back(doc_ids_[d]);
+    doc_lengths.push_back(doc_lengths_[d]);
+    forward_begin.push_back(forward_terms.size());
+    const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
+    for (uint64_t i = forward_begin_[d]; i < end; ++i) {
+      forward_terms.push_back(new_term[forward_terms_[i]]);
+    }
+  }
+  term_ids_.clear();
+  for (size_t t = 0; t < terms.size(); ++t) term_ids_.emplace(terms[t], static_cast<uint32_t>(t));
+  for (auto& [id, d] : doc_of_id_) d = new_doc[d];
+  terms_ = std::move(terms);
+  postings_ = std::move(postings);
+  doc_ids_ = std::move(doc_ids);
+  doc_lengths_ = std::move(doc_lengths);
+  doc_alive_.assign(doc_ids_.size(), 1);
+  forward_begin_ = std::move(forward_begin);
+  forward_terms_ = std::move(forward_terms);
+}
+
+Bm25Index::PreparedQuery Bm25Index::PrepareQuery(absl::string_view query) const {
+  std::vector<std::pair<const PostingList*, int>> found;
+  AnalyzeQuery(query, [&](absl::string_view term) {
+    const auto it = term_ids_.find(term);
+    if (it == term_ids_.end()) return;
+    const PostingList* list = &postings_[it->second];
+    if (list->live_df == 0) return;
+    for (auto& [l, count] : found) {
+      if (l == list) {
+        ++count;
+        return;
+      }
+    }
+    found.emplace_back(list, 1);
+  });
+  PreparedQuery q;
+  if (found.empty() || live_tokens_ == 0) return q;
+  const double n = static_cast<double>(size());
+  q.c1 = kK1 * (1.0 - kB);
+  q.c2 = kK1 * kB / average_length();
+  std::vector<double> weights;
+  double total = 0.0;  // bounds any score: each term adds less than its weight
+  for (const auto& [list, count] : found) {
+    const double df = static_cast<double>(list->live_df);
+    double idf = std::log((n - df + 0.5) / (df + 0.5));
+    if (idf <= 0.0) idf = kMinIdf;
+    weights.push_back(count * idf * (kK1 + 1.0));
+    total += weights.back();
+  }
+  // The finest power-of-two unit, down to 2^-48, whose integer sums stay below 2^62.
+  const int exponent = std::min(48, 61 - static_cast<int>(std::ceil(std::log2(total + 1.0))));
+  const double scale = std::ldexp(1.0, exponent);
+  q.inv_scale = std::ldexp(1.0, -exponent);
+  for (size_t i = 0; i < found.size(); ++i) {
+    const PostingList* list = found[i].first;
+    const double weight = weights[i] * scale;
+    int64_t bound = 0;
+    for (const auto& [tf, len] : list->bound_points) {
+      bound = std::max(bound, Contribution(weight, tf, len, q.c1, q.c2));
+    }
+    // +1 absorbs any last-bit rounding: the bound stays >= every contribution.
+    q.terms.push_back({list, weight, bound + 1});
+  }
+  return q;
+}
+
+std::vector<Bm25Hit> Bm25Index::SearchExhaustive(absl::string_view query, int k) const {
+  if (k <= 0) return {};
+  const PreparedQuery q = PrepareQuery(query);
+  if (q.terms.empty()) return {};
+  std::vector<int64_t> acc(doc_ids_.size(), 0);
+  std::vector<uint8_t> seen(doc_ids_.size(), 0);
+  std::vector<uint32_t> touched;
+  for (const QueryTerm& t : q.terms) {
+    const PostingList& list = *t.list;
+    for (size_t i = 0; i < list.docs.size(); ++i) {
+      const uint32_t d = list.docs[i];
+      acc[d] += Contribution(t.weight, list.tfs[i], doc_lengths_[d], q.c1, q.c2);
+      if (!seen[d]) {
+        seen[d] = 1;
+        touched.push_back(d);
+      }
+    }
+  }
+  TopK top(k);
+  for (const uint32_t d : touched) {
+    if (doc_alive_[d]) top.Offer(acc[d], doc_ids_[d]);
+  }
+  return top.Finish(q.inv_scale);
+}
+
+std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k) const {
+  if (k <= 0) return {};
+  PreparedQuery q = PrepareQuery(query);
+  if (q.terms.empty()) return {};
+  std::vector<QueryTerm>& terms = q.terms;
+  const double c1 = q.c1;
+  const double c2 = q.c2;
+  std::sort(terms.begin(), terms.end(),
+            [](const QueryTerm& a, const QueryTerm& b) { return a.upper_bound < b.upper_bound; });
+  const size_t n = terms.size();
+  struct Cursor {
+    const uint32_t* docs;
+    const uint32_t* tfs;
+    size_t pos;
+    size_t end;
+    double weight;
+  };
+  std::vector<Cursor> cursors(n);
+  std::vector<int64_t> prefix(n);  // prefix[i] = sum of upper bounds of terms 0..i
+  int64_t sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const PostingList& list = *terms[i].list;
+    cursors[i] = {list.docs.data(), list.tfs.data(), 0, list.docs.size(), terms[i].weight};
+    sum += terms[i].upper_bound;
+    prefix[i] = sum;
+  }
+  TopK top(k);
+  int64_t threshold = -1;      // a candidate scoring below this cannot enter the top k
+  size_t first_essential = 0;  // terms [0, first_essential) cannot alone reach the threshold
+  // Documents are visited in windows of kWindow numbers: the essential terms' postings in the
+  // window are accumulated term at a time, then each document found is completed by probing the
+  // non-essential terms (highest bound first) until its bound drops below the threshold.
+  constexpr uint32_t kWindow = 4096;
+  std::vector<int64_t> acc(kWindow, 0);
+  std::vector<uint64_t> found(kWindow / 64, 0);
+  while (first_essential < n) {
+    uint32_t base = UINT32_MAX;
+    for (size_t i = first_essential; i < n; ++i) {
+      const Cursor& c = cursors[i];
+      if (c.pos < c.end && c.docs[c.pos] < base) base = c.docs[c.pos];
+    }
+    if (base == UINT32_MAX) break;
+    const uint64_t limit = static_cast<uint64_t>(base) + kWindow;
+    for (size_t i = first_essential; i < n; ++i) {
+      Cursor& c = cursors[i];
+      for (; c.pos < c.end && c.docs[c.pos] < limit; ++c.pos) {
+        const uint32_t d = c.docs[c.pos];
+        acc[d - base] += Contribution(c.weight, c.tfs[c.pos], doc_lengths_[d], c1, c2);
+        found[(d - base) >> 6] |= uint64_t{1} << ((d - base) & 63);
+      }
+    }
+    for (uint32_t w = 0; w < kWindow / 64; ++w) {
+      for (uint64_t bits = found[w]; bits != 0; bits &= bits - 1) {
+        const uint32_t offset = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        const uint32_t d = base + offset;
+        int64_t score = acc[offset];
+        acc[offset] = 0;
+        if (!doc_alive_[d]) continue;
+        const uint32_t len = doc_lengths_[d];
+        bool pruned = false;
+        for (size_t i = first_essential; i-- > 0;) {
+          if (score + prefix[i] < threshold) {
+            pruned = true;
+            break;
+          }
+          Cursor& c = cursors[i];
+          if (c.pos >= c.end) continue;
+          if (c.docs[c.pos] < d) {  // gallop, then binary search
+            size_t lo = c.pos;
+            size_t step = 1;
+            while (lo + step < c.end && c.docs[lo + step] < d) {
+              lo += step;
+              step <<= 1;
+            }
+            const size_t hi = std::min(lo + step, c.end);
+            c.pos = static_cast<size_t>(std::lower_bound(c.docs + lo, c.docs + hi, d) - c.docs);
+          }
+          if (c.pos < c.end && c.docs[c.pos] == d) {
+            score += Contribution(c.weight, c.tfs[c.pos], len, c1, c2);
+            ++c.pos;
+          }
+        }
+        if (!pruned && top.Offer(score, doc_ids_[d]) && top.full()) {
+          threshold = top.threshold();
+        }
+      }
+      found[w] = 0;
+    }
+    // The partition only changes between windows (a stale, lower threshold is always safe).
+    while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
+  }
+  return top.Finish(q.inv_scale);
+}
+
+absl::Status Bm25Index::Save(absl::string_view path) const {
+  // Live documents only, renumbered in order; terms without live documents are dropped.
+  std::vector<uint32_t> new_doc(doc_ids_.size(), UINT32_MAX);
+  uint64_t n_docs = 0;
+  for (size_t d = 0; d < doc_ids_.size(); ++d) {
+    if (doc_alive_[d]) new_doc[d] = static_cast<uint32_t>(n_docs++);
+  }
+  uint64_t n_postings = 0;
+  for (const PostingList& list : postings_) n_postings += list.live_df;
+  std::string payload;
+  payload.reserve(24 + n_docs * 12 + n_postings * 8 + terms_.size() * 16);
+  PutU64(&payload, n_docs);
+  PutU64(&payload, live_terms_);
+  PutU64(&payload, n_postings);
+  for (size_t d = 0; d < doc_ids_.size(); ++d) {
+    if (!doc_alive_[d]) continue;
+    PutU64(&payload, static_cast<uint64_t>(doc_ids_[d]));
+    PutU32(&payload, doc_lengths_[d]);
+  }
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    const PostingList& list = postings_[t];
+    if (list.live_df == 0) continue;
+    PutU32(&payload, static_cast<uint32_t>(terms_[t].size()));
+    payload.append(terms_[t]);
+    PutU32(&payload, list.live_df);
+    for (size_t i = 0; i < list.docs.size(); ++i) {
+      const uint32_t d = new_doc[list.docs[i]];
+      if (d == UINT32_MAX) continue;
+      PutU32(&payload, d);
+      PutU32(&payload, list.tfs[i]);
+    }
+  }
+  std::string file(kMagic, sizeof(kMagic));
+  PutU32(&file, kFormatVersion);
+  PutU32(&file, 0);
+  PutU64(&file, payload.size());
+  PutU64(&file, Fingerprint64(payload));
+  file.append(payload);
+  return WriteFileAtomically(path, file);
+}
+
+absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path) {
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (!contents.ok()) return contents.status();
+  const absl::string_view file = *contents;
+  if (file.size() < kHeaderSize) {
+    return DataLoss(path, absl::StrCat("truncated header (", file.size(), " bytes)"));
+  }
+  if (std::memcmp(file.data(), kMagic, sizeof(kMagic)) != 0) {
+    return DataLoss(path, "bad magic: not a BM25 index file");
+  }
+  Reader header(file.substr(sizeof(kMagic), kHeaderSize - sizeof(kMagic)));
+  uint32_t version = 0;
+  uint32_t reserved = 0;
+  uint64_t payload_size = 0;
+  uint64_t fingerprint = 0;
+  header.U32(&version);
+  header.U32(&reserved);
+  header.U64(&payload_size);
+  header.U64(&fingerprint);
+  if (version != kFormatVersion) {
+    return DataLoss(path, absl::StrCat("unsupported format version ", version, " (expected ",
+                                       kFormatVersion, ")"));
+  }
+  if (reserved != 0) return DataLoss(path, "non-zero reserved header field");
+  const absl::string_view payload = file.substr(kHeaderSize);
+  if (payload.size() != payload_size) {
+    return DataLoss(path, absl::StrCat("truncated or padded: header says the payload has ",
+                                       payload_size, " bytes, the file holds ", payload.size()));
+  }
+  if (Fingerprint64(payload) != fingerprint) {
+    return DataLoss(path, "checksum mismatch (corrupt payload)");
+  }
+
+  Reader in(payload);
+  uint64_t n_docs = 0;
+  uint64_t n_terms = 0;
+  uint64_t n_postings = 0;
+  if (!in.U64(&n_docs) || !in.U64(&n_terms) || !in.U64(&n_postings)) {
+    return DataLoss(path, "truncated counts");
+  }
+  // Each document takes 12 bytes, each term at least 9, each posting 8: reject impossible counts
+  // before allocating anything.
+  if (n_docs >= std::numeric_limits<uint32_t>::max() - 1 || n_docs > in.remaining() / 12 ||
+      n_terms > in.remaining() / 9 || n_postings > in.remaining() / 8) {
+    return DataLoss(path, absl::StrCat("counts exceed the file size (", n_docs, " documents, ",
+                                       n_terms, " terms, ", n_postings, " postings)"));
+  }
+  Bm25Index index;
+  index.doc_ids_.reserve(n_docs);
+  index.doc_lengths_.reserve(n_docs);
+  for (uint64_t d = 0; d < n_docs; ++d) {
+    uint64_t id = 0;
+    uint32_t len = 0;
+    if (!in.U64(&id) || !in.U32(&len)) return DataLoss(path, "truncated document table");
+    if (!index.doc_of_id_.emplace(static_cast<ClaimRowId>(id), static_cast<uint32_t>(d)).second) {
+      return DataLoss(path, absl::StrCat("duplicate document id ", static_cast<int64_t>(id)));
+    }
+    index.doc_ids_.push_back(static_cast<ClaimRowId>(id));
+    index.doc_lengths_.push_back(len);
+    index.live_tokens_ += len;
+  }
+  std::vector<uint64_t> tf_sum(n_docs, 0);
+  std::vector<uint32_t> terms_per_doc(n_docs, 0);
+  uint64_t postings_seen = 0;
+  index.terms_.reserve(n_terms);
+  index.postings_.reserve(n_terms);
+  for (uint64_t t = 0; t < n_terms; ++t) {
+    uint32_t term_size = 0;
+    absl::string_view term;
+    uint32_t df = 0;
+    if (!in.U32(&term_size) || !in.Bytes(term_size, &term) || !in.U32(&df)) {
+      return DataLoss(path, absl::StrCat("truncated term ", t));
+    }
+    if (term.empty()) return DataLoss(path, absl::StrCat("empty term ", t));
+    if (df == 0 || df > n_docs || df > in.remaining() / 8) {
+      return DataLoss(path, absl::StrCat("bad document count ", df, " for term ", t));
+    }
+    if (!index.term_ids_.emplace(std::string(term), static_cast<uint32_t>(t)).second) {
+      return DataLoss(path, absl::StrCat("duplicate term ", t));
+    }
+    PostingList list;
+    list.docs.resize(df);
+    list.tfs.resize(df);
+    list.live_df = df;
+    for (uint32_t i = 0; i < df; ++i) {
+      uint32_t d = 0;
+      uint32_t tf = 0;
+      in.U32(&d);  // cannot fail: df <= remaining / 8 was checked
+      in.U32(&tf);
+      if (d >= n_docs || (i > 0 && d <= list.docs[i - 1]) || tf == 0) {
+        return DataLoss(path, absl::StrCat("bad posting ", i, " of term ", t));
+      }
+      list.docs[i] = d;
+      list.tfs[i] = tf;
+      list.AddBoundPoint(tf, index.doc_lengths_[d]);
+      tf_sum[d] += tf;
+      ++terms_per_doc[d];
+    }
+    postings_seen += df;
+    index.terms_.emplace_back(term);
+    index.postings_.push_back(std::move(list));
+  }
+  if (postings_seen != n_postings) {
+    return DataLoss(path, absl::StrCat("posting count mismatch: header says ", n_postings,
+                                       ", terms hold ", postings_seen));
+  }
+  if (in.remaining() != 0) {
+    return DataLoss(path, absl::StrCat(in.remaining(), " trailing bytes after the postings"));
+  }
+  for (uint64_t d = 0; d < n_docs; ++d) {
+    if (tf_sum[d] != index.doc_lengths_[d]) {
+      return DataLoss(path, absl::StrCat("document ", d, " has length ", index.doc_lengths_[d],
+                                         " but its postings hold ", tf_sum[d], " tokens"));
+    }
+  }
+  // Forward lists, from the postings.
+  index.forward_begin_.resize(n_docs);
+  uint64_t offset = 0;
+  for (uint64_t d = 0; d < n_docs; ++d) {
+    index.forward_begin_[d] = offset;
+    offset += terms_per_doc[d];
+  }
+  index.forward_terms_.resize(offset);
+  std::vector<uint64_t> fill(index.forward_begin_);
+  for (uint32_t t = 0; t < index.postings_.size(); ++t) {
+    for (const uint32_t d : index.postings_[t].docs) index.forward_terms_[fill[d]++] = t;
+  }
+  index.doc_alive_.assign(n_docs, 1);
+  index.live_terms_ = index.terms_.size();
+  return index;
+}
+
+}  // namespace claimmatch

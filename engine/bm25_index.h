@@ -1,0 +1,149 @@
+// Bm25Index: an in-memory inverted index over claims (keyed by ClaimRowId) that answers OR queries
+// with the exact BM25 top-k of SQLite FTS5's bm25() (k1 = 1.2, b = 0.75, one column made of all the
+// document's fields):
+//
+//   score(D, Q) = sum over query terms q (a repeated term counts once per occurrence) of
+//                 idf(q) * f(q, D) * (k1 + 1) / (f(q, D) + k1 * (1 - b + b * |D| / avgdl))
+//   idf(q)      = log((N - n(q) + 0.5) / (n(q) + 0.5)), replaced by 1e-6 when <= 0
+//
+// with N the number of documents, n(q) the number holding q, |D| the number of tokens of D (all
+// fields) and avgdl the mean of |D|. Scores are positive (FTS5's bm25() returns the negation).
+// Text goes through engine/text_analysis.h: documents through AnalyzeText, queries through
+// AnalyzeQuery (URLs removed, one-character tokens dropped).
+//
+// Search is MaxScore (Turtle & Flood 1995, as in Lucene and PISA): terms are ordered by an upper
+// bound of their contribution (from the term's largest f and shortest |D|); the low-bound terms
+// whose bounds sum below the current k-th score are only probed for documents found through the
+// others. Documents are visited in windows of 4096 numbers (as Lucene's MaxScoreBulkScorer): the
+// other ("essential") terms' postings are accumulated term-at-a-time within the window. Per-term
+// contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
+// overflow 63 bits) before summing, so a document's score does not depend on summation order and
+// the pruned search returns exactly what the exhaustive one (SearchExhaustive) does: same ids, same
+// scores, same order.
+//
+// Layout: postings per term are two parallel arrays (internal document numbers ascending, term
+// frequencies); documents are numbered densely in insertion order; a forward list of each
+// document's term ids supports removal. Remove() leaves a tombstone: the document stops counting
+// in N, n(q) and avgdl at once, and its postings are dropped when tombstones exceed a quarter of
+// the live documents (and in every saved file, which holds live documents only).
+//
+// Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
+// concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
+#ifndef CLAIMMATCH_ENGINE_BM25_INDEX_H_
+#define CLAIMMATCH_ENGINE_BM25_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "engine/claim.h"
+
+namespace claimmatch {
+
+// One search result: (claim row id, BM25 score). Results come best first by the exact fixed-point
+// score, equal scores by smaller id (distinct exact scores may round to the same float).
+using Bm25Hit = std::pair<ClaimRowId, float>;
+
+class Bm25Index {
+ public:
+  static constexpr double kK1 = 1.2;
+  static constexpr double kB = 0.75;
+  // The idf of a term held by at least half of the documents (FTS5's value).
+  static constexpr double kMinIdf = 1e-6;
+  // Version of the file format written by Save().
+  static constexpr uint32_t kFormatVersion = 1;
+
+  Bm25Index() = default;
+  // Not copyable (it can be large); movable.
+  Bm25Index(const Bm25Index&) = delete;
+  Bm25Index& operator=(const Bm25Index&) = delete;
+  Bm25Index(Bm25Index&&) = default;
+  Bm25Index& operator=(Bm25Index&&) = default;
+
+  // Returns the index saved at `path`; fails with kNotFound if there is no such file, kInternal on
+  // an I/O error, kDataLoss (naming `path` and the problem) if the file is truncated, corrupt or of
+  // another format version.
+  static absl::StatusOr<Bm25Index> Load(absl::string_view path);
+
+  // Writes the live documents to `path` atomically. Returns OK, or kInternal naming the path.
+  absl::Status Save(absl::string_view path) const;
+
+  // Indexes the document `id` made of `fields` (claim text, title, subtitle...), replacing any
+  // document with the same id. Returns OK, or kResourceExhausted if the index would exceed 2^32 - 2
+  // documents or a document 2^32 - 1 tokens.
+  absl::Status Add(ClaimRowId id, absl::Span<const std::string> fields);
+
+  // Removes the document `id`. Returns true if it was indexed, false if not (a no-op).
+  bool Remove(ClaimRowId id);
+
+  // Returns the up to `k` best documents for the OR query `query` (raw text), best first, equal
+  // scores by smaller id; documents sharing no term with the query are never returned. Empty if k
+  // <= 0.
+  std::vector<Bm25Hit> Search(absl::string_view query, int k) const;
+
+  // As Search, but scores every document holding a query term (no pruning): the reference Search
+  // is checked against, and the baseline of benchmarks/bm25_benchmark.cc.
+  std::vector<Bm25Hit> SearchExhaustive(absl::string_view query, int k) const;
+
+  // Returns whether the document `id` is indexed.
+  bool Contains(ClaimRowId id) const { return doc_of_id_.contains(id); }
+  // Returns the number of indexed (live) documents.
+  size_t size() const { return doc_of_id_.size(); }
+  // Returns the number of distinct terms with at least one live document.
+  size_t num_terms() const { return live_terms_; }
+  // Returns avgdl, the mean number of tokens per live document (0 when empty).
+  double average_length() const;
+
+ private:
+  struct PostingList {
+    std::vector<uint32_t> docs;  // internal document numbers, strictly increasing
+    std::vector<uint32_t> tfs;   // term frequency in docs[i], >= 1
+    uint32_t live_df = 0;        // live documents among `docs`
+    // The (f, |D|) pairs of `docs` (live or not) that no other pair beats on both (higher f,
+    // shorter |D|): the best contribution of the term is at one of them, whatever avgdl is. Sorted
+    // by f ascending (so |D| ascending); at most kMaxBoundPoints, else the single corner
+    // (max f, min |D|), still an upper bound.
+    std::vector<std::pair<uint32_t, uint32_t>> bound_points;
+    // Adds the posting (`tf`, `len`) to bound_points.
+    void AddBoundPoint(uint32_t tf, uint32_t len);
+  };
+  static constexpr size_t kMaxBoundPoints = 8;
+  struct QueryTerm;      // defined in bm25_index.cc
+  struct PreparedQuery;  // defined in bm25_index.cc
+
+  // Analyzes `query` into scored terms (one per distinct term, weighted by its count).
+  PreparedQuery PrepareQuery(absl::string_view query) const;
+  // Appends a document that holds `counts` (term id, frequency); returns its number.
+  uint32_t AppendDocument(ClaimRowId id, uint32_t length,
+                          const std::vector<std::pair<uint32_t, uint32_t>>& counts);
+  // Tombstones the document `id`; returns false if it is not indexed.
+  bool RemoveWithoutCompaction(ClaimRowId id);
+  // Compacts when tombstones exceed a quarter of the live documents (and 64).
+  void MaybeCompact();
+  // Drops tombstoned documents and renumbers the rest, keeping their order.
+  void Compact();
+
+  absl::flat_hash_map<std::string, uint32_t> term_ids_;
+  std::vector<std::string> terms_;       // by term id
+  std::vector<PostingList> postings_;    // by term id
+  std::vector<ClaimRowId> doc_ids_;      // by document number
+  std::vector<uint32_t> doc_lengths_;    // by document number: tokens in all fields
+  std::vector<uint8_t> doc_alive_;       // by document number: 0 = tombstone
+  std::vector<uint64_t> forward_begin_;  // by document number: offset into forward_terms_
+  std::vector<uint32_t> forward_terms_;  // term ids of each document, concatenated
+  absl::flat_hash_map<ClaimRowId, uint32_t> doc_of_id_;  // live documents only
+  uint64_t live_tokens_ = 0;                             // sum of doc_lengths_ over live documents
+  size_t live_terms_ = 0;                                // terms with live_df > 0
+};
+
+}  // namespace claimmatch
+
+#endif  // CLAIMMATCH_ENGINE_BM25_INDEX_H_

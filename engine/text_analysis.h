@@ -1,0 +1,67 @@
+// Lexical analysis for the BM25 channel, equivalent to SQLite FTS5's `porter unicode61` tokenizer:
+//
+//   1. Split UTF-8 text into tokens: letters (L*), numbers (N*) and private-use characters (Co)
+//      are token characters; everything else separates tokens. Combining diacritical marks
+//      (U+0300..036F, 1AB0..1AFF, 1DC0..1DFF, 20D0..20FF, FE20..FE2F) belong to the token they
+//      follow and are dropped; other combining marks (Indic vowel signs, kana voicing) are kept as
+//      token characters. Invalid UTF-8 bytes are separators.
+//   2. Fold each character: canonical decomposition (NFD) with diacritical marks stripped ("é",
+//      "ệ" -> "e"; "ø", "ł", "ß" and Hangul stay as they are), then lowercase. Unlike FTS5's
+//      default remove_diacritics=1, characters with several diacritics are stripped too.
+//   3. Stem tokens of 3..64 bytes with the Porter stemmer exactly as FTS5's porter tokenizer does
+//      (Martin Porter's reference C version: "bli" -> "ble", "logi" -> "log"). Its rules only touch
+//      ASCII letters, so tokens in other scripts pass through unchanged.
+//
+// Queries are cleaned as the Python baseline (shared/tools/bm25_fields.py) does: URLs
+// (`https?://\S+`, `pic.twitter.com/\S+`) are removed and tokens of a single character (counted in
+// input code points, before stemming) are dropped. Python's `\w+` keeps "foo_bar" as one phrase;
+// here '_' separates, so it yields the two terms "foo" and "bar".
+//
+// Terms are lowercase UTF-8 strings. All functions are thread-safe (the Unicode table is built
+// once, on first use, under a function-local static).
+#ifndef CLAIMMATCH_ENGINE_TEXT_ANALYSIS_H_
+#define CLAIMMATCH_ENGINE_TEXT_ANALYSIS_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+
+namespace claimmatch {
+
+// Tokens longer than this many bytes are not stemmed (FTS5_PORTER_MAX_TOKEN).
+inline constexpr size_t kPorterMaxTokenBytes = 64;
+
+// Stems the lowercase token `word[0, n)` in place with FTS5's Porter stemmer. Returns the new
+// length (<= n); tokens of fewer than 3 or more than kPorterMaxTokenBytes bytes are returned
+// unchanged. REQUIRES: `word` has room for n + 1 bytes (step 1b may append an 'e' before later
+// steps shorten the token again).
+size_t PorterStemInPlace(char* word, size_t n);
+
+// Returns the Porter stem of the lowercase token `word` (see PorterStemInPlace).
+std::string PorterStem(absl::string_view word);
+
+// Calls `emit(term)` for every analyzed term of `text`, in order (steps 1-3 above). `term` views a
+// buffer that is only valid during the call.
+void AnalyzeText(absl::string_view text, absl::FunctionRef<void(absl::string_view term)> emit);
+
+// Returns the analyzed terms of `text` (AnalyzeText collected into strings).
+std::vector<std::string> AnalyzeToTerms(absl::string_view text);
+
+// Returns `text` with every URL (`https?://\S+` or `pic.twitter.com/\S+`, case-sensitive as in the
+// Python baseline) replaced by one space.
+std::string RemoveUrls(absl::string_view text);
+
+// Calls `emit(term)` for the query terms of `query`: URLs removed, then analyzed, dropping tokens
+// of one input code point. Duplicates are emitted as often as they occur (FTS5 scores an OR query
+// once per phrase, so a repeated term counts twice).
+void AnalyzeQuery(absl::string_view query, absl::FunctionRef<void(absl::string_view term)> emit);
+
+// Returns the query terms of `query` (AnalyzeQuery collected into strings).
+std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query);
+
+}  // namespace claimmatch
+
+#endif  // CLAIMMATCH_ENGINE_TEXT_ANALYSIS_H_

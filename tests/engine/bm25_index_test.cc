@@ -1,0 +1,438 @@
+#include "engine/bm25_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "embeddings/file_util.h"
+#include "engine/text_analysis.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::IsOk;
+using ::claimmatch::testing::MakeTempDir;
+using ::claimmatch::testing::StatusIs;
+using ::claimmatch::testing::TestDataDir;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A naive BM25 in doubles, written from FTS5's bm25() definition, over the same analysis.
+class ReferenceBm25 {
+ public:
+  void Add(ClaimRowId id, const std::vector<std::string>& fields) {
+    std::map<std::string, int> tf;
+    int len = 0;
+    for (const std::string& f : fields) {
+      for (const std::string& t : AnalyzeToTerms(f)) {
+        ++tf[t];
+        ++len;
+      }
+    }
+    docs_[id] = {std::move(tf), len};
+  }
+  void Remove(ClaimRowId id) { docs_.erase(id); }
+
+  // Scores of every document holding a query term.
+  std::map<ClaimRowId, double> Score(const std::string& query) const {
+    std::map<ClaimRowId, double> scores;
+    if (docs_.empty()) return scores;
+    double total = 0;
+    for (const auto& [id, doc] : docs_) total += doc.len;
+    const double n = docs_.size();
+    const double avgdl = total / n;
+    for (const std::string& q : AnalyzeQueryToTerms(query)) {
+      int df = 0;
+      for (const auto& [id, doc] : docs_) df += doc.tf.count(q);
+      if (df == 0) continue;
+      double idf = std::log((n - df + 0.5) / (df + 0.5));
+      if (idf <= 0) idf = 1e-6;
+      for (const auto& [id, doc] : docs_) {
+        const auto it = doc.tf.find(q);
+        if (it == doc.tf.end()) continue;
+        const double f = it->second;
+        scores[id] += idf * (f * (1.2 + 1)) / (f + 1.2 * (1 - 0.75 + 0.75 * doc.len / avgdl));
+      }
+    }
+    return scores;
+  }
+
+ private:
+  struct Doc {
+    std::map<std::string, int> tf;
+    int len;
+  };
+  std::map<ClaimRowId, Doc> docs_;
+};
+
+// Search must equal SearchExhaustive exactly, and both must be the reference's top k: scores
+// within 1e-4 relative, no unreturned document scoring above the last returned one.
+void ExpectExactTopK(const Bm25Index& index, const ReferenceBm25& ref, const std::string& query,
+                     int k) {
+  SCOPED_TRACE(absl::StrCat("query '", query, "' k=", k));
+  const std::vector<Bm25Hit> hits = index.Search(query, k);
+  ASSERT_EQ(hits, index.SearchExhaustive(query, k));
+  const std::map<ClaimRowId, double> expected = ref.Score(query);
+  ASSERT_EQ(hits.size(), std::min<size_t>(k, expected.size()));
+  std::set<ClaimRowId> returned;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const auto [id, score] = hits[i];
+    ASSERT_TRUE(expected.count(id)) << "id " << id;
+    EXPECT_NEAR(score, expected.at(id), 1e-4 * expected.at(id)) << "id " << id;
+    // Ties are broken by id on the exact (fixed-point) score; distinct exact scores may round to
+    // the same float, so only the float order is checked here.
+    if (i > 0) {
+      EXPECT_GE(hits[i - 1].second, score) << "order at " << i;
+    }
+    returned.insert(id);
+  }
+  if (hits.empty()) return;
+  const double last = hits.back().second;
+  for (const auto& [id, score] : expected) {
+    if (!returned.count(id)) {
+      EXPECT_LE(score, last * (1 + 1e-4)) << "missed id " << id;
+    }
+  }
+}
+
+// Zipf-distributed words "w0".."w{v-1}" (rank r has weight 1 / (r + 1)^1.1).
+class ZipfWords {
+ public:
+  ZipfWords(int vocabulary, uint32_t seed) : rng_(seed) {
+    std::vector<double> w(vocabulary);
+    for (int r = 0; r < vocabulary; ++r) w[r] = 1.0 / std::pow(r + 1.0, 1.1);
+    dist_ = std::discrete_distribution<int>(w.begin(), w.end());
+  }
+  std::string Text(int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) absl::StrAppend(&s, i ? " " : "", "w", dist_(rng_));
+    return s;
+  }
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  std::mt19937_64 rng_;
+  std::discrete_distribution<int> dist_;
+};
+
+std::vector<std::string> RandomFields(ZipfWords& words) {
+  std::uniform_int_distribution<int> n_fields(1, 3), n_words(0, 25);
+  std::vector<std::string> fields(n_fields(words.rng()));
+  for (std::string& f : fields) f = words.Text(n_words(words.rng()));
+  return fields;
+}
+
+TEST(Bm25IndexTest, ScoresEqualSqliteFts5Bm25) {
+  // Expected values: SQLite 3.40.1, fts5(body, tokenize='porter unicode61'), -bm25(v).
+  Bm25Index index;
+  const std::vector<std::pair<ClaimRowId, std::string>> docs = {
+      {10, "The cat sat on the mat"},    {20, "A dog chased the cats"},
+      {30, "Cats, cats and more cats!"}, {40, "Birds sing"},
+      {50, "Fish swim in the sea"},      {60, "The dog barked"}};
+  for (const auto& [id, text] : docs) ASSERT_THAT(index.Add(id, {text}), IsOk());
+  using Hits = std::vector<Bm25Hit>;
+  auto near = [](const Hits& got, const std::vector<std::pair<ClaimRowId, double>>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].first, want[i].first) << "rank " << i;
+      EXPECT_NEAR(got[i].second, want[i].second, 1e-5 * want[i].second) << "rank " << i;
+    }
+  };
+  // "cat" is in half of the documents: FTS5's idf floor of 1e-6.
+  near(index.Search("cat", 10),
+       {{30, 1.521276595744681e-06}, {20, 9.407894736842107e-07}, {10, 8.640483383685802e-07}});
+  near(index.Search("cat dog", 10), {{60, 0.6724279446480242},
+                                     {20, 0.5529844479013358},
+                                     {30, 1.521276595744681e-06},
+                                     {10, 8.640483383685802e-07}});
+  // A repeated query term counts twice.
+  near(index.Search("cat cats", 10),
+       {{30, 3.042553191489362e-06}, {20, 1.8815789473684213e-06}, {10, 1.7280966767371603e-06}});
+  near(index.Search("dogs singing", 2), {{40, 1.6663449930997964}, {60, 0.6724279446480242}});
+  EXPECT_THAT(index.Search("unicorn", 10), IsEmpty());
+  EXPECT_THAT(index.Search("cat", 0), IsEmpty());
+  EXPECT_EQ(index.size(), 6u);
+  EXPECT_DOUBLE_EQ(index.average_length(), 26.0 / 6);
+}
+
+TEST(Bm25IndexTest, TiesAreBrokenBySmallerId) {
+  Bm25Index index;
+  for (ClaimRowId id : {7, -3, 5, 100}) ASSERT_THAT(index.Add(id, {"same words here"}), IsOk());
+  ASSERT_THAT(index.Add(1, {"other text entirely"}), IsOk());
+  const std::vector<Bm25Hit> hits = index.Search("same words", 3);
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].first, -3);
+  EXPECT_EQ(hits[1].first, 5);
+  EXPECT_EQ(hits[2].first, 7);
+  EXPECT_EQ(hits[0].second, hits[2].second);
+}
+
+TEST(Bm25IndexTest, PrunedSearchIsExactOnRandomCorpora) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    ZipfWords words(/*vocabulary=*/1500, seed);
+    Bm25Index index;
+    ReferenceBm25 ref;
+    std::uniform_int_distribution<ClaimRowId> ids(-1'000'000'000, 1'000'000'000);
+    for (int i = 0; i < 1500; ++i) {
+      const ClaimRowId id = ids(words.rng());
+      const std::vector<std::string> fields = RandomFields(words);
+      ASSERT_THAT(index.Add(id, fields), IsOk());
+      ref.Add(id, fields);
+    }
+    std::uniform_int_distribution<int> query_len(1, 25);
+    for (int q = 0; q < 60; ++q) {
+      const std::string query = words.Text(query_len(words.rng())) + " unseenword";
+      for (int k : {1, 5, 10, 100}) ExpectExactTopK(index, ref, query, k);
+    }
+  }
+}
+
+TEST(Bm25IndexTest, ExactAfterUpsertsAndRemovals) {
+  ZipfWords words(/*vocabulary=*/800, /*seed=*/7);
+  Bm25Index index;
+  ReferenceBm25 ref;
+  std::vector<ClaimRowId> live;
+  std::uniform_int_distribution<int> op(0, 9);
+  for (int step = 0; step < 4000; ++step) {
+    const int o = op(words.rng());
+    if (o < 6 || live.size() < 10) {  // insert a new id
+      const ClaimRowId id = step * 3 + 1;
+      const std::vector<std::string> fields = RandomFields(words);
+      ASSERT_THAT(index.Add(id, fields), IsOk());
+      ref.Add(id, fields);
+      live.push_back(id);
+    } else {
+      std::uniform_int_distribution<size_t> pick(0, live.size() - 1);
+      const size_t i = pick(words.rng());
+      if (o < 8) {  // upsert
+        const std::vector<std::string> fields = RandomFields(words);
+        ASSERT_THAT(index.Add(live[i], fields), IsOk());
+        ref.Add(live[i], fields);
+      } else {  // remove
+        EXPECT_TRUE(index.Remove(live[i]));
+        EXPECT_FALSE(index.Remove(live[i]));
+        ref.Remove(live[i]);
+        live[i] = live.back();
+        live.pop_back();
+      }
+    }
+    if (step % 200 == 199) {
+      ASSERT_EQ(index.size(), live.size());
+      for (int q = 0; q < 10; ++q) ExpectExactTopK(index, ref, words.Text(12), 10);
+    }
+  }
+}
+
+TEST(Bm25IndexTest, UpsertReplacesAndRemoveForgets) {
+  Bm25Index index;
+  ASSERT_THAT(index.Add(1, {"apples and oranges", "fruit"}), IsOk());
+  ASSERT_THAT(index.Add(2, {"bananas"}), IsOk());
+  ASSERT_THAT(index.Add(3, {"cherries"}), IsOk());
+  ASSERT_EQ(index.Search("apples", 5).size(), 1u);
+  ASSERT_THAT(index.Add(1, {"pears only"}), IsOk());  // upsert
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_THAT(index.Search("apples fruit", 5), IsEmpty());
+  ASSERT_EQ(index.Search("pears", 5).size(), 1u);
+  EXPECT_EQ(index.Search("pears", 5)[0].first, 1);
+  EXPECT_TRUE(index.Remove(1));
+  EXPECT_FALSE(index.Contains(1));
+  EXPECT_THAT(index.Search("pears", 5), IsEmpty());
+  EXPECT_EQ(index.num_terms(), 2u);  // banana, cherri
+
+  // Statistics follow removals: the same scores as an index that never held the document.
+  Bm25Index fresh;
+  ASSERT_THAT(fresh.Add(2, {"bananas"}), IsOk());
+  ASSERT_THAT(fresh.Add(3, {"cherries"}), IsOk());
+  EXPECT_EQ(index.Search("bananas cherries", 5), fresh.Search("bananas cherries", 5));
+  EXPECT_DOUBLE_EQ(index.average_length(), 1.0);
+}
+
+TEST(Bm25IndexTest, EmptyDocumentsAndQueries) {
+  Bm25Index index;
+  EXPECT_THAT(index.Search("anything", 5), IsEmpty());
+  ASSERT_THAT(index.Add(4, {"", "  ...  "}), IsOk());
+  EXPECT_TRUE(index.Contains(4));
+  EXPECT_THAT(index.Search("anything", 5), IsEmpty());
+  ASSERT_THAT(index.Add(5, {"anything goes"}), IsOk());
+  EXPECT_THAT(index.Search("https://t.co/x a", 5), IsEmpty());
+  EXPECT_EQ(index.Search("anything", 5).size(), 1u);
+}
+
+// ---- Persistence ----
+
+Bm25Index SmallIndex() {
+  Bm25Index index;
+  ZipfWords words(/*vocabulary=*/300, /*seed=*/11);
+  for (ClaimRowId id = 0; id < 200; ++id) EXPECT_THAT(index.Add(id, RandomFields(words)), IsOk());
+  for (ClaimRowId id = 0; id < 200; id += 7) EXPECT_TRUE(index.Remove(id));  // tombstones
+  return index;
+}
+
+TEST(Bm25IndexTest, SaveLoadRoundTrip) {
+  const Bm25Index index = SmallIndex();
+  const std::string path = JoinPath(MakeTempDir("bm25_roundtrip"), "index.bm25");
+  ASSERT_THAT(index.Save(path), IsOk());
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(loaded->size(), index.size());
+  EXPECT_EQ(loaded->num_terms(), index.num_terms());
+  EXPECT_DOUBLE_EQ(loaded->average_length(), index.average_length());
+  EXPECT_FALSE(loaded->Contains(7));
+  ZipfWords words(/*vocabulary=*/300, /*seed=*/12);
+  for (int q = 0; q < 50; ++q) {
+    const std::string query = words.Text(10);
+    EXPECT_EQ(loaded->Search(query, 10), index.Search(query, 10)) << query;
+  }
+  // The loaded index stays mutable.
+  ASSERT_THAT(loaded->Add(1000, {"w0 w1 w2"}), IsOk());
+  EXPECT_TRUE(loaded->Remove(1));
+  ASSERT_THAT(loaded->Save(path), IsOk());
+  EXPECT_THAT(Bm25Index::Load(path), IsOk());
+}
+
+TEST(Bm25IndexTest, LoadMissingFileIsNotFound) {
+  EXPECT_THAT(Bm25Index::Load(JoinPath(MakeTempDir("bm25_missing"), "none.bm25")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("none.bm25")));
+}
+
+class Bm25CorruptFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = JoinPath(MakeTempDir("bm25_corrupt"), "index.bm25");
+    ASSERT_THAT(SmallIndex().Save(path_), IsOk());
+    absl::StatusOr<std::string> bytes = ReadFile(path_);
+    ASSERT_THAT(bytes, IsOk());
+    bytes_ = *bytes;
+  }
+  // Writes `bytes` and expects Load to fail with kDataLoss naming the path and `what`.
+  void ExpectDataLoss(const std::string& bytes, const std::string& what) {
+    ASSERT_THAT(WriteFileAtomically(path_, bytes), IsOk());
+    EXPECT_THAT(Bm25Index::Load(path_),
+                StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(path_), HasSubstr(what))));
+  }
+  // Replaces the payload (after the 32-byte header) and fixes the size and checksum fields, so
+  // only the structural checks can catch the damage.
+  std::string WithPayload(const std::string& payload) {
+    std::string out = bytes_.substr(0, 16);
+    for (uint64_t v : {static_cast<uint64_t>(payload.size()), Fingerprint64(payload)}) {
+      for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    }
+    return out + payload;
+  }
+  std::string path_;
+  std::string bytes_;
+};
+
+TEST_F(Bm25CorruptFileTest, Truncated) {
+  ExpectDataLoss(bytes_.substr(0, 20), "truncated header");
+  ExpectDataLoss(bytes_.substr(0, bytes_.size() - 1), "truncated");
+  ExpectDataLoss(bytes_ + "x", "padded");
+}
+
+TEST_F(Bm25CorruptFileTest, FlippedPayloadByteFailsChecksum) {
+  for (size_t at : {size_t{32}, size_t{100}, bytes_.size() - 1}) {
+    std::string bad = bytes_;
+    bad[at] ^= 0x01;
+    ExpectDataLoss(bad, "checksum");
+  }
+}
+
+TEST_F(Bm25CorruptFileTest, BadMagicAndWrongVersion) {
+  std::string bad = bytes_;
+  bad[0] = 'X';
+  ExpectDataLoss(bad, "magic");
+  bad = bytes_;
+  bad[8] = 2;  // version 2
+  ExpectDataLoss(bad, "unsupported format version 2");
+}
+
+TEST_F(Bm25CorruptFileTest, StructurallyInvalidPayloadWithValidChecksum) {
+  const std::string payload = bytes_.substr(32);
+  // Absurd document count.
+  std::string bad = payload;
+  bad[7] = 0x7F;
+  ExpectDataLoss(WithPayload(bad), "counts exceed");
+  // Posting count that disagrees with the terms.
+  bad = payload;
+  bad[16] ^= 0x01;
+  ExpectDataLoss(WithPayload(bad), "posting count mismatch");
+  // A document length that disagrees with its postings.
+  bad = payload;
+  bad[24 + 8] ^= 0x01;  // low byte of document 0's length
+  ExpectDataLoss(WithPayload(bad), "has length");
+  // Trailing garbage (checksummed).
+  ExpectDataLoss(WithPayload(payload + "junk"), "trailing bytes");
+  // Cut inside the postings.
+  ExpectDataLoss(WithPayload(payload.substr(0, payload.size() - 6)), "bad document count");
+  // Empty payload.
+  ExpectDataLoss(WithPayload(""), "truncated counts");
+}
+
+// ---- Quality: CheckThat! tweets-dev -> Snopes claims, MAP@5 ----
+
+TEST(Bm25IndexQualityTest, TweetsDevMapAt5) {
+  const std::string dir = TestDataDir() + "/claims-dev";
+  std::ifstream claims(dir + "/snopes-claims.jsonl");
+  ASSERT_TRUE(claims.good());
+  Bm25Index index;
+  std::vector<std::string> claim_ids;
+  std::string line;
+  while (std::getline(claims, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    std::vector<std::string> fields;
+    for (const char* f : {"claim", "title", "subtitle"}) {
+      fields.push_back(j.contains(f) ? j[f].get<std::string>() : "");
+    }
+    ASSERT_THAT(index.Add(static_cast<ClaimRowId>(claim_ids.size()), fields), IsOk());
+    claim_ids.push_back(j["id"].get<std::string>());
+  }
+  ASSERT_EQ(index.size(), 14231u);
+  absl::flat_hash_map<std::string, std::string> tweets;
+  std::ifstream tsv(dir + "/tweets-dev.tsv");
+  while (std::getline(tsv, line)) {
+    const std::vector<std::string> cols = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    if (cols.size() == 2) tweets[cols[0]] = cols[1];
+  }
+  std::map<std::string, std::set<std::string>> gold;
+  std::ifstream qrels(dir + "/tweets-dev.qrels");
+  while (std::getline(qrels, line)) {
+    const std::vector<std::string> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
+    if (parts.size() >= 3) gold[parts[0]].insert(parts[2]);
+  }
+  ASSERT_EQ(gold.size(), 199u);
+  double sum_ap = 0;
+  for (const auto& [qid, relevant] : gold) {
+    const std::vector<Bm25Hit> hits = index.Search(tweets[qid], 5);
+    int found = 0;
+    double ap = 0;
+    for (size_t i = 0; i < hits.size(); ++i) {
+      if (relevant.count(claim_ids[hits[i].first])) ap += static_cast<double>(++found) / (i + 1);
+    }
+    sum_ap += ap / relevant.size();  // CheckThat AP@k: divide by the number of gold claims
+  }
+  const double map5 = sum_ap / gold.size();
+  std::cout << "MAP@5 tweets-dev = " << map5 << "\n";
+  RecordProperty("map_at_5", std::to_string(map5));
+  EXPECT_GE(map5, 0.916);
+}
+
+}  // namespace
+}  // namespace claimmatch

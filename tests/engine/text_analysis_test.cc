@@ -1,0 +1,201 @@
+#include "engine/text_analysis.h"
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "embeddings/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::TestDataDir;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(PorterStemTest, WordsFromPortersPaper) {
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"caresses", "caress"},
+      {"ponies", "poni"},
+      {"ties", "ti"},
+      {"caress", "caress"},
+      {"cats", "cat"},
+      {"feed", "feed"},
+      {"agreed", "agre"},
+      {"plastered", "plaster"},
+      {"bled", "bled"},
+      {"motoring", "motor"},
+      {"sing", "sing"},
+      {"conflated", "conflat"},
+      {"troubled", "troubl"},
+      {"sized", "size"},
+      {"hopping", "hop"},
+      {"tanned", "tan"},
+      {"falling", "fall"},
+      {"hissing", "hiss"},
+      {"fizzed", "fizz"},
+      {"failing", "fail"},
+      {"filing", "file"},
+      {"happy", "happi"},
+      {"sky", "sky"},
+      {"relational", "relat"},
+      {"conditional", "condit"},
+      {"rational", "ration"},
+      {"valenci", "valenc"},
+      {"digitizer", "digit"},
+      {"conformabli", "conform"},
+      {"radicalli", "radic"},
+      {"differentli", "differ"},
+      {"vileli", "vile"},
+      {"analogousli", "analog"},
+      {"vietnamization", "vietnam"},
+      {"predication", "predic"},
+      {"operator", "oper"},
+      {"feudalism", "feudal"},
+      {"decisiveness", "decis"},
+      {"hopefulness", "hope"},
+      {"callousness", "callous"},
+      {"formaliti", "formal"},
+      {"sensitiviti", "sensit"},
+      {"sensibiliti", "sensibl"},
+      {"triplicate", "triplic"},
+      {"formative", "form"},
+      {"formalize", "formal"},
+      {"electriciti", "electr"},
+      {"electrical", "electr"},
+      {"hopeful", "hope"},
+      {"goodness", "good"},
+      {"revival", "reviv"},
+      {"allowance", "allow"},
+      {"inference", "infer"},
+      {"airliner", "airlin"},
+      {"gyroscopic", "gyroscop"},
+      {"adjustable", "adjust"},
+      {"defensible", "defens"},
+      {"irritant", "irrit"},
+      {"replacement", "replac"},
+      {"adjustment", "adjust"},
+      {"dependent", "depend"},
+      {"adoption", "adopt"},
+      {"homologou", "homolog"},
+      {"communism", "commun"},
+      {"activate", "activ"},
+      {"angulariti", "angular"},
+      {"homologous", "homolog"},
+      {"effective", "effect"},
+      {"bowdlerize", "bowdler"},
+      {"probate", "probat"},
+      {"rate", "rate"},
+      {"cease", "ceas"},
+      {"controll", "control"},
+      {"roll", "roll"},
+      {"generalization", "gener"},
+      {"generalizations", "gener"},
+      {"oscillators", "oscil"},
+  };
+  for (const auto& [word, stem] : pairs) {
+    EXPECT_EQ(PorterStem(word), stem) << "word " << word;
+  }
+}
+
+TEST(PorterStemTest, ShortAndLongTokensPassThrough) {
+  EXPECT_EQ(PorterStem("is"), "is");
+  EXPECT_EQ(PorterStem("as"), "as");
+  const std::string long_word(65, 's');
+  EXPECT_EQ(PorterStem(long_word + "ing"), long_word + "ing");
+  EXPECT_EQ(PorterStem("2000s"), "2000");  // digits are consonants, as in FTS5
+}
+
+// Every ASCII word of the Snopes claims, stemmed by SQLite FTS5 itself (see the data README).
+TEST(PorterStemTest, MatchesFts5OnSnopesVocabulary) {
+  absl::StatusOr<std::string> golden = ReadFile(TestDataDir() + "/text_analysis/porter_fts5.tsv");
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  int checked = 0;
+  for (absl::string_view line : absl::StrSplit(*golden, '\n', absl::SkipEmpty())) {
+    if (line[0] == '#') continue;
+    const std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    ASSERT_EQ(cols.size(), 2u) << line;
+    EXPECT_EQ(PorterStem(cols[0]), cols[1]) << "word " << cols[0];
+    ++checked;
+  }
+  EXPECT_EQ(checked, 25654);
+}
+
+TEST(AnalyzeTextTest, SplitsOnNonAlphanumericsAndFoldsCase) {
+  EXPECT_THAT(AnalyzeToTerms("Don't PANIC: 42 towels!"),
+              ElementsAre("don", "t", "panic", "42", "towel"));
+  EXPECT_THAT(AnalyzeToTerms("foo_bar-baz\tqux\u00A0quux"),
+              ElementsAre("foo", "bar", "baz", "qux", "quux"));
+  EXPECT_THAT(AnalyzeToTerms(""), IsEmpty());
+  EXPECT_THAT(AnalyzeToTerms(" ,.;!? \u2014 "), IsEmpty());
+}
+
+TEST(AnalyzeTextTest, RemovesDiacritics) {
+  // Precomposed and decomposed forms fold alike; stemming then applies ("naive" -> "naiv").
+  EXPECT_THAT(AnalyzeToTerms("Caf\u00E9 cafe\u0301 NA\u00CFVE \u00C9COLE"),
+              ElementsAre("cafe", "cafe", "naiv", "ecol"));
+  EXPECT_THAT(AnalyzeToTerms("\u1EC7 \u0130stanbul \u0141\u00F3d\u017A"),
+              ElementsAre("e", "istanbul", "\u0142odz"));
+  // Letters without a canonical decomposition stay (as in FTS5).
+  EXPECT_THAT(AnalyzeToTerms("\u00C6r\u00F8 stra\u00DFe"),
+              ElementsAre("\u00E6r\u00F8", "stra\u00DF"));
+}
+
+TEST(AnalyzeTextTest, UnicodeScripts) {
+  EXPECT_THAT(AnalyzeToTerms("\u041F\u0440\u0438\u0432\u0435\u0442, \u043C\u0438\u0440!"),
+              ElementsAre("\u043F\u0440\u0438\u0432\u0435\u0442", "\u043C\u0438\u0440"));
+  // CJK runs are one token (unicode61 has no word segmentation); Hangul is not decomposed and the
+  // kana voicing mark is kept.
+  EXPECT_THAT(AnalyzeToTerms("\u6771\u4EAC\u30BF\u30EF\u30FC \uD55C\uAD6D\uC5B4 \u304C"),
+              ElementsAre("\u6771\u4EAC\u30BF\u30EF\u30FC", "\uD55C\uAD6D\uC5B4", "\u304C"));
+  // Numbers of any kind are token characters; symbols and emoji separate.
+  EXPECT_THAT(AnalyzeToTerms("x\u00B2y \u00BD a\U0001F600b"),
+              ElementsAre("x\u00B2y", "\u00BD", "a", "b"));
+  // Invalid UTF-8 separates instead of failing.
+  EXPECT_THAT(AnalyzeToTerms(std::string("ab\xFF"
+                                         "cd\xC3")),
+              ElementsAre("ab", "cd"));
+}
+
+TEST(RemoveUrlsTest, RemovesHttpAndPicTwitterLinks) {
+  EXPECT_EQ(RemoveUrls("see https://t.co/abc123 now"), "see   now");
+  EXPECT_EQ(RemoveUrls("a http://x.y/z?q=1 pic.twitter.com/XyZ b"), "a     b");
+  EXPECT_EQ(RemoveUrls("http:// alone"), "http:// alone");
+  EXPECT_EQ(RemoveUrls("HTTPS://kept.example"), "HTTPS://kept.example");  // case-sensitive
+  EXPECT_EQ(RemoveUrls("end https://t.co/x\u00A0next"), "end  \u00A0next");
+}
+
+TEST(AnalyzeQueryTest, DropsUrlsAndSingleCharacterTokensKeepsDuplicates) {
+  EXPECT_THAT(AnalyzeQueryToTerms("I don't know https://t.co/zz a b cats, cats!"),
+              ElementsAre("don", "know", "cat", "cat"));
+  EXPECT_THAT(AnalyzeQueryToTerms("\u00E9 \u00E9t\u00E9"), ElementsAre("et"));
+}
+
+// Whole tweets against the terms FTS5 produces for them (see the data README).
+TEST(AnalyzeTextTest, MatchesFts5OnTweetsDev) {
+  std::ifstream in(TestDataDir() + "/text_analysis/tweets_dev_fts5.jsonl");
+  ASSERT_TRUE(in.good());
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    const std::string text = j["text"].get<std::string>();
+    std::vector<std::string> expected = j["tokens"].get<std::vector<std::string>>();
+    // The one known difference: SQLite 3.40's Unicode tables predate U+1F985 (Unicode 9), so FTS5
+    // keeps that emoji as a token; with current Unicode it is a symbol (So) and separates.
+    expected.erase(std::remove(expected.begin(), expected.end(), "\U0001F985"), expected.end());
+    EXPECT_EQ(AnalyzeToTerms(text), expected) << text;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 199);
+}
+
+}  // namespace
+}  // namespace claimmatch
