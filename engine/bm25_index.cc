@@ -469,7 +469,7 @@ std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k) const {
   return top.Finish(q.inv_scale);
 }
 
-absl::Status Bm25Index::Save(absl::string_view path) const {
+absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {
   // Live documents only, renumbered in order; terms without live documents are dropped.
   std::vector<uint32_t> new_doc(doc_ids_.size(), UINT32_MAX);
   uint64_t n_docs = 0;
@@ -479,7 +479,8 @@ absl::Status Bm25Index::Save(absl::string_view path) const {
   uint64_t n_postings = 0;
   for (const PostingList& list : postings_) n_postings += list.live_df;
   std::string payload;
-  payload.reserve(24 + n_docs * 12 + n_postings * 8 + terms_.size() * 16);
+  payload.reserve(32 + n_docs * 12 + n_postings * 8 + terms_.size() * 16);
+  PutU64(&payload, static_cast<uint64_t>(change_seq));
   PutU64(&payload, n_docs);
   PutU64(&payload, live_terms_);
   PutU64(&payload, n_postings);
@@ -510,7 +511,7 @@ absl::Status Bm25Index::Save(absl::string_view path) const {
   return WriteFileAtomically(path, file);
 }
 
-absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path) {
+absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* change_seq) {
   absl::StatusOr<std::string> contents = ReadFile(path);
   if (!contents.ok()) return contents.status();
   const absl::string_view file = *contents;
@@ -544,12 +545,17 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path) {
   }
 
   Reader in(payload);
+  uint64_t seq = 0;
   uint64_t n_docs = 0;
   uint64_t n_terms = 0;
   uint64_t n_postings = 0;
-  if (!in.U64(&n_docs) || !in.U64(&n_terms) || !in.U64(&n_postings)) {
+  if (!in.U64(&seq) || !in.U64(&n_docs) || !in.U64(&n_terms) || !in.U64(&n_postings)) {
     return DataLoss(path, "truncated counts");
   }
+  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return DataLoss(path, "negative change sequence");
+  }
+  if (change_seq != nullptr) *change_seq = static_cast<int64_t>(seq);
   // Each document takes 12 bytes, each term at least 9, each posting 8: reject impossible counts
   // before allocating anything.
   if (n_docs >= std::numeric_limits<uint32_t>::max() - 1 || n_docs > in.remaining() / 12 ||

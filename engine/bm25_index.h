@@ -68,13 +68,16 @@ class Bm25Index {
   Bm25Index(Bm25Index&&) = default;
   Bm25Index& operator=(Bm25Index&&) = default;
 
-  // Returns the index saved at `path`; fails with kNotFound if there is no such file, kInternal on
-  // an I/O error, kDataLoss (naming `path` and the problem) if the file is truncated, corrupt or of
+  // Returns the index saved at `path`, and the change sequence number it was saved with in
+  // `*change_seq` when non-null; fails with kNotFound if there is no such file, kInternal on an I/O
+  // error, kDataLoss (naming `path` and the problem) if the file is truncated, corrupt or of
   // another format version.
-  static absl::StatusOr<Bm25Index> Load(absl::string_view path);
+  static absl::StatusOr<Bm25Index> Load(absl::string_view path, int64_t* change_seq = nullptr);
 
-  // Writes the live documents to `path` atomically. Returns OK, or kInternal naming the path.
-  absl::Status Save(absl::string_view path) const;
+  // Writes the live documents to `path` atomically, recording `change_seq` (the claim store's
+  // change sequence number the index is complete up to; checksummed with the rest). Returns OK,
+  // or kInternal naming the path.
+  absl::Status Save(absl::string_view path, int64_t change_seq = 0) const;
 
   // Indexes the document `id` made of `fields` (claim text, title, subtitle...), replacing any
   // document with the same id. Returns OK, or kResourceExhausted if the index would exceed 2^32 - 2

@@ -288,9 +288,11 @@ Bm25Index SmallIndex() {
 TEST(Bm25IndexTest, SaveLoadRoundTrip) {
   const Bm25Index index = SmallIndex();
   const std::string path = JoinPath(MakeTempDir("bm25_roundtrip"), "index.bm25");
-  ASSERT_THAT(index.Save(path), IsOk());
-  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path);
+  ASSERT_THAT(index.Save(path, /*change_seq=*/1234567890123), IsOk());
+  int64_t seq = 0;
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path, &seq);
   ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(seq, 1234567890123);
   EXPECT_EQ(loaded->size(), index.size());
   EXPECT_EQ(loaded->num_terms(), index.num_terms());
   EXPECT_DOUBLE_EQ(loaded->average_length(), index.average_length());
@@ -367,15 +369,15 @@ TEST_F(Bm25CorruptFileTest, StructurallyInvalidPayloadWithValidChecksum) {
   const std::string payload = bytes_.substr(32);
   // Absurd document count.
   std::string bad = payload;
-  bad[7] = 0x7F;
+  bad[8 + 7] = 0x7F;  // after the 8-byte change sequence
   ExpectDataLoss(WithPayload(bad), "counts exceed");
   // Posting count that disagrees with the terms.
   bad = payload;
-  bad[16] ^= 0x01;
+  bad[8 + 16] ^= 0x01;
   ExpectDataLoss(WithPayload(bad), "posting count mismatch");
   // A document length that disagrees with its postings.
   bad = payload;
-  bad[24 + 8] ^= 0x01;  // low byte of document 0's length
+  bad[8 + 24 + 8] ^= 0x01;  // low byte of document 0's length
   ExpectDataLoss(WithPayload(bad), "has length");
   // Trailing garbage (checksummed).
   ExpectDataLoss(WithPayload(payload + "junk"), "trailing bytes");
