@@ -1,0 +1,159 @@
+// VectorIndex: k-nearest-neighbour search over the embeddings of fact-checked claims, by inner
+// product (the rows are unit vectors, so inner product = cosine). Wraps FAISS; this header and its
+// .cc are the only FAISS users of the project, and no FAISS type or exception crosses this API.
+//
+// Data layout: vectors come as an EmbeddingMatrix (n x dim, row-major float, row i = vector i;
+// embeddings/types.h). Each vector is labelled by the ClaimRowId of its claim (>= 0); an id holds
+// at most one vector (Upsert replaces).
+//
+// Index types (VectorIndexType):
+//   kFlat   exact: every search scans all vectors (batched queries go through BLAS). 4*dim bytes
+//           per claim. The right choice up to a few hundred thousand claims.
+//   kHnsw   approximate graph index (FAISS IndexHNSWFlat): fast single queries at any size, slow
+//           to build (minutes per 100k vectors on 2 cores), 4*dim + ~8*hnsw_m bytes per claim.
+//           FAISS HNSW cannot delete, so Remove() (and the replaced half of Upsert()) only marks
+//           the slot as a tombstone: searches skip tombstones, and once tombstones exceed a quarter
+//           of the slots the mutation that crossed the line rebuilds the graph from the live
+//           vectors (as slow as building it anew). Many tombstones lower recall slightly and may
+//           make a search return fewer than k hits.
+//   kIvfPq  approximate, compressed (FAISS IndexIVFPQ, inner-product coarse quantizer): about
+//           pq_m bytes + 16 bytes (id, direct map) per claim. It needs training: until it holds
+//           kIvfPqMinTrainingVectors vectors (or 39 * ivf_nlist, if larger) it stays an exact flat
+//           index; the Upsert() that reaches that count trains on all vectors held then (a one-off
+//           cost of seconds to a minute) and converts them. Get() then returns the PQ
+//           reconstruction, not the original vector.
+//
+// Thread safety: const methods (Search, Get, Save, size, ...) may run concurrently with each
+// other; Upsert and Remove need exclusive access (an external lock, or a single writer that swaps
+// in a fresh index). Search passes its knobs (ef_search, nprobe) as per-call FAISS
+// SearchParameters, never by mutating the index, and this class never calls
+// omp_set_num_threads (a process-wide setting): FAISS parallelises batched searches and builds
+// with OpenMP over all cores unless the process sets OMP_NUM_THREADS.
+#ifndef CLAIMMATCH_ENGINE_VECTOR_INDEX_H_
+#define CLAIMMATCH_ENGINE_VECTOR_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "embeddings/types.h"
+#include "engine/claim.h"
+
+namespace claimmatch {
+
+enum class VectorIndexType { kFlat = 0, kHnsw = 1, kIvfPq = 2 };
+
+// "flat", "hnsw", "ivfpq".
+absl::string_view VectorIndexTypeName(VectorIndexType type);
+
+struct VectorIndexOptions {
+  VectorIndexType type = VectorIndexType::kFlat;
+
+  // kHnsw: graph degree (links per node per layer; 2x on the bottom layer), the candidate list
+  // size while building, and the default candidate list size while searching (raised to k).
+  int hnsw_m = 32;
+  int ef_construction = 80;
+  int ef_search = 64;
+
+  // kIvfPq: number of inverted lists (0 = about 4 * sqrt(n) at training time, at most n / 39),
+  // bytes per vector code (0 = dim / 8, or the largest divisor of dim below it; otherwise it must
+  // divide dim), and lists visited per query.
+  int ivf_nlist = 0;
+  int pq_m = 0;
+  int nprobe = 16;
+};
+
+// kIvfPq trains no earlier than this: 39 training points per PQ centroid (256 per sub-quantizer),
+// FAISS's own minimum. Below it a flat scan is fast anyway.
+inline constexpr int64_t kIvfPqMinTrainingVectors = 39 * 256;
+
+class VectorIndex {
+ public:
+  struct Hit {
+    ClaimRowId id;
+    float score;  // inner product with the query (= cosine); approximate for kIvfPq
+  };
+
+  // Returns an empty index of vectors of `dim` floats. Fails with kInvalidArgument if dim <= 0,
+  // an option is out of range, or pq_m does not divide dim.
+  static absl::StatusOr<std::unique_ptr<VectorIndex>> Create(int dim,
+                                                             const VectorIndexOptions& options);
+
+  // Returns the index saved at `path` by Save(), and sets `*last_change_seq` (may be null) to the
+  // seq recorded with it. The file is treated as hostile: magic, version, lengths and checksums
+  // are verified before FAISS parses anything. Fails with kNotFound if `path` does not exist,
+  // kDataLoss (naming `path` and suggesting `claimmatch reindex --db DIR`) if it is truncated,
+  // corrupt or of another format version, kFailedPrecondition (naming the model that built it) if
+  // `expected_model_id` is not empty and differs from the recorded one.
+  static absl::StatusOr<std::unique_ptr<VectorIndex>> Load(absl::string_view path,
+                                                           absl::string_view expected_model_id,
+                                                           int64_t* last_change_seq);
+
+  ~VectorIndex();
+  // Not copyable (it may hold gigabytes); not movable (hold it by unique_ptr).
+  VectorIndex(const VectorIndex&) = delete;
+  VectorIndex& operator=(const VectorIndex&) = delete;
+
+  // Adds the rows, or replaces the vector of an id already present. Row i belongs to `ids[i]`.
+  // Returns OK; fails with kInvalidArgument (nothing changed) if rows.cols() != dim(),
+  // ids.size() != rows.rows(), an id is negative or repeated, or a value is not finite; with
+  // kInternal / kResourceExhausted if FAISS fails (the index may then have lost the old vectors
+  // of `ids`: rebuild it).
+  absl::Status Upsert(absl::Span<const ClaimRowId> ids, const EmbeddingMatrix& rows);
+
+  // Removes the vectors of `ids`; ids not present are ignored. Returns OK, or kInternal if FAISS
+  // fails.
+  absl::Status Remove(absl::Span<const ClaimRowId> ids);
+
+  // Returns, for each query row, up to `k` hits (fewer if the index holds fewer), best (highest
+  // score) first; ties in any order. Batches of queries are much faster per query than single
+  // ones (kFlat uses BLAS). Fails with kInvalidArgument if queries.cols() != dim() or k <= 0.
+  absl::StatusOr<std::vector<std::vector<Hit>>> Search(const EmbeddingMatrix& queries, int k) const;
+
+  // Returns the stored vector of `id` (approximate once a kIvfPq index is trained); fails with
+  // kNotFound if the index has no vector for `id`.
+  absl::StatusOr<EmbeddingRow> Get(ClaimRowId id) const;
+
+  // Returns true if the index holds a vector for `id`.
+  bool Contains(ClaimRowId id) const;
+
+  // Writes the index to `path` atomically (a reader sees the old file or the new one), recording
+  // `model_id` (the embedding model that produced the vectors) and `last_change_seq` (the
+  // ClaimStore change seq the index reflects). Returns OK; fails with kInvalidArgument if model_id
+  // is longer than 4096 bytes, kInternal if FAISS or the write fails.
+  //
+  // File format, little-endian, version 1:
+  //   "CMVI"  u32 version  i32 dim  i32 type  i64 count  i64 last_change_seq
+  //   i32 hnsw_m  i32 ef_construction  i32 ef_search  i32 ivf_nlist  i32 pq_m  i32 nprobe
+  //   u32 model_id_len  model_id bytes  u64 payload_len  u64 payload_fingerprint
+  //   u64 header_fingerprint (Fingerprint64 of every byte before it)  payload
+  // where payload is faiss::write_index of the FAISS index (IndexIDMap2 over IndexFlatIP or
+  // IndexHNSWFlat, whose tombstones carry the label -1; IndexIVFPQ, or IndexIDMap2 over
+  // IndexFlatIP while an IVF-PQ index is untrained) and payload_fingerprint its Fingerprint64.
+  absl::Status Save(absl::string_view path, absl::string_view model_id,
+                    int64_t last_change_seq) const;
+
+  // Number of vectors (live claims) in the index.
+  int64_t size() const;
+  int dim() const { return dim_; }
+  VectorIndexType type() const { return options_.type; }
+  const VectorIndexOptions& options() const { return options_; }
+
+  class Backend;  // one per index type; defined in vector_index.cc
+
+ private:
+  VectorIndex(int dim, const VectorIndexOptions& options, std::unique_ptr<Backend> backend);
+
+  const int dim_;
+  const VectorIndexOptions options_;
+  std::unique_ptr<Backend> backend_;  // never null
+};
+
+}  // namespace claimmatch
+
+#endif  // CLAIMMATCH_ENGINE_VECTOR_INDEX_H_
