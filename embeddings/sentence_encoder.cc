@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <numeric>
 #include <thread>
 
@@ -135,7 +136,10 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadSentenceEncoder(
                       SafetensorsFile::Open(md.weights_path));
 
   ModelInfo info;
-  info.path = std::string(dir);
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(std::string(dir), ec);
+  info.path = ec ? std::string(dir) : absolute.lexically_normal().string();
+  while (info.path.size() > 1 && info.path.back() == '/') info.path.pop_back();
   info.name = BaseName(dir);
   info.model_type = md.model_type;
   info.weights_hash = FingerprintHex(file->fingerprint());

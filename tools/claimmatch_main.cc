@@ -21,6 +21,11 @@ struct Command {
 };
 
 const std::vector<Command> kCommands = {
+    {"ingest", "add or update fact-checked claims in a claim database", RunIngest},
+    {"info", "describe a claim database (counts, model, index, sizes)", RunInfo},
+    {"check", "verify that a database's store, indexes and manifest agree", RunCheck},
+    {"delete", "remove claims by id", RunDelete},
+    {"reindex", "re-embed every claim (new model, or repair corrupt indexes)", RunReindex},
     {"embed", "print sentence embeddings of text, one JSON object per line", RunEmbed},
 };
 

@@ -20,6 +20,11 @@ inline constexpr int kExitRejected = 3;  // input data rejected under --strict
 using Args = std::vector<std::string>;
 
 int RunEmbed(const Args& args);
+int RunIngest(const Args& args);
+int RunInfo(const Args& args);
+int RunCheck(const Args& args);
+int RunDelete(const Args& args);
+int RunReindex(const Args& args);
 
 // Prints "claimmatch: error: <message>" to stderr (no status code dump) and returns kExitFailure.
 int Fail(const absl::Status& status);
@@ -31,6 +36,9 @@ int ParseOrExit(ArgParser& parser, const Args& args);
 
 // The bundled default model directory (CLAIMMATCH_MODEL overrides; see README).
 std::string DefaultModelDir();
+// The default claim database: $XDG_DATA_HOME/claimmatch/default, else
+// ~/.local/share/claimmatch/default (CLAIMMATCH_DB overrides, through the option's env).
+std::string DefaultDbDir();
 
 }  // namespace claimmatch::cli
 

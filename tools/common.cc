@@ -35,4 +35,12 @@ std::string DefaultModelDir() {
   return JoinPath(CLAIMMATCH_SOURCE_DIR, "models/default");
 }
 
+std::string DefaultDbDir() {
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x != '\0') {
+    return JoinPath(x, "claimmatch/default");
+  }
+  const char* home = std::getenv("HOME");
+  return JoinPath(home != nullptr ? home : ".", ".local/share/claimmatch/default");
+}
+
 }  // namespace claimmatch::cli
