@@ -1,5 +1,5 @@
-// Test helpers: the status matchers Debian's Abseil lacks (IsOk, StatusIs), and where test data
-// and the claimmatch binary live (CLAIMMATCH_TEST_DATA / CLAIMMATCH_BIN, set by CTest).
+// Test helpers: the status matchers Debian's Abseil lacks (IsOk, IsOkAndHolds, StatusIs), and where
+// test data and the claimmatch binary live (CLAIMMATCH_TEST_DATA / CLAIMMATCH_BIN, set by CTest).
 #ifndef CLAIMMATCH_TESTS_TEST_UTIL_H_
 #define CLAIMMATCH_TESTS_TEST_UTIL_H_
 
@@ -24,6 +24,14 @@ MATCHER(IsOk, "is OK") {
   const absl::Status& s = GetStatus(arg);
   if (!s.ok()) *result_listener << "status is " << s.ToString();
   return s.ok();
+}
+
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a value that matches") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
 }
 
 MATCHER_P2(StatusIs, code, message_matcher, "") {

@@ -1,0 +1,301 @@
+// ClaimDatabase: the store, both indexes and the manifest kept in agreement through upserts,
+// deletes, model changes, corrupt files and interrupted writes.
+#include "engine/claim_database.h"
+
+#include <cstring>
+#include <filesystem>
+
+#include "embeddings/file_util.h"
+#include "embeddings/safetensors.h"
+#include "engine/claim_formats.h"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::IsOk;
+using ::claimmatch::testing::IsOkAndHolds;
+using ::claimmatch::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::string ModelDir() { return JoinPath(testing::TestDataDir(), "xlmr-tiny/model"); }
+
+ClaimRecord Claim(const std::string& id, const std::string& text, const std::string& title = "") {
+  ClaimRecord r;
+  r.id = id;
+  r.text = text;
+  r.title = title;
+  r.verdict = "false";
+  r.verdict_normalized = Verdict::kFalse;
+  r.publisher = "Test Checkers";
+  r.language = "en";
+  return r;
+}
+
+std::vector<ClaimRecord> Claims() {
+  return {Claim("c1", "Vaccines cause autism in children.", "No, vaccines do not cause autism"),
+          Claim("c2", "The moon landing was filmed in a studio."),
+          Claim("c3", "Drinking bleach cures the coronavirus."),
+          Claim("c4", "The 2020 election was stolen through voting machines."),
+          Claim("c5", "Bill Gates wants to microchip everyone with vaccines.")};
+}
+
+class ClaimDatabaseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto e = LoadSentenceEncoder(ModelDir());
+    ASSERT_THAT(e, IsOk());
+    encoder_ = e->release();
+  }
+  static void TearDownTestSuite() {
+    delete encoder_;
+    encoder_ = nullptr;
+  }
+  void SetUp() override {
+    dir_ = testing::MakeTempDir(
+        std::string("db_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  std::unique_ptr<ClaimDatabase> OpenDb(ClaimDatabase::Mode mode = ClaimDatabase::Mode::kReadWrite,
+                                        const SentenceEncoder* encoder = nullptr) {
+    auto db = ClaimDatabase::Open(dir_, mode, encoder ? *encoder : *encoder_);
+    EXPECT_THAT(db, IsOk());
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+  ClaimRowId RowOf(const ClaimDatabase& db, const std::string& id) {
+    ClaimRowId found = -1;
+    EXPECT_THAT(db.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
+      if (r.id == id) found = row;
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return found;
+  }
+  static SentenceEncoder* encoder_;
+  std::string dir_;
+};
+SentenceEncoder* ClaimDatabaseTest::encoder_ = nullptr;
+
+TEST_F(ClaimDatabaseTest, IngestFillsStoreBothIndexesAndManifest) {
+  auto db = OpenDb();
+  ASSERT_NE(db, nullptr);
+  auto summary = db->Ingest(Claims());
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->added, 5);
+  EXPECT_EQ(summary->embedded, 5);
+  EXPECT_EQ(db->vectors().size(), 5);
+  EXPECT_EQ(db->bm25().size(), 5u);
+  EXPECT_EQ(db->manifest().claims, 5);
+  EXPECT_EQ(db->manifest().model.weights_hash, encoder_->info().weights_hash);
+  EXPECT_THAT(db->Check(), IsOkAndHolds(IsEmpty()));
+
+  // The stored vector is the encoder's vector of claim + "\n" + title.
+  const ClaimRowId row = RowOf(*db, "c1");
+  auto stored = db->vectors().Get(row);
+  ASSERT_THAT(stored, IsOk());
+  auto want = encoder_->Encode({ClaimDatabase::DocumentText(Claims()[0])}, TextRole::kDocument);
+  ASSERT_THAT(want, IsOk());
+  EXPECT_LE((*stored - want->row(0)).cwiseAbs().maxCoeff(), 1e-6);
+  EXPECT_EQ(ClaimDatabase::DocumentText(Claims()[0]),
+            "Vaccines cause autism in children.\nNo, vaccines do not cause autism");
+
+  // BM25 finds claims by their words (title included).
+  const auto hits = db->bm25().Search("bleach coronavirus cure", 3);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].first, RowOf(*db, "c3"));
+
+  // Reopened read-only, everything is there and agrees.
+  db.reset();
+  auto ro = OpenDb(ClaimDatabase::Mode::kReadOnly);
+  ASSERT_NE(ro, nullptr);
+  EXPECT_EQ(ro->vectors().size(), 5);
+  EXPECT_EQ(ro->replayed_changes(), 0);
+  EXPECT_THAT(ro->Check(), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_F(ClaimDatabaseTest, IngestingTheSameRecordsTwiceChangesNothing) {
+  auto db = OpenDb();
+  ASSERT_THAT(db->Ingest(Claims()), IsOk());
+  auto again = db->Ingest(Claims());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->added, 0);
+  EXPECT_EQ(again->updated, 0);
+  EXPECT_EQ(again->unchanged, 5);
+  EXPECT_EQ(again->embedded, 0);
+  EXPECT_EQ(db->vectors().size(), 5);
+}
+
+TEST_F(ClaimDatabaseTest, UpdatedRecordReplacesItsVectorAndTerms) {
+  auto db = OpenDb();
+  ASSERT_THAT(db->Ingest(Claims()), IsOk());
+  const ClaimRowId row = RowOf(*db, "c2");
+  std::vector<ClaimRecord> update = {Claim("c2", "Sharks were seen swimming on a flooded highway.")};
+  auto summary = db->Ingest(update);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->updated, 1);
+  EXPECT_EQ(RowOf(*db, "c2"), row);  // same row id
+  EXPECT_EQ(db->vectors().size(), 5);
+  auto want = encoder_->Encode({update[0].text}, TextRole::kDocument);
+  ASSERT_THAT(want, IsOk());
+  auto stored = db->vectors().Get(row);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_LE((*stored - want->row(0)).cwiseAbs().maxCoeff(), 1e-6);
+  EXPECT_TRUE(db->bm25().Search("moon landing studio", 5).empty());
+  EXPECT_EQ(db->bm25().Search("sharks highway", 1)[0].first, row);
+}
+
+TEST_F(ClaimDatabaseTest, DeleteRemovesFromStoreAndBothIndexes) {
+  auto db = OpenDb();
+  ASSERT_THAT(db->Ingest(Claims()), IsOk());
+  const ClaimRowId row = RowOf(*db, "c3");
+  const std::vector<std::string> ids = {"c3", "no-such-id"};
+  auto summary = db->Delete(ids);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->deleted, 1);
+  EXPECT_EQ(db->vectors().size(), 4);
+  EXPECT_FALSE(db->bm25().Contains(row));
+  EXPECT_THAT(db->vectors().Get(row), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_EQ(db->manifest().claims, 4);
+  db.reset();
+  auto ro = OpenDb(ClaimDatabase::Mode::kReadOnly);
+  EXPECT_EQ(ro->vectors().size(), 4);
+  EXPECT_THAT(ro->Check(), IsOkAndHolds(IsEmpty()));
+}
+
+// A copy of the tiny model with F16 weights: same architecture, different weights hash.
+std::string HalfPrecisionModel() {
+  const std::string dir = testing::MakeTempDir("half_model");
+  std::filesystem::copy(ModelDir(), dir, std::filesystem::copy_options::recursive |
+                                             std::filesystem::copy_options::overwrite_existing);
+  auto f = SafetensorsFile::Open(JoinPath(dir, "model.safetensors"));
+  EXPECT_THAT(f, IsOk());
+  std::vector<std::vector<float>> storage;
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [name, t] : (*f)->tensors()) {
+    storage.emplace_back(t.num_elements());
+    std::memcpy(storage.back().data(), t.bytes.data(), t.bytes.size());
+  }
+  size_t i = 0;
+  for (const auto& [name, t] : (*f)->tensors()) {
+    tensors.push_back({name, t.shape, storage[i++], DType::kF16});
+  }
+  auto bytes = SerializeSafetensors(tensors);
+  EXPECT_THAT(WriteFileAtomically(JoinPath(dir, "model.safetensors"), *bytes), IsOk());
+  return dir;
+}
+
+TEST_F(ClaimDatabaseTest, OtherModelIsRefusedUntilReindexed) {
+  ASSERT_THAT(OpenDb()->Ingest(Claims()), IsOk());
+  auto other = LoadSentenceEncoder(HalfPrecisionModel());
+  ASSERT_THAT(other, IsOk());
+  EXPECT_THAT(ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadOnly, **other).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("was built with model"), HasSubstr("claimmatch reindex"),
+                             HasSubstr(encoder_->info().weights_hash),
+                             HasSubstr((*other)->info().weights_hash))));
+  DatabaseOptions reindex;
+  reindex.for_reindex = true;
+  auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, **other, reindex);
+  ASSERT_THAT(db, IsOk());
+  auto summary = (*db)->Reindex();
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->embedded, 5);
+  db->reset();
+  auto ro = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadOnly, **other);
+  ASSERT_THAT(ro, IsOk());
+  EXPECT_EQ((*ro)->manifest().model.weights_hash, (*other)->info().weights_hash);
+  EXPECT_THAT((*ro)->Check(), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadOnly, *encoder_).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+}
+
+TEST_F(ClaimDatabaseTest, CorruptOrTruncatedFilesAreReportedWithTheRepair) {
+  ASSERT_THAT(OpenDb()->Ingest(Claims()), IsOk());
+  for (const char* file : {ClaimDatabase::kVectorsFile, ClaimDatabase::kBm25File,
+                           ClaimDatabase::kManifestFile}) {
+    const std::string path = JoinPath(dir_, file);
+    auto original = ReadFile(path);
+    ASSERT_THAT(original, IsOk());
+    for (const std::string& bad :
+         {original->substr(0, original->size() / 2),
+          std::string(*original).replace(original->size() - 3, 1, "#")}) {
+      ASSERT_THAT(WriteFileAtomically(path, bad), IsOk());
+      EXPECT_THAT(ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadOnly, *encoder_).status(),
+                  StatusIs(absl::StatusCode::kDataLoss,
+                           AllOf(HasSubstr(file), HasSubstr("claimmatch reindex --db"))))
+          << file;
+    }
+    // reindex repairs it.
+    DatabaseOptions reindex;
+    reindex.for_reindex = true;
+    auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, *encoder_, reindex);
+    ASSERT_THAT(db, IsOk());
+    ASSERT_THAT((*db)->Reindex(), IsOk());
+    db->reset();
+    auto ro = OpenDb(ClaimDatabase::Mode::kReadOnly);
+    ASSERT_NE(ro, nullptr);
+    EXPECT_THAT(ro->Check(), IsOkAndHolds(IsEmpty())) << file;
+  }
+}
+
+TEST_F(ClaimDatabaseTest, IndexesBehindTheStoreAreReplayedFromItsLog) {
+  ASSERT_THAT(OpenDb()->Ingest(Claims()), IsOk());
+  {
+    // An interrupted ingest: the store committed, the index files were never saved.
+    auto store = ClaimStore::Open(dir_, ClaimStore::Mode::kReadWrite);
+    ASSERT_THAT(store, IsOk());
+    std::vector<ClaimRecord> more = {Claim("c6", "Eating garlic prevents infection.")};
+    ASSERT_THAT((*store)->UpsertBatch(more), IsOk());
+    ASSERT_THAT((*store)->Delete(std::vector<std::string>{"c1"}), IsOk());
+  }
+  auto ro = OpenDb(ClaimDatabase::Mode::kReadOnly);
+  ASSERT_NE(ro, nullptr);
+  EXPECT_EQ(ro->replayed_changes(), 2);
+  EXPECT_EQ(ro->vectors().size(), 5);
+  EXPECT_THAT(ro->Check(), IsOkAndHolds(IsEmpty()));
+  ro.reset();
+  auto rw = OpenDb();  // saves the caught-up files
+  EXPECT_EQ(rw->replayed_changes(), 2);
+  rw.reset();
+  auto again = OpenDb(ClaimDatabase::Mode::kReadOnly);
+  EXPECT_EQ(again->replayed_changes(), 0);
+  EXPECT_EQ(again->manifest().claims, 5);
+  EXPECT_EQ(again->bm25().Search("garlic infection", 1)[0].first, RowOf(*again, "c6"));
+}
+
+TEST_F(ClaimDatabaseTest, ReadOnlyOpenOfMissingDatabaseIsNotFound) {
+  EXPECT_THAT(ClaimDatabase::Open(JoinPath(dir_, "nope"), ClaimDatabase::Mode::kReadOnly,
+                                  *encoder_)
+                  .status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  EXPECT_THAT(ClaimDatabase::ReadManifest(dir_).status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("not a claim database")));
+}
+
+TEST_F(ClaimDatabaseTest, ManyBatchesWithPeriodicSaves) {
+  std::vector<ClaimRecord> many;
+  for (int i = 0; i < 250; ++i) {
+    many.push_back(Claim("m" + std::to_string(i), "Claim number " + std::to_string(i) +
+                                                      " about topic " + std::to_string(i % 7)));
+  }
+  DatabaseOptions options;
+  options.batch_size = 20;
+  options.save_every = 3;
+  std::vector<int64_t> progress;
+  options.progress = [&](int64_t done, int64_t total) {
+    EXPECT_EQ(total, 250);
+    progress.push_back(done);
+  };
+  auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, *encoder_, options);
+  ASSERT_THAT(db, IsOk());
+  ASSERT_THAT((*db)->Ingest(many), IsOk());
+  EXPECT_EQ(progress.size(), 13u);
+  EXPECT_EQ(progress.back(), 250);
+  EXPECT_EQ((*db)->vectors().size(), 250);
+  EXPECT_THAT((*db)->Check(/*sample=*/250), IsOkAndHolds(IsEmpty()));
+}
+
+}  // namespace
+}  // namespace claimmatch
