@@ -18,8 +18,9 @@
 //      replaces: it also matches inside words, so German "am." joined "Er kam. Dann ging er.", and
 //      in ICU 72 it never suppresses after "U.S."), the abbreviation must start the line or
 //      follow a character that is not a letter or digit. The suppression is unconditional: "He
-//      moved to the U.S. Then he left." is one sentence. Locales without a list ("zh", "hi") and
-//      unknown locales get none (never the process's default locale's list).
+//      moved to the U.S. Then he left." is one sentence, and so, because CLDR's English list also
+//      holds "OK.", "Is.", "I." and single capitals, is "Is it OK. Yes.". Locales without a list
+//      ("zh", "hi") and unknown locales get none (never the process's default locale's list).
 //   3b. URLs: no boundary falls inside a URL ("http://", "https://" or "www." up to the next
 //      space), so "See https://example.com/a?b=1. Done!" ends after "1.".
 //   4. Each piece is trimmed of surrounding Unicode White_Space (and U+FEFF, a byte-order mark);
