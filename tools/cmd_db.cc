@@ -102,6 +102,8 @@ int RunIngest(const Args& args) {
       .Option("index", "vector index type for a new database: flat, hnsw or ivfpq", "flat")
       .Option("rejects", "write rejected records (file, line, field, reason) as JSONL here", "")
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS")
+      .Option("batch", "records per transaction and embedding call", "1000")
+      .Option("checkpoint-every", "save the indexes after this many batches", "50")
       .Flag("strict", "fail (exit 3) and write nothing if any record is rejected")
       .Flag("json", "print the summary as JSON on stdout")
       .Flag("quiet", "no progress bar or summary on stderr", 'q')
@@ -111,6 +113,13 @@ int RunIngest(const Args& args) {
   int threads = 2;
   if (!p.GetInt("threads", &threads).ok() || threads < 1) {
     return UsageError(p, "--threads needs a whole number >= 1");
+  }
+  int batch = 1000, checkpoint = 50;
+  if (!p.GetInt("batch", &batch).ok() || batch < 1) {
+    return UsageError(p, "--batch needs a whole number >= 1");
+  }
+  if (!p.GetInt("checkpoint-every", &checkpoint).ok() || checkpoint < 1) {
+    return UsageError(p, "--checkpoint-every needs a whole number >= 1");
   }
   absl::StatusOr<ClaimFormat> format = ParseClaimFormatName(p.Get("format"));
   if (!format.ok()) return UsageError(p, format.status().message());
@@ -165,6 +174,8 @@ int RunIngest(const Args& args) {
   ProgressBar bar("ingest", "claims", !quiet);
   DatabaseOptions options;
   options.vector_index = *index;
+  options.batch_size = batch;
+  options.save_every = checkpoint;
   options.progress = [&](int64_t done, int64_t total) { bar.Update(done, total); };
   absl::StatusOr<std::unique_ptr<ClaimDatabase>> db =
       ClaimDatabase::Open(db_dir, ClaimDatabase::Mode::kReadWrite, **encoder, options);

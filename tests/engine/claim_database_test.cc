@@ -55,8 +55,8 @@ class ClaimDatabaseTest : public ::testing::Test {
     encoder_ = nullptr;
   }
   void SetUp() override {
-    dir_ = testing::MakeTempDir(
-        std::string("db_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::MakeTempDir(std::string("db_") +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   std::unique_ptr<ClaimDatabase> OpenDb(ClaimDatabase::Mode mode = ClaimDatabase::Mode::kReadWrite,
                                         const SentenceEncoder* encoder = nullptr) {
@@ -131,7 +131,8 @@ TEST_F(ClaimDatabaseTest, UpdatedRecordReplacesItsVectorAndTerms) {
   auto db = OpenDb();
   ASSERT_THAT(db->Ingest(Claims()), IsOk());
   const ClaimRowId row = RowOf(*db, "c2");
-  std::vector<ClaimRecord> update = {Claim("c2", "Sharks were seen swimming on a flooded highway.")};
+  std::vector<ClaimRecord> update = {
+      Claim("c2", "Sharks were seen swimming on a flooded highway.")};
   auto summary = db->Ingest(update);
   ASSERT_THAT(summary, IsOk());
   EXPECT_EQ(summary->updated, 1);
@@ -167,8 +168,9 @@ TEST_F(ClaimDatabaseTest, DeleteRemovesFromStoreAndBothIndexes) {
 // A copy of the tiny model with F16 weights: same architecture, different weights hash.
 std::string HalfPrecisionModel() {
   const std::string dir = testing::MakeTempDir("half_model");
-  std::filesystem::copy(ModelDir(), dir, std::filesystem::copy_options::recursive |
-                                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(
+      ModelDir(), dir,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   auto f = SafetensorsFile::Open(JoinPath(dir, "model.safetensors"));
   EXPECT_THAT(f, IsOk());
   std::vector<std::vector<float>> storage;
@@ -213,14 +215,13 @@ TEST_F(ClaimDatabaseTest, OtherModelIsRefusedUntilReindexed) {
 
 TEST_F(ClaimDatabaseTest, CorruptOrTruncatedFilesAreReportedWithTheRepair) {
   ASSERT_THAT(OpenDb()->Ingest(Claims()), IsOk());
-  for (const char* file : {ClaimDatabase::kVectorsFile, ClaimDatabase::kBm25File,
-                           ClaimDatabase::kManifestFile}) {
+  for (const char* file :
+       {ClaimDatabase::kVectorsFile, ClaimDatabase::kBm25File, ClaimDatabase::kManifestFile}) {
     const std::string path = JoinPath(dir_, file);
     auto original = ReadFile(path);
     ASSERT_THAT(original, IsOk());
-    for (const std::string& bad :
-         {original->substr(0, original->size() / 2),
-          std::string(*original).replace(original->size() - 3, 1, "#")}) {
+    for (const std::string& bad : {original->substr(0, original->size() / 2),
+                                   std::string(*original).replace(original->size() - 3, 1, "#")}) {
       ASSERT_THAT(WriteFileAtomically(path, bad), IsOk());
       EXPECT_THAT(ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadOnly, *encoder_).status(),
                   StatusIs(absl::StatusCode::kDataLoss,
@@ -266,8 +267,7 @@ TEST_F(ClaimDatabaseTest, IndexesBehindTheStoreAreReplayedFromItsLog) {
 }
 
 TEST_F(ClaimDatabaseTest, ReadOnlyOpenOfMissingDatabaseIsNotFound) {
-  EXPECT_THAT(ClaimDatabase::Open(JoinPath(dir_, "nope"), ClaimDatabase::Mode::kReadOnly,
-                                  *encoder_)
+  EXPECT_THAT(ClaimDatabase::Open(JoinPath(dir_, "nope"), ClaimDatabase::Mode::kReadOnly, *encoder_)
                   .status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
   EXPECT_THAT(ClaimDatabase::ReadManifest(dir_).status(),

@@ -1,0 +1,230 @@
+// The claim-database commands end to end (the real binary): ingest of every format, upsert,
+// rejections and --strict, info, check, delete, reindex, and a real crash (SIGKILL mid-ingest).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "embeddings/file_util.h"
+#include "engine/claim_store.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::IsOk;
+using ::claimmatch::testing::RunClaimmatch;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+std::string Data(const std::string& rel) { return JoinPath(testing::TestDataDir(), rel); }
+std::string Model() { return Data("xlmr-tiny/model"); }
+
+class DbCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir(
+        std::string("cli_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    db_ = JoinPath(dir_, "db");
+  }
+  testing::CommandResult Run(std::vector<std::string> args, const std::string& in = "") {
+    args.insert(args.begin() + 1, {"--db", db_});
+    if (args[0] != "info") args.insert(args.begin() + 1, {"--model", Model()});
+    return RunClaimmatch(args, in);
+  }
+  json Info() {
+    const auto r = RunClaimmatch({"info", "--db", db_, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  }
+  std::string dir_, db_;
+};
+
+TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
+  std::vector<std::string> files = {"ingest", "--json", Data("claims-dev-excerpt/politifact-claims.jsonl"),
+                                    Data("claims-dev-excerpt/snopes-claims.jsonl")};
+  for (const auto& e : std::filesystem::directory_iterator(Data("claimreview"))) {
+    if (e.path().extension() != ".txt") files.push_back(e.path().string());
+  }
+  const auto first = Run(files);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const json summary = json::parse(first.out);
+  EXPECT_EQ(summary["records"], 30);  // 5 + 5 + 20 ClaimReview files (one holds 1 of 5 blocks)
+  EXPECT_EQ(summary["added"], 30);
+  EXPECT_EQ(summary["rejected"], 0);
+  EXPECT_THAT(first.err, HasSubstr("30 added, 0 updated, 0 unchanged, 0 rejected"));
+  json info = Info();
+  EXPECT_EQ(info["claims"], 30);
+  EXPECT_EQ(info["model"]["dim"], 64);
+  EXPECT_EQ(info["index_type"], "flat");
+
+  // The same files again: nothing changes.
+  const auto again = Run(files);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["unchanged"], 30);
+  EXPECT_EQ(json::parse(again.out)["added"], 0);
+
+  // An updated record (same id, new verdict) replaces the old one.
+  const std::string upd = JoinPath(dir_, "update.jsonl");
+  ASSERT_THAT(WriteFileAtomically(
+                  upd, R"({"id": "vclaim-pol-00000", "claim": "Schuyler VanValkenburg co-sponsored a bill that would have allowed abortion until birth.", "verdict": "half-true"})"
+                       "\n"),
+              IsOk());
+  const auto u = Run({"ingest", "--json", upd});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_EQ(json::parse(u.out)["updated"], 1);
+  EXPECT_EQ(Info()["claims"], 30);
+  auto store = ClaimStore::Open(db_, ClaimStore::Mode::kReadOnly);
+  ASSERT_THAT(store, IsOk());
+  auto rec = (*store)->GetById("vclaim-pol-00000");
+  ASSERT_THAT(rec, IsOk());
+  ASSERT_TRUE(rec->has_value());
+  EXPECT_EQ((*rec)->verdict, "half-true");
+  EXPECT_EQ((*rec)->verdict_normalized, Verdict::kMixed);
+
+  const auto check = Run({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out, "ok: 30 claims; store, indexes and manifest agree\n");
+}
+
+TEST_F(DbCliTest, RejectionsAreReportedAndStrictWritesNothing) {
+  const std::string bad = JoinPath(dir_, "claims.jsonl");
+  ASSERT_THAT(WriteFileAtomically(bad, "{\"id\": \"a\", \"claim\": \"A good claim.\"}\n"
+                                       "{\"id\": \"b\", \"claim\": \"\"}\n"
+                                       "{not json\n"
+                                       "{\"id\": \"d\", \"claim\": \"bad \xff utf8\"}\n"
+                                       "{\"id\": \"e\", \"claim\": \"Another good claim.\"}\n"),
+              IsOk());
+  const std::string rejects = JoinPath(dir_, "rejects.jsonl");
+  const auto strict = Run({"ingest", "--strict", bad});
+  EXPECT_EQ(strict.exit_code, 3);
+  EXPECT_THAT(strict.err, HasSubstr(bad + ":2: field \"claim\" is empty"));
+  EXPECT_THAT(strict.err, HasSubstr(bad + ":3:"));
+  EXPECT_THAT(strict.err, HasSubstr("nothing was written (--strict)"));
+  EXPECT_FALSE(PathExists(JoinPath(db_, "claims.sqlite")));
+
+  const auto lenient = Run({"ingest", "--json", "--rejects", rejects, bad});
+  ASSERT_EQ(lenient.exit_code, 0) << lenient.err;
+  EXPECT_EQ(json::parse(lenient.out)["added"], 2);
+  EXPECT_EQ(json::parse(lenient.out)["rejected"], 3);
+  auto lines = ReadFile(rejects);
+  ASSERT_THAT(lines, IsOk());
+  std::vector<json> rows;
+  std::istringstream in(*lines);
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["line"], 2);
+  EXPECT_EQ(rows[0]["field"], "claim");
+  EXPECT_EQ(rows[1]["line"], 3);
+  EXPECT_EQ(rows[2]["line"], 4);
+  EXPECT_EQ(Info()["claims"], 2);
+}
+
+TEST_F(DbCliTest, DeleteAndReindexAndModelMismatch) {
+  ASSERT_EQ(Run({"ingest", "-q", Data("claims-dev-excerpt/politifact-claims.jsonl")}).exit_code, 0);
+  const auto del = Run({"delete", "vclaim-pol-00001", "vclaim-pol-99999"});
+  EXPECT_EQ(del.exit_code, 1);  // one id did not exist
+  EXPECT_THAT(del.err, HasSubstr("no claim with id 'vclaim-pol-99999'"));
+  EXPECT_THAT(del.err, HasSubstr("1 deleted, 1 not found; 4 claims left"));
+  EXPECT_EQ(Info()["claims"], 4);
+  EXPECT_EQ(Run({"check"}).exit_code, 0);
+
+  // Corrupt the vector index: check and lookups report it with the repair, reindex repairs it.
+  const std::string vectors = JoinPath(db_, "vectors.cmvi");
+  auto bytes = ReadFile(vectors);
+  ASSERT_THAT(bytes, IsOk());
+  ASSERT_THAT(WriteFileAtomically(vectors, bytes->substr(0, bytes->size() - 10)), IsOk());
+  const auto broken = Run({"check"});
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_THAT(broken.err, AllOf(HasSubstr("vectors.cmvi"), HasSubstr("claimmatch reindex --db")));
+  const auto re = Run({"reindex", "-q"});
+  EXPECT_EQ(re.exit_code, 0) << re.err;
+  EXPECT_EQ(Run({"check"}).exit_code, 0);
+  EXPECT_EQ(Info()["claims"], 4);
+}
+
+TEST_F(DbCliTest, UsageErrors) {
+  EXPECT_EQ(Run({"ingest", "--format", "yaml", "x"}).exit_code, 2);
+  EXPECT_EQ(Run({"ingest", "--map", "nosuchfield=x", "x"}).exit_code, 2);
+  EXPECT_EQ(Run({"ingest", "--index", "lsh", "x"}).exit_code, 2);
+  EXPECT_EQ(Run({"delete"}).exit_code, 2);
+  const auto missing = Run({"ingest", "/no/such/file.jsonl"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/no/such/file.jsonl"));
+  const auto info = RunClaimmatch({"info", "--db", JoinPath(dir_, "none")});
+  EXPECT_EQ(info.exit_code, 1);
+  EXPECT_THAT(info.err, HasSubstr("not a claim database"));
+}
+
+// A real crash: `claimmatch ingest` killed with SIGKILL while it writes. The database must open,
+// pass `check`, and a re-run must complete with every record present exactly once.
+TEST_F(DbCliTest, KilledIngestLeavesACheckableDatabaseAndReRunCompletes) {
+  constexpr int kRecords = 20000;
+  const std::string file = JoinPath(dir_, "many.jsonl");
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < kRecords; ++i) {
+      out << json{{"id", "syn-" + std::to_string(i)},
+                  {"claim", "Synthetic claim " + std::to_string(i) + " says topic " +
+                                std::to_string(i % 97) + " causes effect " + std::to_string(i % 13)},
+                  {"verdict", i % 2 ? "false" : "true"}}
+                 .dump()
+          << "\n";
+    }
+  }
+  const std::string bin = testing::ClaimmatchBinary();
+  const std::string model = Model();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execl(bin.c_str(), bin.c_str(), "ingest", "--db", db_.c_str(), "--model", model.c_str(),
+            "--batch", "500", "--checkpoint-every", "3", file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until some batches are committed (and a checkpoint may have been saved), then kill.
+  int64_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (PathExists(JoinPath(db_, "claims.sqlite"))) {
+      auto store = ClaimStore::Open(db_, ClaimStore::Mode::kReadOnly);
+      if (store.ok()) {
+        auto n = (*store)->Count();
+        if (n.ok()) seen = *n;
+      }
+    }
+    if (seen >= 2500) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(seen, 2500) << "the ingest did not get going";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the ingest finished before it could be killed";
+
+  const auto check = Run({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_THAT(check.out, HasSubstr("store, indexes and manifest agree"));
+
+  const auto rerun = Run({"ingest", "--json", file});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const json summary = json::parse(rerun.out);
+  EXPECT_EQ(summary["added"].get<int64_t>() + summary["unchanged"].get<int64_t>(), kRecords);
+  EXPECT_GE(summary["unchanged"].get<int64_t>(), 2500);
+  EXPECT_EQ(summary["claims"], kRecords);
+  const auto final_check = Run({"check", "--sample", "500"});
+  EXPECT_EQ(final_check.exit_code, 0) << final_check.err;
+  EXPECT_EQ(Info()["claims"], kRecords);
+}
+
+}  // namespace
+}  // namespace claimmatch
