@@ -304,6 +304,20 @@ void Bm25Index::Compact() {
   forward_terms_ = std::move(forward_terms);
 }
 
+double Bm25Index::ScoreUpperBound(absl::string_view query) const {
+  if (size() == 0) return 0.0;
+  const double n = static_cast<double>(size());
+  double total = 0.0;
+  AnalyzeQuery(query, [&](absl::string_view term) {
+    const auto it = term_ids_.find(term);
+    const double df = it == term_ids_.end() ? 0.0 : postings_[it->second].live_df;
+    double idf = std::log((n - df + 0.5) / (df + 0.5));
+    if (idf <= 0.0) idf = kMinIdf;
+    total += idf * (kK1 + 1.0);
+  });
+  return total;
+}
+
 Bm25Index::PreparedQuery Bm25Index::PrepareQuery(absl::string_view query) const {
   std::vector<std::pair<const PostingList*, int>> found;
   AnalyzeQuery(query, [&](absl::string_view term) {

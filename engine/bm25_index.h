@@ -96,6 +96,12 @@ class Bm25Index {
   // is checked against, and the baseline of benchmarks/bm25_benchmark.cc.
   std::vector<Bm25Hit> SearchExhaustive(absl::string_view query, int k) const;
 
+  // Returns the score a document holding every query term infinitely often would get: the sum over
+  // the query's terms (with repeats) of idf * (k1 + 1), terms absent from the index counting with
+  // df = 0. Dividing a Search() score by it gives a fraction of the query matched, comparable
+  // across queries. 0 for an empty query or index.
+  double ScoreUpperBound(absl::string_view query) const;
+
   // Returns whether the document `id` is indexed.
   bool Contains(ClaimRowId id) const { return doc_of_id_.contains(id); }
   // Returns the number of indexed (live) documents.

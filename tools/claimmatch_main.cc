@@ -21,6 +21,8 @@ struct Command {
 };
 
 const std::vector<Command> kCommands = {
+    {"lookup", "find the checked claims a text repeats (table, JSON, or interactive)", RunLookup},
+    {"eval", "rank queries and report MAP@k, MRR, recall (CheckThat! metrics)", RunEval},
     {"ingest", "add or update fact-checked claims in a claim database", RunIngest},
     {"info", "describe a claim database (counts, model, index, sizes)", RunInfo},
     {"check", "verify that a database's store, indexes and manifest agree", RunCheck},

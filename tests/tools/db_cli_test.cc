@@ -31,8 +31,8 @@ std::string Model() { return Data("xlmr-tiny/model"); }
 class DbCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::MakeTempDir(
-        std::string("cli_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::MakeTempDir(std::string("cli_") +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
     db_ = JoinPath(dir_, "db");
   }
   testing::CommandResult Run(std::vector<std::string> args, const std::string& in = "") {
@@ -49,7 +49,8 @@ class DbCliTest : public ::testing::Test {
 };
 
 TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
-  std::vector<std::string> files = {"ingest", "--json", Data("claims-dev-excerpt/politifact-claims.jsonl"),
+  std::vector<std::string> files = {"ingest", "--json",
+                                    Data("claims-dev-excerpt/politifact-claims.jsonl"),
                                     Data("claims-dev-excerpt/snopes-claims.jsonl")};
   for (const auto& e : std::filesystem::directory_iterator(Data("claimreview"))) {
     if (e.path().extension() != ".txt") files.push_back(e.path().string());
@@ -74,10 +75,12 @@ TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
 
   // An updated record (same id, new verdict) replaces the old one.
   const std::string upd = JoinPath(dir_, "update.jsonl");
-  ASSERT_THAT(WriteFileAtomically(
-                  upd, R"({"id": "vclaim-pol-00000", "claim": "Schuyler VanValkenburg co-sponsored a bill that would have allowed abortion until birth.", "verdict": "half-true"})"
-                       "\n"),
-              IsOk());
+  ASSERT_THAT(
+      WriteFileAtomically(
+          upd,
+          R"({"id": "vclaim-pol-00000", "claim": "Schuyler VanValkenburg co-sponsored a bill that would have allowed abortion until birth.", "verdict": "half-true"})"
+          "\n"),
+      IsOk());
   const auto u = Run({"ingest", "--json", upd});
   ASSERT_EQ(u.exit_code, 0) << u.err;
   EXPECT_EQ(json::parse(u.out)["updated"], 1);
@@ -97,11 +100,12 @@ TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
 
 TEST_F(DbCliTest, RejectionsAreReportedAndStrictWritesNothing) {
   const std::string bad = JoinPath(dir_, "claims.jsonl");
-  ASSERT_THAT(WriteFileAtomically(bad, "{\"id\": \"a\", \"claim\": \"A good claim.\"}\n"
-                                       "{\"id\": \"b\", \"claim\": \"\"}\n"
-                                       "{not json\n"
-                                       "{\"id\": \"d\", \"claim\": \"bad \xff utf8\"}\n"
-                                       "{\"id\": \"e\", \"claim\": \"Another good claim.\"}\n"),
+  ASSERT_THAT(WriteFileAtomically(bad,
+                                  "{\"id\": \"a\", \"claim\": \"A good claim.\"}\n"
+                                  "{\"id\": \"b\", \"claim\": \"\"}\n"
+                                  "{not json\n"
+                                  "{\"id\": \"d\", \"claim\": \"bad \xff utf8\"}\n"
+                                  "{\"id\": \"e\", \"claim\": \"Another good claim.\"}\n"),
               IsOk());
   const std::string rejects = JoinPath(dir_, "rejects.jsonl");
   const auto strict = Run({"ingest", "--strict", bad});
@@ -174,7 +178,8 @@ TEST_F(DbCliTest, KilledIngestLeavesACheckableDatabaseAndReRunCompletes) {
     for (int i = 0; i < kRecords; ++i) {
       out << json{{"id", "syn-" + std::to_string(i)},
                   {"claim", "Synthetic claim " + std::to_string(i) + " says topic " +
-                                std::to_string(i % 97) + " causes effect " + std::to_string(i % 13)},
+                                std::to_string(i % 97) + " causes effect " +
+                                std::to_string(i % 13)},
                   {"verdict", i % 2 ? "false" : "true"}}
                  .dump()
           << "\n";

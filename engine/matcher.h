@@ -1,0 +1,97 @@
+// Matcher: for a query text, the checked claims it repeats, best first, each with a decision.
+//
+//   query -> cleaned (links removed)
+//         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
+//         -> union -> features (reranker.h) -> re-ranker probability -> sorted
+//         -> decision: kMatch when the top probability >= match_threshold and the query has at
+//            least min_words_for_match words; kSuggest when >= suggest_threshold; else kNone.
+//   Results under the suggest threshold carry kNone: "no match" is an answer.
+//
+// Thread safety: Match / MatchBatch are const and may run concurrently from many threads (the
+// database's read side is thread-safe); the Matcher borrows `db`, which must outlive it.
+#ifndef CLAIMMATCH_ENGINE_MATCHER_H_
+#define CLAIMMATCH_ENGINE_MATCHER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "engine/claim.h"
+#include "engine/claim_database.h"
+#include "engine/claim_store.h"
+#include "engine/reranker.h"
+
+namespace claimmatch {
+
+enum class MatchMode { kDense, kLexical, kHybrid };
+enum class Decision { kNone, kSuggest, kMatch };
+
+// "dense" / "lexical" / "hybrid"; "match" / "suggest" / "none".
+absl::string_view MatchModeName(MatchMode mode);
+absl::StatusOr<MatchMode> ParseMatchMode(absl::string_view name);
+absl::string_view DecisionName(Decision decision);
+
+struct MatchOptions {
+  MatchMode mode = MatchMode::kHybrid;
+  int k = 5;                      // results returned
+  int dense_candidates = 50;      // FAISS top-n fed to the re-ranker
+  int lexical_candidates = 100;   // BM25 top-n fed to the re-ranker
+  std::optional<float> match_threshold;    // default: the re-ranker's calibrated value
+  std::optional<float> suggest_threshold;  // default: the re-ranker's calibrated value
+  int min_words_for_match = 4;    // shorter queries are at most suggested
+  ClaimFilter filter;             // language / publisher / verdict / claim date
+};
+
+struct MatchResult {
+  ClaimRowId row_id = -1;
+  ClaimRecord claim;
+  float score = 0;     // re-ranker probability (0..1)
+  float dense = 0;     // cosine similarity (0 when the dense channel is off)
+  float lexical = 0;   // BM25 as a fraction of the query's best possible score (0..1)
+  float bm25 = 0;      // raw BM25 score
+  Decision decision = Decision::kNone;
+};
+
+// One query's candidates with their features, for training and inspecting the re-ranker.
+struct Candidate {
+  ClaimRowId row_id = -1;
+  float dense = 0, lexical = 0, bm25 = 0;
+  RerankFeatures features{};
+};
+
+class Matcher {
+ public:
+  // `reranker` defaults to RerankerModel::Default() when empty.
+  Matcher(const ClaimDatabase& db, RerankerModel reranker);
+
+  // Returns up to options.k results for `text`, best first. Fails on store / index errors.
+  absl::StatusOr<std::vector<MatchResult>> Match(absl::string_view text,
+                                                 const MatchOptions& options) const;
+  // The same for many texts at once (one embedding call and one batched FAISS search).
+  absl::StatusOr<std::vector<std::vector<MatchResult>>> MatchBatch(
+      absl::Span<const std::string> texts, const MatchOptions& options) const;
+  // The candidates of each text (union of both channels, unfiltered, unsorted) with features.
+  absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
+      absl::Span<const std::string> texts, const MatchOptions& options) const;
+
+  const RerankerModel& reranker() const { return reranker_; }
+
+ private:
+  const ClaimDatabase& db_;
+  RerankerModel reranker_;
+};
+
+// Removes links from social-media text (http(s)://..., www...., pic.twitter.com/...) and collapses
+// whitespace. Handles and the "— Name (@handle) date" signature of embedded tweets are kept: on
+// the CheckThat! tweets they name who made the claim, and removing them costs MAP@5.
+std::string CleanQueryText(absl::string_view text);
+
+// Words in `text` (runs of letters or digits), for the short-text rule.
+int CountWords(absl::string_view text);
+
+}  // namespace claimmatch
+
+#endif  // CLAIMMATCH_ENGINE_MATCHER_H_

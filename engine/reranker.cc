@@ -1,0 +1,145 @@
+#include "engine/reranker.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "embeddings/file_util.h"
+#include "nlohmann/json.hpp"
+
+namespace claimmatch {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kVersion = 1;
+
+float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+}  // namespace
+
+const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames() {
+  static const std::array<const char*, kNumRerankFeatures> kNames = {
+      "cosine",        "lexical",       "cosine_minus_best", "lexical_over_best",
+      "dense_rr",      "lexical_rr",    "in_dense",          "in_lexical",
+      "number_overlap", "name_overlap", "log_length_ratio"};
+  return kNames;
+}
+
+RerankerModel RerankerModel::Default() {
+  RerankerModel m;
+  m.weights.fill(0);
+  // 0.75 lexical + 0.25 cosine, scaled so the sigmoid spans the range: s = 8 * (fused - 0.5).
+  m.weights[0] = 0.25f * 8;
+  m.weights[1] = 0.75f * 8;
+  m.bias = -4;
+  m.match_threshold = 0.9f;
+  m.suggest_threshold = 0.5f;
+  m.trained_on = "built-in score fusion (0.75 x BM25 fraction + 0.25 x cosine)";
+  return m;
+}
+
+float RerankerModel::Score(const RerankFeatures& f) const {
+  float s = bias;
+  for (int i = 0; i < kNumRerankFeatures; ++i) s += weights[i] * f[i];
+  return Sigmoid(s);
+}
+
+std::string RerankerModel::ToJson() const {
+  json j{{"format", "claimmatch-reranker"},
+         {"version", kVersion},
+         {"features", RerankFeatureNames()},
+         {"weights", weights},
+         {"bias", bias},
+         {"model_hash", model_hash},
+         {"match_threshold", match_threshold},
+         {"suggest_threshold", suggest_threshold},
+         {"trained_on", trained_on}};
+  j["checksum"] = FingerprintHex(Fingerprint64(j.dump()));
+  return j.dump(2) + "\n";
+}
+
+absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
+                                                      absl::string_view name) {
+  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(name, ": ", what));
+  };
+  if (j.is_discarded() || !j.is_object()) return bad("not valid JSON");
+  if (j.value("format", "") != "claimmatch-reranker") return bad("not a claimmatch re-ranker");
+  if (!j.contains("checksum") || !j["checksum"].is_string()) return bad("no checksum");
+  json body = j;
+  body.erase("checksum");
+  if (FingerprintHex(Fingerprint64(body.dump())) != j["checksum"].get<std::string>()) {
+    return bad("checksum mismatch (corrupt or edited file)");
+  }
+  if (!j["version"].is_number_integer() || j["version"].get<int>() > kVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, ": re-ranker version is newer than this claimmatch supports"));
+  }
+  std::vector<std::string> names;
+  for (const char* n : RerankFeatureNames()) names.emplace_back(n);
+  if (!j["features"].is_array() || j["features"].get<std::vector<std::string>>() != names) {
+    return bad("its feature list differs from this claimmatch's");
+  }
+  if (!j["weights"].is_array() || j["weights"].size() != kNumRerankFeatures) {
+    return bad("weights do not match the features");
+  }
+  RerankerModel m;
+  for (int i = 0; i < kNumRerankFeatures; ++i) {
+    if (!j["weights"][i].is_number()) return bad("a weight is not a number");
+    m.weights[i] = j["weights"][i].get<float>();
+  }
+  if (!j["bias"].is_number() || !j["match_threshold"].is_number() ||
+      !j["suggest_threshold"].is_number()) {
+    return bad("bias or thresholds missing");
+  }
+  m.bias = j["bias"].get<float>();
+  m.model_hash = j.value("model_hash", "");
+  m.match_threshold = j["match_threshold"].get<float>();
+  m.suggest_threshold = j["suggest_threshold"].get<float>();
+  m.trained_on = j.value("trained_on", "");
+  return m;
+}
+
+absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& examples,
+                                            const RerankTrainOptions& options) {
+  int positives = 0;
+  for (const RerankExample& e : examples) positives += e.relevant ? 1 : 0;
+  const int negatives = static_cast<int>(examples.size()) - positives;
+  if (positives == 0 || negatives == 0) {
+    return absl::InvalidArgumentError("re-ranker training needs relevant and other candidates");
+  }
+  const double pos_weight = static_cast<double>(negatives) / positives;
+  std::array<double, kNumRerankFeatures> w{};
+  double b = 0;
+  // Feature scales, so one learning rate suits all.
+  std::array<double, kNumRerankFeatures> scale{};
+  for (const RerankExample& e : examples) {
+    for (int i = 0; i < kNumRerankFeatures; ++i) scale[i] = std::max<double>(scale[i], std::abs(e.features[i]));
+  }
+  for (double& s : scale) s = s > 0 ? s : 1;
+  const double norm = 1.0 / (negatives + pos_weight * positives);
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    std::array<double, kNumRerankFeatures> grad{};
+    double grad_b = 0;
+    for (const RerankExample& e : examples) {
+      double s = b;
+      for (int i = 0; i < kNumRerankFeatures; ++i) s += w[i] * e.features[i] / scale[i];
+      const double p = 1.0 / (1.0 + std::exp(-s));
+      const double weight = e.relevant ? pos_weight : 1.0;
+      const double g = weight * (p - (e.relevant ? 1.0 : 0.0));
+      for (int i = 0; i < kNumRerankFeatures; ++i) grad[i] += g * e.features[i] / scale[i];
+      grad_b += g;
+    }
+    for (int i = 0; i < kNumRerankFeatures; ++i) {
+      w[i] -= options.learning_rate * (grad[i] * norm + options.l2 * w[i]);
+    }
+    b -= options.learning_rate * grad_b * norm;
+  }
+  RerankerModel m;
+  for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = static_cast<float>(w[i] / scale[i]);
+  m.bias = static_cast<float>(b);
+  return m;
+}
+
+}  // namespace claimmatch

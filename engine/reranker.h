@@ -1,0 +1,79 @@
+// The re-ranker: a logistic model over cheap query-claim features, scoring each candidate claim
+// with the probability that it is the claim the query repeats. One model serves ranking (sort by
+// probability) and decisions (thresholds on the top probability), since a probability means the
+// same thing for every query.
+//
+// Features (RerankFeatures, in this order): dense cosine; lexical BM25 as a fraction of the
+// query's best possible BM25 (0..1); both relative to the best candidate of the query; reciprocal
+// ranks in each channel; whether each channel retrieved it; share of the query's numbers and of
+// its capitalised names found in the claim; log length ratio. The candidate-set-relative ones make
+// the scores rank-aware; the absolute ones keep them comparable across queries.
+//
+// Stored as JSON {"format": "claimmatch-reranker", "version": 1, "features": [names...],
+// "weights": [...], "bias": b, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
+// "trained_on": "...", "checksum": "..."}; a file made for another model (its model_hash) or
+// another feature list is refused.
+//
+// Thread safety: immutable after construction; Score() may run concurrently.
+#ifndef CLAIMMATCH_ENGINE_RERANKER_H_
+#define CLAIMMATCH_ENGINE_RERANKER_H_
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace claimmatch {
+
+inline constexpr int kNumRerankFeatures = 11;
+using RerankFeatures = std::array<float, kNumRerankFeatures>;
+
+// Names of the features, in order (also written into the model file).
+const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames();
+
+struct RerankerModel {
+  std::array<float, kNumRerankFeatures> weights{};
+  float bias = 0;
+  std::string model_hash;  // weights hash of the embedding model it was trained with ("" = any)
+  float match_threshold = 0.9f;
+  float suggest_threshold = 0.5f;
+  std::string trained_on;
+
+  // The built-in model used when none is trained: score fusion of 0.75 x lexical (BM25 fraction)
+  // + 0.25 x dense cosine, through a sigmoid.
+  static RerankerModel Default();
+  // Probability that the candidate is the repeated claim.
+  float Score(const RerankFeatures& f) const;
+
+  // Returns the JSON text (with checksum).
+  std::string ToJson() const;
+  // Parses ToJson()'s output; fails with kDataLoss naming `name` (bad JSON, checksum, feature
+  // list) or kFailedPrecondition (newer version).
+  static absl::StatusOr<RerankerModel> FromJson(absl::string_view json, absl::string_view name);
+};
+
+// One training example: a query's candidate and whether it is a gold claim.
+struct RerankExample {
+  int query = 0;  // examples of one query share this number
+  RerankFeatures features{};
+  bool relevant = false;
+};
+
+struct RerankTrainOptions {
+  int epochs = 300;
+  float learning_rate = 0.5f;
+  float l2 = 1e-3f;
+};
+
+// Fits the logistic model (full-batch gradient descent on the log loss, positives weighted to
+// balance the classes, L2-regularised); deterministic. Fails with kInvalidArgument when there is
+// no positive or no negative example.
+absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& examples,
+                                            const RerankTrainOptions& options = {});
+
+}  // namespace claimmatch
+
+#endif  // CLAIMMATCH_ENGINE_RERANKER_H_

@@ -1,0 +1,134 @@
+#include "tools/match_setup.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "embeddings/file_util.h"
+#include "engine/verdict.h"
+#include "tools/commands.h"
+
+namespace claimmatch::cli {
+
+void AddMatchOptions(ArgParser& p, int default_k) {
+  p.Option("db", "claim database directory", DefaultDbDir(), "CLAIMMATCH_DB")
+      .Option("model", "model directory (default: the one the database names)", "",
+              "CLAIMMATCH_MODEL")
+      .Option("mode", "dense, lexical or hybrid (dense + BM25 + re-ranker)", "hybrid")
+      .Option("k", "results per query", absl::StrCat(default_k), "", 'k')
+      .Option("match-threshold", "re-ranker probability for an automatic match "
+              "(default: calibrated, see README)", "")
+      .Option("suggest-threshold", "probability for a suggestion (default: calibrated)", "")
+      .Option("min-words", "texts with fewer words are never auto-matched", "4")
+      .Option("language", "only claims in these languages (comma-separated, e.g. en,pt)", "")
+      .Option("publisher", "only claims from these publishers (comma-separated)", "")
+      .Option("verdict", "only these normalised verdicts (false,mostly-false,mixed,...)", "")
+      .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
+      .Option("until", "only claims made on or before this date", "")
+      .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
+      .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
+}
+
+absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
+                                              const std::string& explicit_path,
+                                              std::string* source) {
+  std::vector<std::string> paths;
+  if (!explicit_path.empty()) {
+    paths.push_back(explicit_path);
+  } else {
+    paths.push_back(JoinPath(db.dir(), "reranker.json"));
+    paths.push_back(JoinPath(db.encoder().info().path, "reranker.json"));
+  }
+  for (const std::string& path : paths) {
+    if (!PathExists(path)) {
+      if (!explicit_path.empty()) return absl::NotFoundError(absl::StrCat("no such file ", path));
+      continue;
+    }
+    absl::StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<RerankerModel> m = RerankerModel::FromJson(*text, path);
+    if (!m.ok()) return m.status();
+    if (!m->model_hash.empty() && m->model_hash != db.encoder().info().weights_hash) {
+      if (!explicit_path.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path, " was trained for model weights ", m->model_hash,
+                         ", the database uses ", db.encoder().info().weights_hash));
+      }
+      std::fprintf(stderr,
+                   "claimmatch: warning: %s was trained for another model; using the built-in "
+                   "fusion\n",
+                   path.c_str());
+      continue;
+    }
+    *source = path;
+    return m;
+  }
+  *source = "built-in";
+  return RerankerModel::Default();
+}
+
+absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p) {
+  MatchSession s;
+  auto usage = [](absl::string_view m) { return absl::InvalidArgumentError(m); };
+  absl::StatusOr<MatchMode> mode = ParseMatchMode(p.Get("mode"));
+  if (!mode.ok()) return usage(mode.status().message());
+  s.options.mode = *mode;
+  int threads = 2;
+  if (!p.GetInt("k", &s.options.k).ok() || s.options.k < 1) return usage("-k needs a number >= 1");
+  if (!p.GetInt("min-words", &s.options.min_words_for_match).ok()) {
+    return usage("--min-words needs a whole number");
+  }
+  if (!p.GetInt("threads", &threads).ok() || threads < 1) {
+    return usage("--threads needs a whole number >= 1");
+  }
+  for (const char* t : {"match-threshold", "suggest-threshold"}) {
+    if (p.Get(t).empty()) continue;
+    double v = 0;
+    if (!p.GetDouble(t, &v).ok() || v < 0 || v > 1) {
+      return usage(absl::StrCat("--", t, " needs a number from 0 to 1"));
+    }
+    (std::string(t) == "match-threshold" ? s.options.match_threshold
+                                         : s.options.suggest_threshold) = static_cast<float>(v);
+  }
+  ClaimFilter& f = s.options.filter;
+  for (absl::string_view v : absl::StrSplit(p.Get("language"), ',', absl::SkipEmpty())) {
+    f.languages.emplace_back(v);
+  }
+  for (absl::string_view v : absl::StrSplit(p.Get("publisher"), ',', absl::SkipEmpty())) {
+    f.publishers.emplace_back(v);
+  }
+  for (absl::string_view v : absl::StrSplit(p.Get("verdict"), ',', absl::SkipEmpty())) {
+    absl::StatusOr<Verdict> verdict = ParseVerdictName(v);
+    if (!verdict.ok()) return usage(verdict.status().message());
+    f.verdicts.push_back(*verdict);
+  }
+  f.claim_date_from = p.Get("since");
+  f.claim_date_to = p.Get("until");
+
+  const std::string db_dir = p.Get("db");
+  std::string model = p.Get("model");
+  if (model.empty()) {
+    absl::StatusOr<Manifest> m = ClaimDatabase::ReadManifest(db_dir);
+    if (!m.ok()) return m.status();
+    model = m->model.path;
+  }
+  EncoderOptions eo;
+  eo.threads = threads;
+  absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder = LoadSentenceEncoder(model, eo);
+  if (!encoder.ok()) {
+    return absl::Status(encoder.status().code(),
+                        absl::StrCat("cannot load model: ", encoder.status().message()));
+  }
+  s.encoder = std::move(*encoder);
+  absl::StatusOr<std::unique_ptr<ClaimDatabase>> db =
+      ClaimDatabase::Open(db_dir, ClaimDatabase::Mode::kReadOnly, *s.encoder);
+  if (!db.ok()) return db.status();
+  s.db = std::move(*db);
+  absl::StatusOr<RerankerModel> reranker =
+      LoadRerankerFor(*s.db, p.Get("reranker"), &s.reranker_source);
+  if (!reranker.ok()) return reranker.status();
+  s.matcher = std::make_unique<Matcher>(*s.db, *std::move(reranker));
+  return s;
+}
+
+}  // namespace claimmatch::cli

@@ -1,0 +1,42 @@
+// What the matching commands (lookup, flag, score, eval) share: opening a database read-only with
+// its model and re-ranker, and the --mode / threshold / filter options.
+#ifndef CLAIMMATCH_TOOLS_MATCH_SETUP_H_
+#define CLAIMMATCH_TOOLS_MATCH_SETUP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "embeddings/sentence_encoder.h"
+#include "engine/claim_database.h"
+#include "engine/matcher.h"
+#include "tools/cli_args.h"
+
+namespace claimmatch::cli {
+
+struct MatchSession {
+  std::unique_ptr<SentenceEncoder> encoder;
+  std::unique_ptr<ClaimDatabase> db;
+  std::unique_ptr<Matcher> matcher;
+  MatchOptions options;
+  std::string reranker_source;  // where the re-ranker came from (file, or "built-in")
+};
+
+// Declares --db, --model, --mode, -k, --match-threshold, --suggest-threshold, --min-words,
+// --language, --publisher, --verdict, --since, --until, --reranker, --threads.
+void AddMatchOptions(ArgParser& p, int default_k);
+
+// Opens everything the options name. Usage problems come back as kInvalidArgument (exit 2),
+// others as they are (exit 1).
+absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p);
+
+// The re-ranker for a database: `explicit_path` if given, else DIR/reranker.json, else the model
+// directory's reranker.json, else the built-in fusion; one trained for another model is skipped.
+// Sets `*source` to the file used (or "built-in").
+absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
+                                              const std::string& explicit_path,
+                                              std::string* source);
+
+}  // namespace claimmatch::cli
+
+#endif  // CLAIMMATCH_TOOLS_MATCH_SETUP_H_
