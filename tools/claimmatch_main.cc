@@ -20,7 +20,10 @@ struct Command {
   int (*run)(const Args&);
 };
 
-const std::vector<Command> kCommands = {};
+const std::vector<Command> kCommands = {
+    {"train", "train a static embedding model from sentence pairs", RunTrain},
+    {"evaluate", "dense retrieval metrics of a model on claims-dev", RunEvaluate},
+};
 
 void PrintHelp() {
   std::printf(
