@@ -94,6 +94,7 @@ absl::Status RunTrainImpl(const ArgParser& p) {
     CM_RETURN_IF_ERROR(p.GetDouble("title-weight", &so.claim_title_weight));
     CM_RETURN_IF_ERROR(p.GetDouble("twitter-weight", &so.twitter_weight));
     CM_RETURN_IF_ERROR(p.GetDouble("stsb-weight", &so.stsb_weight));
+    CM_RETURN_IF_ERROR(p.GetDouble("stsb-min-score", &so.stsb_min_score));
     CM_RETURN_IF_ERROR(p.GetDouble("wmt-weight", &so.wmt_weight));
     so.with_subtitle = p.GetFlag("subtitle");
     so.load_training = p.Get("preset") == "shared";
@@ -207,6 +208,7 @@ int RunTrain(const Args& args) {
       .Option("title-weight", "preset shared: weight of claim <-> title pairs", "1")
       .Option("twitter-weight", "preset shared: weight of Twitter URL corpus pairs", "1")
       .Option("stsb-weight", "preset shared: weight of STS-B pairs", "1")
+      .Option("stsb-min-score", "preset shared: lowest STS-B score (0-5) used as a pair", "4")
       .Option("wmt-weight", "preset shared: weight of WMT reference pairs", "0.5")
       .Flag("subtitle", "claim database text includes the subtitle")
       .Flag("mine-negatives",

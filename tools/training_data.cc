@@ -278,14 +278,16 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
     out.sources.push_back(std::move(twitter));
   }
 
-  // STS-B English train pairs scored >= 4 (of 5).
+  // STS-B English train pairs scored >= stsb_min_score (of 5).
   {
     CM_ASSIGN_OR_RETURN(ScoredPairs sts,
                         ReadStsb(JoinPath(train, "stsb_multi_mt/data/stsb-en-train.csv")));
-    PairSource stsb{"STS-B en train (score >= 4)", {}, options.stsb_weight};
+    PairSource stsb{absl::StrCat("STS-B en train (score >= ", options.stsb_min_score, ")"),
+                    {},
+                    options.stsb_weight};
     for (size_t i = 0; i < sts.a.size(); ++i) {
       out.texts.push_back(sts.a[i]);
-      if (sts.score[i] >= 4.0) stsb.pairs.push_back({sts.a[i], sts.b[i], ""});
+      if (sts.score[i] >= options.stsb_min_score) stsb.pairs.push_back({sts.a[i], sts.b[i], ""});
     }
     out.sources.push_back(std::move(stsb));
   }

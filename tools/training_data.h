@@ -45,7 +45,8 @@ struct SharedDataOptions {
   double in_domain_weight = 8;    // tweets-train / debates-train -> gold claim
   double claim_title_weight = 1;  // claim <-> title / subtitle (all claims)
   double twitter_weight = 1;      // Twitter URL corpus paraphrases (+ labelled negatives)
-  double stsb_weight = 1;         // STS-B en train pairs scored >= 4
+  double stsb_weight = 1;         // STS-B en train pairs scored >= stsb_min_score
+  double stsb_min_score = 4;      // of 5
   double wmt_weight = 0.5;        // WMT English reference A <-> reference B
   bool with_subtitle = false;     // claim database text includes the subtitle
   bool load_training = true;      // false: only the eval sets (for `evaluate`)
