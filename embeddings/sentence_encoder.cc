@@ -10,6 +10,7 @@
 #include "embeddings/backend.h"
 #include "embeddings/model_dir.h"
 #include "embeddings/safetensors.h"
+#include "embeddings/static_model.h"
 #include "embeddings/status_macros.h"
 #include "embeddings/tokenizer.h"
 #include "embeddings/transformer.h"
@@ -149,7 +150,10 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadSentenceEncoder(
 
   std::unique_ptr<EncoderBackend> backend;
   const std::string config_path = JoinPath(dir, "config.json");
-  {
+  if (md.model_type == kStaticModelType) {
+    CM_ASSIGN_OR_RETURN(backend, CreateStaticBackend(md, std::move(file), tokenizer->vocab_size()));
+    info.max_seq_length = md.max_seq_length;
+  } else {
     CM_ASSIGN_OR_RETURN(TransformerConfig tc, ParseTransformerConfig(config_path, md));
     if (tokenizer->vocab_size() > tc.vocab_size) {
       return absl::FailedPreconditionError(

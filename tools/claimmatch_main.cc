@@ -28,6 +28,8 @@ const std::vector<Command> kCommands = {
     {"check", "verify that a database's store, indexes and manifest agree", RunCheck},
     {"delete", "remove claims by id", RunDelete},
     {"reindex", "re-embed every claim (new model, or repair corrupt indexes)", RunReindex},
+    {"train", "train a static embedding model from sentence pairs", RunTrain},
+    {"evaluate", "a model's dense retrieval on claims-dev (training aid)", RunEvaluate},
     {"embed", "print sentence embeddings of text, one JSON object per line", RunEmbed},
 };
 

@@ -36,6 +36,9 @@ int UsageError(const ArgParser& parser, absl::string_view message);
 // Handles Parse() + --help for a command: returns -1 to continue, else the exit code to return.
 int ParseOrExit(ArgParser& parser, const Args& args);
 
+int RunTrain(const Args& args);
+int RunEvaluate(const Args& args);
+
 // The bundled default model directory (CLAIMMATCH_MODEL overrides; see README).
 std::string DefaultModelDir();
 // The default claim database: $XDG_DATA_HOME/claimmatch/default, else

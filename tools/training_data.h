@@ -1,0 +1,71 @@
+// The claim-matching glue of `claimmatch train` and `claimmatch evaluate`: reads the shared data
+// directory (see ../shared/data/README.md) into training pairs, tokenizer texts and the dev
+// retrieval sets, and reads generic pair files. Tweets are cleaned with CleanSocialText() (the
+// same cleaning the engine applies to queries).
+//
+// Thread safety: plain functions and data.
+#ifndef CLAIMMATCH_TOOLS_TRAINING_DATA_H_
+#define CLAIMMATCH_TOOLS_TRAINING_DATA_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "embeddings/static_trainer.h"
+
+namespace claimmatch::cli {
+
+struct FactCheck {
+  std::string id, claim, title, subtitle;
+};
+
+// The text a claim is embedded as in the database: "claim title" (subtitle too when
+// `with_subtitle`).
+std::string ClaimDocText(const FactCheck& c, bool with_subtitle = false);
+
+// Reads snopes-claims.jsonl / politifact-claims.jsonl. Fails with kNotFound, or
+// kInvalidArgument naming the file and line.
+absl::StatusOr<std::vector<FactCheck>> ReadFactChecks(absl::string_view path);
+
+// Reads a pairs file: TSV lines "anchor<TAB>positive[<TAB>hard negative]" (lines with fewer than
+// two fields are skipped). Fails with kNotFound / kInternal.
+absl::StatusOr<std::vector<TrainingPair>> ReadPairsTsv(absl::string_view path);
+
+struct SharedData {
+  std::vector<PairSource> sources;
+  std::vector<std::string> texts;  // for the tokenizer and the IDF weights (no dev text)
+  // claims-dev retrieval: queries of the `split` ("dev") against the whole claim database.
+  std::vector<RetrievalEvalSet> eval_sets;
+  // tweets-train / debates-train queries and gold claim indices, for hard-negative mining.
+  std::vector<RetrievalEvalSet> train_sets;
+};
+
+struct SharedDataOptions {
+  double in_domain_weight = 8;    // tweets-train / debates-train -> gold claim
+  double claim_title_weight = 1;  // claim <-> title / subtitle (all claims)
+  double twitter_weight = 1;      // Twitter URL corpus paraphrases (+ labelled negatives)
+  double stsb_weight = 1;         // STS-B en train pairs scored >= stsb_min_score
+  double stsb_min_score = 4;      // of 5
+  double wmt_weight = 0.5;        // WMT English reference A <-> reference B
+  bool with_subtitle = false;     // claim database text includes the subtitle
+  bool load_training = true;      // false: only the eval sets (for `evaluate`)
+};
+
+// Reads `data_dir` (holding claims-dev/ and train/). Fails with kNotFound naming a missing file.
+absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
+                                          const SharedDataOptions& options);
+
+// STS-B English test pairs with gold scores (train/stsb_multi_mt/data/stsb-en-test.csv).
+struct ScoredPairs {
+  std::vector<std::string> a, b;
+  std::vector<double> score;
+};
+absl::StatusOr<ScoredPairs> ReadStsb(absl::string_view path);
+
+// Spearman rank correlation of x and y (average ranks for ties).
+double Spearman(const std::vector<double>& x, const std::vector<double>& y);
+
+}  // namespace claimmatch::cli
+
+#endif  // CLAIMMATCH_TOOLS_TRAINING_DATA_H_
