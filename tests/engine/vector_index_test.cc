@@ -14,6 +14,10 @@
 #include "tests/test_util.h"
 
 namespace claimmatch {
+
+// Names the parameter in test output (CTest lists "GetParam() = hnsw", not raw bytes).
+void PrintTo(VectorIndexType type, std::ostream* os) { *os << VectorIndexTypeName(type); }
+
 namespace {
 
 using ::claimmatch::testing::IsOk;
