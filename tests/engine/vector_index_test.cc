@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -287,6 +288,39 @@ TEST_P(VectorIndexTest, EmptyExpectedModelSkipsTheCheckAndNullSeqIsFine) {
   absl::StatusOr<std::unique_ptr<VectorIndex>> loaded = VectorIndex::Load(path, "", nullptr);
   ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ((*loaded)->size(), 4);
+}
+
+TEST_P(VectorIndexTest, ConcurrentSearchesAgreeWithSerialOnes) {
+  ClusteredData data(16, 5, 10, /*seed=*/11);
+  const EmbeddingMatrix rows = data.Sample(500);
+  std::unique_ptr<VectorIndex> index = MakeIndex(16, OptionsFor(GetParam()));
+  ASSERT_THAT(index->Upsert(Iota(500, 0), rows), IsOk());
+  ASSERT_THAT(index->Remove(Iota(20, 0)), IsOk());
+  const EmbeddingMatrix queries = data.Sample(40);
+  std::vector<std::vector<ClaimRowId>> serial;  // single queries: batches may round differently
+  for (int q = 0; q < queries.rows(); ++q) {
+    absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 5);
+    ASSERT_THAT(hits, IsOk());
+    ASSERT_THAT((*hits)[0], SizeIs(5));
+    serial.push_back(HitIds((*hits)[0]));
+  }
+  std::vector<std::vector<std::vector<ClaimRowId>>> got(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int q = 0; q < queries.rows(); ++q) {  // single queries, as interactive lookups do
+        absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 5);
+        got[t].push_back(hits.ok() ? HitIds((*hits)[0]) : std::vector<ClaimRowId>{-1});
+        absl::StatusOr<EmbeddingRow> row = index->Get(100 + q);
+        if (!row.ok()) got[t].back().push_back(-2);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    ASSERT_THAT(got[t], SizeIs(queries.rows()));
+    for (int q = 0; q < queries.rows(); ++q) EXPECT_EQ(got[t][q], serial[q]);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, VectorIndexTest,
