@@ -479,6 +479,25 @@ TEST(VectorIndexIvfPqTest, StaysExactUntilItCanTrainThenConverts) {
   ASSERT_THAT(before, IsOk());
   ASSERT_THAT(after, IsOk());
   for (int q = 0; q < 20; ++q) EXPECT_EQ(HitIds((*after)[q]), HitIds((*before)[q]));
+  // Concurrent single-query searches on the trained index agree with serial ones.
+  std::vector<std::vector<ClaimRowId>> serial;
+  for (int q = 0; q < 20; ++q) {
+    absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 10);
+    ASSERT_THAT(hits, IsOk());
+    serial.push_back(HitIds((*hits)[0]));
+  }
+  std::vector<std::vector<std::vector<ClaimRowId>>> got(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int q = 0; q < 20; ++q) {
+        absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 10);
+        got[t].push_back(hits.ok() ? HitIds((*hits)[0]) : std::vector<ClaimRowId>{-1});
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 3; ++t) EXPECT_EQ(got[t], serial);
 }
 
 // Recall@10 of an approximate index against flat, on 12,000 clustered vectors and 200 queries.
