@@ -10,7 +10,7 @@
 // uniformly random vectors have no neighbourhood structure and say nothing about recall. Each
 // index is built once per process and shared by the benchmarks that use it. HNSW builds take
 // about 2 minutes per 100k vectors on 2 cores: its default size here is 50,000; set
-// CLAIMMATCH_BENCH_HNSW_N=300000 to measure the full size (expect 6+ minutes to build).
+// CLAIMMATCH_BENCH_HNSW_N=300000 to measure the full size (4 minutes to build, measured).
 // Run with OMP_WAIT_POLICY=passive on a shared machine (see README.md).
 #include <unistd.h>
 
