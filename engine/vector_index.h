@@ -10,14 +10,17 @@
 //   kFlat   exact: every search scans all vectors (batched queries go through BLAS). 4*dim bytes
 //           per claim. The right choice up to a few hundred thousand claims.
 //   kHnsw   approximate graph index (FAISS IndexHNSWFlat): fast single queries at any size, slow
-//           to build (minutes per 100k vectors on 2 cores), 4*dim + ~8*hnsw_m bytes per claim.
+//           to build (about 2 minutes per 100k vectors of d=256 on 2 cores), 4*dim + ~8*hnsw_m
+//           bytes per claim (uncompressed vectors + links).
 //           FAISS HNSW cannot delete, so Remove() (and the replaced half of Upsert()) only marks
 //           the slot as a tombstone: searches skip tombstones, and once tombstones exceed a quarter
 //           of the slots the mutation that crossed the line rebuilds the graph from the live
 //           vectors (as slow as building it anew). Many tombstones lower recall slightly and may
 //           make a search return fewer than k hits.
-//   kIvfPq  approximate, compressed (FAISS IndexIVFPQ, inner-product coarse quantizer): about
-//           pq_m bytes + 16 bytes (id, direct map) per claim. It needs training: until it holds
+//   kIvfPq  approximate, compressed (FAISS IndexIVFPQ, inner-product coarse quantizer): pq_m
+//           bytes of code + an 8-byte id per claim in the inverted lists, plus a hash-table entry
+//           (id -> list, offset; ~50 bytes in memory, 16 on disk) that Get() and Remove() by id
+//           need: ~58 bytes per claim on disk at d=256, pq_m=32. It needs training: until it holds
 //           kIvfPqMinTrainingVectors vectors (or 39 * ivf_nlist, if larger) it stays an exact flat
 //           index; the Upsert() that reaches that count trains on all vectors held then (a one-off
 //           cost of seconds to a minute) and converts them. Get() then returns the PQ
@@ -89,7 +92,8 @@ class VectorIndex {
   // are verified before FAISS parses anything. Fails with kNotFound if `path` does not exist,
   // kDataLoss (naming `path` and suggesting `claimmatch reindex --db DIR`) if it is truncated,
   // corrupt or of another format version, kFailedPrecondition (naming the model that built it) if
-  // `expected_model_id` is not empty and differs from the recorded one.
+  // `expected_model_id` is not empty and differs from the recorded one. The checksums (64-bit
+  // FNV-1a) catch damage, not malice: a crafted file with valid checksums reaches FAISS's parser.
   static absl::StatusOr<std::unique_ptr<VectorIndex>> Load(absl::string_view path,
                                                            absl::string_view expected_model_id,
                                                            int64_t* last_change_seq);
@@ -103,11 +107,12 @@ class VectorIndex {
   // Returns OK; fails with kInvalidArgument (nothing changed) if rows.cols() != dim(),
   // ids.size() != rows.rows(), an id is negative or repeated, or a value is not finite; with
   // kInternal / kResourceExhausted if FAISS fails (the index may then have lost the old vectors
-  // of `ids`: rebuild it).
+  // of `ids`: rebuild it). May take long: the kIvfPq call that reaches the training threshold
+  // trains, and a kHnsw call that crosses the tombstone limit rebuilds the graph.
   absl::Status Upsert(absl::Span<const ClaimRowId> ids, const EmbeddingMatrix& rows);
 
   // Removes the vectors of `ids`; ids not present are ignored. Returns OK, or kInternal if FAISS
-  // fails.
+  // fails. kFlat: O(size()) per call that removes anything (batch removals); kHnsw: may rebuild.
   absl::Status Remove(absl::Span<const ClaimRowId> ids);
 
   // Returns, for each query row, up to `k` hits (fewer if the index holds fewer), best (highest
@@ -144,7 +149,7 @@ class VectorIndex {
   VectorIndexType type() const { return options_.type; }
   const VectorIndexOptions& options() const { return options_; }
 
-  class Backend;  // one per index type; defined in vector_index.cc
+  class Backend;  // implementation detail: one per index type, defined in vector_index.cc
 
  private:
   VectorIndex(int dim, const VectorIndexOptions& options, std::unique_ptr<Backend> backend);

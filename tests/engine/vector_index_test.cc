@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,10 @@
 #include "tests/test_util.h"
 
 namespace claimmatch {
+
+// Names the parameter in test output (CTest lists "GetParam() = hnsw", not raw bytes).
+void PrintTo(VectorIndexType type, std::ostream* os) { *os << VectorIndexTypeName(type); }
+
 namespace {
 
 using ::claimmatch::testing::IsOk;
@@ -285,6 +290,39 @@ TEST_P(VectorIndexTest, EmptyExpectedModelSkipsTheCheckAndNullSeqIsFine) {
   EXPECT_EQ((*loaded)->size(), 4);
 }
 
+TEST_P(VectorIndexTest, ConcurrentSearchesAgreeWithSerialOnes) {
+  ClusteredData data(16, 5, 10, /*seed=*/11);
+  const EmbeddingMatrix rows = data.Sample(500);
+  std::unique_ptr<VectorIndex> index = MakeIndex(16, OptionsFor(GetParam()));
+  ASSERT_THAT(index->Upsert(Iota(500, 0), rows), IsOk());
+  ASSERT_THAT(index->Remove(Iota(20, 0)), IsOk());
+  const EmbeddingMatrix queries = data.Sample(40);
+  std::vector<std::vector<ClaimRowId>> serial;  // single queries: batches may round differently
+  for (int q = 0; q < queries.rows(); ++q) {
+    absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 5);
+    ASSERT_THAT(hits, IsOk());
+    ASSERT_THAT((*hits)[0], SizeIs(5));
+    serial.push_back(HitIds((*hits)[0]));
+  }
+  std::vector<std::vector<std::vector<ClaimRowId>>> got(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int q = 0; q < queries.rows(); ++q) {  // single queries, as interactive lookups do
+        absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 5);
+        got[t].push_back(hits.ok() ? HitIds((*hits)[0]) : std::vector<ClaimRowId>{-1});
+        absl::StatusOr<EmbeddingRow> row = index->Get(100 + q);
+        if (!row.ok()) got[t].back().push_back(-2);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    ASSERT_THAT(got[t], SizeIs(queries.rows()));
+    for (int q = 0; q < queries.rows(); ++q) EXPECT_EQ(got[t][q], serial[q]);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, VectorIndexTest,
                          ::testing::Values(VectorIndexType::kFlat, VectorIndexType::kHnsw,
                                            VectorIndexType::kIvfPq),
@@ -441,6 +479,25 @@ TEST(VectorIndexIvfPqTest, StaysExactUntilItCanTrainThenConverts) {
   ASSERT_THAT(before, IsOk());
   ASSERT_THAT(after, IsOk());
   for (int q = 0; q < 20; ++q) EXPECT_EQ(HitIds((*after)[q]), HitIds((*before)[q]));
+  // Concurrent single-query searches on the trained index agree with serial ones.
+  std::vector<std::vector<ClaimRowId>> serial;
+  for (int q = 0; q < 20; ++q) {
+    absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 10);
+    ASSERT_THAT(hits, IsOk());
+    serial.push_back(HitIds((*hits)[0]));
+  }
+  std::vector<std::vector<std::vector<ClaimRowId>>> got(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int q = 0; q < 20; ++q) {
+        absl::StatusOr<std::vector<std::vector<Hit>>> hits = index->Search(queries.row(q), 10);
+        got[t].push_back(hits.ok() ? HitIds((*hits)[0]) : std::vector<ClaimRowId>{-1});
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < 3; ++t) EXPECT_EQ(got[t], serial);
 }
 
 // Recall@10 of an approximate index against flat, on 12,000 clustered vectors and 200 queries.
