@@ -59,8 +59,11 @@ ModelIdentity ModelIdentity::Of(const ModelInfo& info) {
 }
 
 std::string ClaimDatabase::DocumentText(const ClaimRecord& record) {
-  if (record.title.empty()) return record.text;
-  return absl::StrCat(record.text, "\n", record.title);
+  std::string out = record.text;
+  for (const std::string* part : {&record.title, &record.subtitle}) {
+    if (!part->empty()) absl::StrAppend(&out, " ", *part);
+  }
+  return out;
 }
 
 std::vector<std::string> ClaimDatabase::LexicalFields(const ClaimRecord& record) {

@@ -126,7 +126,8 @@ class ClaimDatabase {
   const std::string& dir() const { return dir_; }
   Mode mode() const { return mode_; }
 
-  // The text embedded for a claim (the same at ingest and in checks): the claim, then its title.
+  // The text embedded for a claim (the same at ingest, in checks and in model training): the
+  // claim, its title and its subtitle, joined by spaces.
   static std::string DocumentText(const ClaimRecord& record);
   // The fields indexed by BM25: claim, title, subtitle.
   static std::vector<std::string> LexicalFields(const ClaimRecord& record);

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/status_macros.h"
+#include "embeddings/text_clean.h"
 
 namespace claimmatch {
 namespace {
@@ -31,10 +32,9 @@ void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
     }
     size_t j = i;
     while (j < text.size() &&
-           (IsWordByte(text[j]) ||
-            ((text[j] == '.' || text[j] == ',') && j + 1 < text.size() &&
-             std::isdigit(static_cast<unsigned char>(text[j + 1])) &&
-             std::isdigit(static_cast<unsigned char>(text[j - 1]))))) {
+           (IsWordByte(text[j]) || ((text[j] == '.' || text[j] == ',') && j + 1 < text.size() &&
+                                    std::isdigit(static_cast<unsigned char>(text[j + 1])) &&
+                                    std::isdigit(static_cast<unsigned char>(text[j - 1]))))) {
       ++j;
     }
     const absl::string_view word = text.substr(i, j - i);
@@ -159,9 +159,15 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
   EmbeddingMatrix queries;
   std::vector<std::vector<VectorIndex::Hit>> dense_hits(n);
   if (use_dense) {
-    CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(clean, TextRole::kQuery));
-    CM_ASSIGN_OR_RETURN(dense_hits,
-                        db_.vectors().Search(queries, options.dense_candidates * over));
+    // The dense channel sees what the embedding model was trained on: social text without links,
+    // handles or tweet signatures (embeddings/text_clean.h).
+    std::vector<std::string> social(n);
+    for (int i = 0; i < n; ++i) {
+      social[i] = CleanSocialText(texts[i]);
+      if (social[i].empty()) social[i] = clean[i];
+    }
+    CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(social, TextRole::kQuery));
+    CM_ASSIGN_OR_RETURN(dense_hits, db_.vectors().Search(queries, options.dense_candidates * over));
   }
   std::vector<std::vector<Candidate>> out(n);
   for (int q = 0; q < n; ++q) {

@@ -36,22 +36,22 @@ absl::string_view DecisionName(Decision decision);
 
 struct MatchOptions {
   MatchMode mode = MatchMode::kHybrid;
-  int k = 5;                      // results returned
-  int dense_candidates = 50;      // FAISS top-n fed to the re-ranker
-  int lexical_candidates = 100;   // BM25 top-n fed to the re-ranker
+  int k = 5;                               // results returned
+  int dense_candidates = 50;               // FAISS top-n fed to the re-ranker
+  int lexical_candidates = 100;            // BM25 top-n fed to the re-ranker
   std::optional<float> match_threshold;    // default: the re-ranker's calibrated value
   std::optional<float> suggest_threshold;  // default: the re-ranker's calibrated value
-  int min_words_for_match = 4;    // shorter queries are at most suggested
-  ClaimFilter filter;             // language / publisher / verdict / claim date
+  int min_words_for_match = 4;             // shorter queries are at most suggested
+  ClaimFilter filter;                      // language / publisher / verdict / claim date
 };
 
 struct MatchResult {
   ClaimRowId row_id = -1;
   ClaimRecord claim;
-  float score = 0;     // re-ranker probability (0..1)
-  float dense = 0;     // cosine similarity (0 when the dense channel is off)
-  float lexical = 0;   // BM25 as a fraction of the query's best possible score (0..1)
-  float bm25 = 0;      // raw BM25 score
+  float score = 0;    // re-ranker probability (0..1)
+  float dense = 0;    // cosine similarity (0 when the dense channel is off)
+  float lexical = 0;  // BM25 as a fraction of the query's best possible score (0..1)
+  float bm25 = 0;     // raw BM25 score
   Decision decision = Decision::kNone;
 };
 

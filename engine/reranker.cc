@@ -19,8 +19,8 @@ float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames() {
   static const std::array<const char*, kNumRerankFeatures> kNames = {
-      "cosine",        "lexical",       "cosine_minus_best", "lexical_over_best",
-      "dense_rr",      "lexical_rr",    "in_dense",          "in_lexical",
+      "cosine",         "lexical",      "cosine_minus_best", "lexical_over_best",
+      "dense_rr",       "lexical_rr",   "in_dense",          "in_lexical",
       "number_overlap", "name_overlap", "log_length_ratio"};
   return kNames;
 }
@@ -115,7 +115,8 @@ absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& ex
   // Feature scales, so one learning rate suits all.
   std::array<double, kNumRerankFeatures> scale{};
   for (const RerankExample& e : examples) {
-    for (int i = 0; i < kNumRerankFeatures; ++i) scale[i] = std::max<double>(scale[i], std::abs(e.features[i]));
+    for (int i = 0; i < kNumRerankFeatures; ++i)
+      scale[i] = std::max<double>(scale[i], std::abs(e.features[i]));
   }
   for (double& s : scale) s = s > 0 ? s : 1;
   const double norm = 1.0 / (negatives + pos_weight * positives);

@@ -54,9 +54,9 @@ int RunLookup(const Args& args) {
     absl::StatusOr<std::vector<MatchResult>> r = s->matcher->Match(text, s->options);
     if (!r.ok()) return Fail(r.status());
     if (as_json) {
-      std::printf("%s\n", QueryResultJson(text, *r).dump(-1, ' ', false,
-                                                         json::error_handler_t::replace)
-                              .c_str());
+      std::printf(
+          "%s\n",
+          QueryResultJson(text, *r).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     } else {
       std::fputs(ResultTable(*r, color, TerminalWidth()).c_str(), stdout);
     }
@@ -142,8 +142,13 @@ int RunEval(const Args& args) {
   }
   const Metrics m = ComputeMetrics(run, *qrels);
   if (p.GetFlag("json")) {
-    json j{{"queries", m.queries}, {"MAP@1", m.map1}, {"MAP@3", m.map3}, {"MAP@5", m.map5},
-           {"MRR", m.mrr},         {"R@5", m.r5},     {"R@100", m.r100},
+    json j{{"queries", m.queries},
+           {"MAP@1", m.map1},
+           {"MAP@3", m.map3},
+           {"MAP@5", m.map5},
+           {"MRR", m.mrr},
+           {"R@5", m.r5},
+           {"R@100", m.r100},
            {"mode", std::string(MatchModeName(s->options.mode))},
            {"reranker", s->reranker_source}};
     std::printf("%s\n", j.dump().c_str());

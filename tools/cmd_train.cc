@@ -181,6 +181,9 @@ absl::Status RunEvaluateImpl(const ArgParser& p) {
 }  // namespace
 
 int RunTrain(const Args& args) {
+  if (!args.empty() && args[0] == "reranker") {
+    return RunTrainReranker(Args(args.begin() + 1, args.end()));
+  }
   ArgParser p("train",
               "claimmatch train --out DIR [--data DIR --preset shared] [--pairs FILE[:W],...]",
               "Trains a static sentence-embedding model (claimmatch-static): a sentencepiece\n"

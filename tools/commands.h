@@ -26,6 +26,7 @@ int RunCheck(const Args& args);
 int RunDelete(const Args& args);
 int RunReindex(const Args& args);
 int RunLookup(const Args& args);
+int RunTrainReranker(const Args& args);
 int RunEval(const Args& args);
 
 // Prints "claimmatch: error: <message>" to stderr (no status code dump) and returns kExitFailure.

@@ -16,8 +16,10 @@ void AddMatchOptions(ArgParser& p, int default_k) {
               "CLAIMMATCH_MODEL")
       .Option("mode", "dense, lexical or hybrid (dense + BM25 + re-ranker)", "hybrid")
       .Option("k", "results per query", absl::StrCat(default_k), "", 'k')
-      .Option("match-threshold", "re-ranker probability for an automatic match "
-              "(default: calibrated, see README)", "")
+      .Option("match-threshold",
+              "re-ranker probability for an automatic match "
+              "(default: calibrated, see README)",
+              "")
       .Option("suggest-threshold", "probability for a suggestion (default: calibrated)", "")
       .Option("min-words", "texts with fewer words are never auto-matched", "4")
       .Option("language", "only claims in these languages (comma-separated, e.g. en,pt)", "")
@@ -50,9 +52,9 @@ absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
     if (!m.ok()) return m.status();
     if (!m->model_hash.empty() && m->model_hash != db.encoder().info().weights_hash) {
       if (!explicit_path.empty()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(path, " was trained for model weights ", m->model_hash,
-                         ", the database uses ", db.encoder().info().weights_hash));
+        return absl::FailedPreconditionError(absl::StrCat(path, " was trained for model weights ",
+                                                          m->model_hash, ", the database uses ",
+                                                          db.encoder().info().weights_hash));
       }
       std::fprintf(stderr,
                    "claimmatch: warning: %s was trained for another model; using the built-in "

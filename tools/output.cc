@@ -110,15 +110,17 @@ std::string ResultTable(const std::vector<MatchResult>& results, bool color, int
   for (const MatchResult& m : results) {
     const std::string verdict = VerdictLabel(m.claim, color);
     const int pad = 12 - static_cast<int>(VerdictName(m.claim.verdict_normalized).size());
-    absl::StrAppend(&out,
-                    absl::StrFormat("%-7s %.3f  %s%*s  %s\n", DecisionName(m.decision), m.score,
-                                    verdict, std::max(pad, 0), "",
-                                    Ellipsize(m.claim.text, claim_width)));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-7s %.3f  %s%*s  %s\n", DecisionName(m.decision), m.score, verdict,
+                              std::max(pad, 0), "", Ellipsize(m.claim.text, claim_width)));
     std::string meta;
     if (!m.claim.claimant.empty()) absl::StrAppend(&meta, m.claim.claimant);
-    if (!m.claim.claim_date.empty()) absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
-    if (!m.claim.publisher.empty()) absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
-    if (!meta.empty()) absl::StrAppend(&out, "                            ", Ellipsize(meta, claim_width), "\n");
+    if (!m.claim.claim_date.empty())
+      absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
+    if (!m.claim.publisher.empty())
+      absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
+    if (!meta.empty())
+      absl::StrAppend(&out, "                            ", Ellipsize(meta, claim_width), "\n");
     if (!m.claim.review_url.empty()) {
       absl::StrAppend(&out, "                            ", m.claim.review_url, "\n");
     }

@@ -99,7 +99,7 @@ TEST_F(ClaimDatabaseTest, IngestFillsStoreBothIndexesAndManifest) {
   ASSERT_THAT(want, IsOk());
   EXPECT_LE((*stored - want->row(0)).cwiseAbs().maxCoeff(), 1e-6);
   EXPECT_EQ(ClaimDatabase::DocumentText(Claims()[0]),
-            "Vaccines cause autism in children.\nNo, vaccines do not cause autism");
+            "Vaccines cause autism in children. No, vaccines do not cause autism");
 
   // BM25 finds claims by their words (title included).
   const auto hits = db->bm25().Search("bleach coronavirus cure", 3);
