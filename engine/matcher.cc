@@ -314,12 +314,14 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       m.row_id = c.row_id;
       m.claim = std::move(*records[i]);
       m.score = scores[top_slots[i]];
+      m.confidence =
+          options.mode == MatchMode::kHybrid ? reranker_.Confidence(c.features) : m.score;
       m.dense = c.dense;
       m.lexical = c.lexical;
       m.bm25 = c.bm25;
-      if (m.score >= match_t && long_enough) {
+      if (m.confidence >= match_t && long_enough) {
         m.decision = Decision::kMatch;
-      } else if (m.score >= suggest_t) {
+      } else if (m.confidence >= suggest_t) {
         m.decision = Decision::kSuggest;
       }
       out[q].push_back(std::move(m));

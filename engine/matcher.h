@@ -3,8 +3,9 @@
 //   query -> cleaned (links removed)
 //         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
 //         -> union -> features (reranker.h) -> re-ranker probability -> sorted
-//         -> decision: kMatch when the top probability >= match_threshold and the query has at
-//            least min_words_for_match words; kSuggest when >= suggest_threshold; else kNone.
+//         -> decision per result, from its confidence (the re-ranker's absolute-feature model):
+//            kMatch when >= match_threshold and the query has at least min_words_for_match words;
+//            kSuggest when >= suggest_threshold; else kNone.
 //   Results under the suggest threshold carry kNone: "no match" is an answer.
 //
 // Thread safety: Match / MatchBatch are const and may run concurrently from many threads (the
@@ -48,10 +49,11 @@ struct MatchOptions {
 struct MatchResult {
   ClaimRowId row_id = -1;
   ClaimRecord claim;
-  float score = 0;    // re-ranker probability (0..1)
-  float dense = 0;    // cosine similarity (0 when the dense channel is off)
-  float lexical = 0;  // BM25 as a fraction of the query's best possible score (0..1)
-  float bm25 = 0;     // raw BM25 score
+  float score = 0;       // ranking score (re-ranker probability, 0..1)
+  float confidence = 0;  // decision confidence (0..1), compared with the thresholds
+  float dense = 0;       // cosine similarity (0 when the dense channel is off)
+  float lexical = 0;     // BM25 as a fraction of the query's best possible score (0..1)
+  float bm25 = 0;        // raw BM25 score
   Decision decision = Decision::kNone;
 };
 

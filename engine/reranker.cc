@@ -32,6 +32,8 @@ RerankerModel RerankerModel::Default() {
   m.weights[0] = 0.25f * 8;
   m.weights[1] = 0.75f * 8;
   m.bias = -4;
+  m.decision_weights = m.weights;
+  m.decision_bias = m.bias;
   m.match_threshold = 0.9f;
   m.suggest_threshold = 0.5f;
   m.trained_on = "built-in score fusion (0.75 x BM25 fraction + 0.25 x cosine)";
@@ -44,12 +46,25 @@ float RerankerModel::Score(const RerankFeatures& f) const {
   return Sigmoid(s);
 }
 
+float RerankerModel::Confidence(const RerankFeatures& f) const {
+  float s = decision_bias;
+  for (int i : AbsoluteFeatures()) s += decision_weights[i] * f[i];
+  return Sigmoid(s);
+}
+
+const std::array<int, 4>& RerankerModel::AbsoluteFeatures() {
+  static const std::array<int, 4> kAbsolute = {0, 1, 8, 9};
+  return kAbsolute;
+}
+
 std::string RerankerModel::ToJson() const {
   json j{{"format", "claimmatch-reranker"},
          {"version", kVersion},
          {"features", RerankFeatureNames()},
          {"weights", weights},
          {"bias", bias},
+         {"decision_weights", decision_weights},
+         {"decision_bias", decision_bias},
          {"model_hash", model_hash},
          {"match_threshold", match_threshold},
          {"suggest_threshold", suggest_threshold},
@@ -89,6 +104,15 @@ absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
     if (!j["weights"][i].is_number()) return bad("a weight is not a number");
     m.weights[i] = j["weights"][i].get<float>();
   }
+  if (!j["decision_weights"].is_array() || j["decision_weights"].size() != kNumRerankFeatures ||
+      !j["decision_bias"].is_number()) {
+    return bad("decision weights do not match the features");
+  }
+  for (int i = 0; i < kNumRerankFeatures; ++i) {
+    if (!j["decision_weights"][i].is_number()) return bad("a decision weight is not a number");
+    m.decision_weights[i] = j["decision_weights"][i].get<float>();
+  }
+  m.decision_bias = j["decision_bias"].get<float>();
   if (!j["bias"].is_number() || !j["match_threshold"].is_number() ||
       !j["suggest_threshold"].is_number()) {
     return bad("bias or thresholds missing");

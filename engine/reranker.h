@@ -10,9 +10,9 @@
 // the scores rank-aware; the absolute ones keep them comparable across queries.
 //
 // Stored as JSON {"format": "claimmatch-reranker", "version": 1, "features": [names...],
-// "weights": [...], "bias": b, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
-// "trained_on": "...", "checksum": "..."}; a file made for another model (its model_hash) or
-// another feature list is refused.
+// "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "model_hash": "...",
+// "match_threshold": t1, "suggest_threshold": t2, "trained_on": "...", "checksum": "..."}; a file
+// made for another model (its model_hash) or another feature list is refused.
 //
 // Thread safety: immutable after construction; Score() may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_RERANKER_H_
@@ -35,8 +35,13 @@ using RerankFeatures = std::array<float, kNumRerankFeatures>;
 const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames();
 
 struct RerankerModel {
+  // Ranking: may use every feature (the candidate-set-relative ones make it rank-aware).
   std::array<float, kNumRerankFeatures> weights{};
   float bias = 0;
+  // Decisions: a second logistic model over the absolute features only (cosine, lexical, number
+  // and name overlap), so that "how sure" does not depend on being the best of a weak list.
+  std::array<float, kNumRerankFeatures> decision_weights{};
+  float decision_bias = 0;
   std::string model_hash;  // weights hash of the embedding model it was trained with ("" = any)
   float match_threshold = 0.9f;
   float suggest_threshold = 0.5f;
@@ -45,8 +50,13 @@ struct RerankerModel {
   // The built-in model used when none is trained: score fusion of 0.75 x lexical (BM25 fraction)
   // + 0.25 x dense cosine, through a sigmoid.
   static RerankerModel Default();
-  // Probability that the candidate is the repeated claim.
+  // Ranking score (a probability under the ranking model).
   float Score(const RerankFeatures& f) const;
+  // Decision confidence: probability that the candidate is the repeated claim, from the absolute
+  // features only; compared with the thresholds.
+  float Confidence(const RerankFeatures& f) const;
+  // Indexes of the features the decision model may use.
+  static const std::array<int, 4>& AbsoluteFeatures();
 
   // Returns the JSON text (with checksum).
   std::string ToJson() const;

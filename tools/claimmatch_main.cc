@@ -22,6 +22,8 @@ struct Command {
 
 const std::vector<Command> kCommands = {
     {"lookup", "find the checked claims a text repeats (table, JSON, or interactive)", RunLookup},
+    {"flag", "report the sentences of an article or post that repeat checked claims", RunFlag},
+    {"score", "batch-score many records (JSONL/TSV/CSV/lines) into JSONL, streaming", RunScore},
     {"eval", "rank queries and report MAP@k, MRR, recall (CheckThat! metrics)", RunEval},
     {"ingest", "add or update fact-checked claims in a claim database", RunIngest},
     {"info", "describe a claim database (counts, model, index, sizes)", RunInfo},

@@ -97,8 +97,21 @@ double MapAt5(const Judged& j, const RerankerModel& model,
       if (j.gold[q][order[r]]) ap += static_cast<double>(++hits) / (r + 1);
     }
     total += ap / std::max(1, j.gold_count[q]);
-    if (tops != nullptr && !order.empty()) tops->push_back({s[order[0]], j.gold[q][order[0]]});
-    if (tops != nullptr && order.empty()) tops->push_back({0.f, false});
+    if (tops != nullptr) {
+      // The answer given: the top candidate, right when gold. And the answer that would be given
+      // if the repeated claim were not in the database (the best non-gold candidate): always
+      // wrong. Dev queries all repeat a claim, so without these the thresholds would be tuned on
+      // a world where every sentence has a match.
+      const auto& c = j.candidates[q];
+      if (!order.empty())
+        tops->push_back({model.Confidence(c[order[0]].features), j.gold[q][order[0]]});
+      for (int i : order) {
+        if (!j.gold[q][i]) {
+          tops->push_back({model.Confidence(c[i].features), false});
+          break;
+        }
+      }
+    }
   }
   return j.candidates.empty() ? 0 : total / j.candidates.size();
 }
@@ -127,15 +140,18 @@ int RunTrainReranker(const Args& args) {
               "Fits the hybrid mode's re-ranker (a logistic model over dense, BM25 and overlap\n"
               "features) on the candidates of the training queries, reports MAP@5 on the dev\n"
               "queries, and calibrates the decision thresholds on them: `match` is the lowest\n"
-              "probability at which the dev top answers are right >= 95% of the time, `suggest`\n"
-              "the lowest at which they are right >= 50%.");
+              "probability at which the answers above it are right >= 95% of the time, `suggest`\n"
+              "the lowest at which they are right >= 80%. The answers are each dev query's top\n"
+              "candidate and, as a query whose claim is not in the database, its best wrong one.");
   p.Option("train", "training query sets: DB:QUERIES.tsv:QRELS, comma-separated", "")
       .Option("dev", "development query sets (selection and calibration)", "")
       .Option("model", "model directory (default: the first database's)", "", "CLAIMMATCH_MODEL")
       .Option("out", "where to write the re-ranker (JSON)", "")
       .Option("match-precision", "dev precision required for `match`", "0.95")
-      .Example("claimmatch train reranker --train snopes:tweets-train.tsv:tweets-train.qrels "
-               "--dev snopes:tweets-dev.tsv:tweets-dev.qrels --out models/default/reranker.json");
+      .Option("suggest-precision", "dev precision required for `suggest`", "0.8")
+      .Example(
+          "claimmatch train reranker --train snopes:tweets-train.tsv:tweets-train.qrels "
+          "--dev snopes:tweets-dev.tsv:tweets-dev.qrels --out models/default/reranker.json");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
   auto train = ParseSets(p.Get("train"));
   if (!train.ok()) return UsageError(p, train.status().message());
@@ -144,9 +160,10 @@ int RunTrainReranker(const Args& args) {
   if (train->empty() || dev->empty() || p.Get("out").empty()) {
     return UsageError(p, "--train, --dev and --out are required");
   }
-  double match_precision = 0.95;
-  if (!p.GetDouble("match-precision", &match_precision).ok()) {
-    return UsageError(p, "--match-precision needs a number");
+  double match_precision = 0.95, suggest_precision = 0.8;
+  if (!p.GetDouble("match-precision", &match_precision).ok() ||
+      !p.GetDouble("suggest-precision", &suggest_precision).ok()) {
+    return UsageError(p, "--match-precision and --suggest-precision need numbers");
   }
   std::string model = p.Get("model");
   if (model.empty()) {
@@ -216,6 +233,36 @@ int RunTrainReranker(const Args& args) {
   }
   best.model_hash = (*encoder)->info().weights_hash;
   trained = best;
+
+  // The decision model: absolute features only, fitted on the dev sets' gold candidates against
+  // each query's best wrong candidate under the chosen ranking.
+  std::vector<RerankExample> decision_examples;
+  for (size_t d = 0; d < dev_judged.size(); ++d) {
+    const Judged& j = dev_judged[d];
+    for (size_t q = 0; q < j.candidates.size(); ++q) {
+      const auto& c = j.candidates[q];
+      int best_wrong = -1;
+      for (size_t i = 0; i < c.size(); ++i) {
+        RerankFeatures f{};
+        for (int a : RerankerModel::AbsoluteFeatures()) f[a] = c[i].features[a];
+        if (j.gold[q][i]) {
+          decision_examples.push_back({static_cast<int>(q), f, true});
+        } else if (best_wrong < 0 ||
+                   trained->Score(c[i].features) > trained->Score(c[best_wrong].features)) {
+          best_wrong = static_cast<int>(i);
+        }
+      }
+      if (best_wrong >= 0) {
+        RerankFeatures f{};
+        for (int a : RerankerModel::AbsoluteFeatures()) f[a] = c[best_wrong].features[a];
+        decision_examples.push_back({static_cast<int>(q), f, false});
+      }
+    }
+  }
+  auto decision = TrainReranker(decision_examples);
+  if (!decision.ok()) return Fail(decision.status());
+  trained->decision_weights = decision->weights;
+  trained->decision_bias = decision->bias;
   std::vector<std::pair<float, bool>> tops;
   for (size_t d = 0; d < dev_judged.size(); ++d) {
     const double fused = MapAt5(dev_judged[d], RerankerModel::Default(), nullptr);
@@ -226,15 +273,14 @@ int RunTrainReranker(const Args& args) {
   std::fprintf(stderr, "train reranker: chose %s\n", trained->trained_on.c_str());
   trained->match_threshold = Calibrate(tops, match_precision, 10, 0.99f);
   trained->suggest_threshold =
-      std::min(trained->match_threshold, Calibrate(tops, 0.5, 10, 0.5f));
+      std::min(trained->match_threshold, Calibrate(tops, suggest_precision, 10, 0.5f));
   std::vector<std::string> train_names;
   for (const QuerySet& set : *train) train_names.push_back(set.Name());
   trained->trained_on = absl::StrCat(trained->trained_on.empty() ? "logistic" : trained->trained_on,
                                      "; train: ", absl::StrJoin(train_names, ", "),
                                      "; selected and calibrated on: ", absl::StrJoin(names, ", "));
   if (auto s = WriteFileAtomically(p.Get("out"), trained->ToJson()); !s.ok()) return Fail(s);
-  std::fprintf(stderr,
-               "train reranker: match threshold %.3f, suggest threshold %.3f; wrote %s\n",
+  std::fprintf(stderr, "train reranker: match threshold %.3f, suggest threshold %.3f; wrote %s\n",
                trained->match_threshold, trained->suggest_threshold, p.Get("out").c_str());
   return kExitOk;
 }

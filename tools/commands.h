@@ -26,6 +26,8 @@ int RunCheck(const Args& args);
 int RunDelete(const Args& args);
 int RunReindex(const Args& args);
 int RunLookup(const Args& args);
+int RunScore(const Args& args);
+int RunFlag(const Args& args);
 int RunTrainReranker(const Args& args);
 int RunEval(const Args& args);
 

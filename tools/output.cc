@@ -30,6 +30,7 @@ json MatchJson(const MatchResult& m) {
               {"review_date", m.claim.review_date},
               {"language", m.claim.language},
               {"score", m.score},
+              {"confidence", m.confidence},
               {"dense", m.dense},
               {"lexical", m.lexical},
               {"decision", std::string(DecisionName(m.decision))}};
@@ -111,8 +112,8 @@ std::string ResultTable(const std::vector<MatchResult>& results, bool color, int
     const std::string verdict = VerdictLabel(m.claim, color);
     const int pad = 12 - static_cast<int>(VerdictName(m.claim.verdict_normalized).size());
     absl::StrAppend(
-        &out, absl::StrFormat("%-7s %.3f  %s%*s  %s\n", DecisionName(m.decision), m.score, verdict,
-                              std::max(pad, 0), "", Ellipsize(m.claim.text, claim_width)));
+        &out, absl::StrFormat("%-7s %.3f  %s%*s  %s\n", DecisionName(m.decision), m.confidence,
+                              verdict, std::max(pad, 0), "", Ellipsize(m.claim.text, claim_width)));
     std::string meta;
     if (!m.claim.claimant.empty()) absl::StrAppend(&meta, m.claim.claimant);
     if (!m.claim.claim_date.empty())
