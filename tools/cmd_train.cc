@@ -117,6 +117,10 @@ absl::Status RunTrainImpl(const ArgParser& p) {
   }
 
   std::unique_ptr<StaticTrainer> trainer;
+  if (p.GetFlag("resume") && p.GetFlag("mine-negatives")) {
+    // The negatives would be mined with the resumed model, not the initial one.
+    return absl::InvalidArgumentError("--mine-negatives cannot be combined with --resume");
+  }
   if (p.GetFlag("resume")) {
     CM_ASSIGN_OR_RETURN(trainer, StaticTrainer::Resume(o));
     std::fprintf(stderr, "resumed from %s at step %lld\n", o.checkpoint_dir.c_str(),

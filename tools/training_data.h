@@ -56,14 +56,16 @@ struct SharedDataOptions {
 absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
                                           const SharedDataOptions& options);
 
-// STS-B English test pairs with gold scores (train/stsb_multi_mt/data/stsb-en-test.csv).
+// Sentence pairs with gold similarity scores.
 struct ScoredPairs {
   std::vector<std::string> a, b;
   std::vector<double> score;
 };
+// Reads an stsb_multi_mt CSV (sentence1,sentence2,score; quoted fields allowed). Fails with
+// kNotFound / kInternal naming the file; lines without a numeric score are skipped.
 absl::StatusOr<ScoredPairs> ReadStsb(absl::string_view path);
 
-// Spearman rank correlation of x and y (average ranks for ties).
+// Returns the Spearman rank correlation of x and y (average ranks for ties; 0 if undefined).
 double Spearman(const std::vector<double>& x, const std::vector<double>& y);
 
 }  // namespace claimmatch::cli
