@@ -28,9 +28,11 @@ std::string ClaimDocText(const FactCheck& c, bool with_subtitle = false);
 // kInvalidArgument naming the file and line.
 absl::StatusOr<std::vector<FactCheck>> ReadFactChecks(absl::string_view path);
 
-// Reads a pairs file: TSV lines "anchor<TAB>positive[<TAB>hard negative]" (lines with fewer than
-// two fields are skipped). Fails with kNotFound / kInternal.
-absl::StatusOr<std::vector<TrainingPair>> ReadPairsTsv(absl::string_view path);
+// Reads a pairs file: TSV lines "anchor<TAB>positive[<TAB>hard negative]", or, for a name ending
+// in .jsonl, objects {"anchor": ..., "positive": ...[, "negative": ...]}; records without an
+// anchor and a positive are skipped. Fails with kNotFound / kInternal, or kInvalidArgument
+// naming the line of a JSONL record that is not a JSON object.
+absl::StatusOr<std::vector<TrainingPair>> ReadPairsFile(absl::string_view path);
 
 struct SharedData {
   std::vector<PairSource> sources;

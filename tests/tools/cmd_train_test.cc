@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "embeddings/sentence_encoder.h"
 #include "tests/test_util.h"
@@ -45,6 +47,22 @@ TEST(CmdTrainTest, TrainsFromPairsFileIntoLoadableModel) {
   EXPECT_EQ((*enc)->dim(), 16);
   EXPECT_EQ((*enc)->info().model_type, "claimmatch-static");
   EXPECT_TRUE(PathExists(out + ".checkpoint/checkpoint.safetensors"));
+
+  // The same pairs as JSON lines.
+  std::string jsonl;
+  for (absl::string_view line : absl::StrSplit(tsv, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    jsonl += "{\"anchor\": \"" + f[0] + "\", \"positive\": \"" + f[1] + "\"}\n";
+  }
+  ASSERT_THAT(WriteFileAtomically(JoinPath(dir, "pairs.jsonl"), jsonl), IsOk());
+  const std::string out2 = JoinPath(dir, "model2");
+  ASSERT_EQ(RunClaimmatch("train --out " + out2 + " --pairs " + JoinPath(dir, "pairs.jsonl") +
+                          ":2 --vocab-size 36 --dim 16 --batch-size 8 --epochs 2 --lowercase"),
+            0);
+  ASSERT_THAT(LoadSentenceEncoder(out2), IsOk());
+  // Same pairs, same seed, same options: the same weights.
+  EXPECT_EQ(*ReadFile(JoinPath(out, "model.safetensors")),
+            *ReadFile(JoinPath(out2, "model.safetensors")));
 }
 
 TEST(CmdTrainTest, UsageErrors) {
