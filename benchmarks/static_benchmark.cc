@@ -1,8 +1,14 @@
 // Encoding throughput of a static model (default: the bundled models/default; CLAIMMATCH_MODEL
 // overrides) on one thread, for tweet-length text. Items/s = sentences/s.
-//   BM_StaticEncode      tokenisation + pooling + normalisation (SentenceEncoder::Encode)
-//   BM_StaticTokenize    tokenisation alone
+//   BM_StaticEncode      tokenisation + pooling + normalisation (SentenceEncoder::Encode) of
+//                        20-word sentences over a 32-word vocabulary
+//   BM_StaticTokenize    tokenisation alone, same sentences
+//   BM_StaticEncodeFile  Encode of the lines of CLAIMMATCH_BENCH_TEXT (one text per line: real
+//                        text, e.g. tweets), skipped when unset
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +41,18 @@ std::vector<std::string> Tweets() {
       s += kWords[(x >> 16) % 32];
     }
     out.push_back(s);
+  }
+  return out;
+}
+
+// Lines of CLAIMMATCH_BENCH_TEXT (one text per line), or empty.
+std::vector<std::string> FileTexts() {
+  std::vector<std::string> out;
+  const char* path = std::getenv("CLAIMMATCH_BENCH_TEXT");
+  if (path == nullptr) return out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
   }
   return out;
 }
@@ -77,6 +95,21 @@ void BM_StaticTokenize(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * texts.size());
 }
 BENCHMARK(BM_StaticTokenize)->Unit(benchmark::kMillisecond);
+
+void BM_StaticEncodeFile(benchmark::State& state) {
+  const SentenceEncoder* enc = Encoder();
+  const std::vector<std::string> texts = FileTexts();
+  if (enc == nullptr || texts.empty()) {
+    state.SkipWithError("needs the model and CLAIMMATCH_BENCH_TEXT");
+    return;
+  }
+  for (auto _ : state) {
+    auto out = enc->Encode(texts);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * texts.size());
+}
+BENCHMARK(BM_StaticEncodeFile)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace claimmatch

@@ -55,7 +55,7 @@ absl::Status ParsePairsList(const std::string& list, std::vector<PairSource>* ou
         absl::SimpleAtod(absl::string_view(path).substr(colon + 1), &weight)) {
       path = path.substr(0, colon);
     }
-    CM_ASSIGN_OR_RETURN(std::vector<TrainingPair> pairs, ReadPairsTsv(path));
+    CM_ASSIGN_OR_RETURN(std::vector<TrainingPair> pairs, ReadPairsFile(path));
     out->push_back({path, std::move(pairs), weight});
   }
   return absl::OkStatus();
@@ -117,6 +117,10 @@ absl::Status RunTrainImpl(const ArgParser& p) {
   }
 
   std::unique_ptr<StaticTrainer> trainer;
+  if (p.GetFlag("resume") && p.GetFlag("mine-negatives")) {
+    // The negatives would be mined with the resumed model, not the initial one.
+    return absl::InvalidArgumentError("--mine-negatives cannot be combined with --resume");
+  }
   if (p.GetFlag("resume")) {
     CM_ASSIGN_OR_RETURN(trainer, StaticTrainer::Resume(o));
     std::fprintf(stderr, "resumed from %s at step %lld\n", o.checkpoint_dir.c_str(),
@@ -190,7 +194,8 @@ int RunTrain(const Args& args) {
               "tokenizer, then one vector per token with a symmetric multiple-negatives ranking\n"
               "loss over sentence pairs. Progress (loss, pairs/s, held-out MAP) goes to stderr;\n"
               "checkpoints go to --checkpoint-dir after each epoch. Same seed, same data: same\n"
-              "model. Pair files are TSV: anchor<TAB>positive[<TAB>hard negative].");
+              "model. Pair files are TSV (anchor<TAB>positive[<TAB>hard negative]) or .jsonl\n"
+              "({\"anchor\", \"positive\"[, \"negative\"]}).");
   p.Option("out", "model directory to write")
       .Option("data", "shared data directory (claims-dev/ and train/): dev sets for evaluation")
       .Option("preset", "'shared': train on the pairs built from --data (see MODEL_CARD.md)", "")

@@ -142,13 +142,28 @@ absl::StatusOr<std::vector<FactCheck>> ReadFactChecks(absl::string_view path) {
   return out;
 }
 
-absl::StatusOr<std::vector<TrainingPair>> ReadPairsTsv(absl::string_view path) {
+absl::StatusOr<std::vector<TrainingPair>> ReadPairsFile(absl::string_view path) {
   CM_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path));
   std::vector<TrainingPair> out;
-  for (const std::string& l : lines) {
-    std::vector<std::string> f = absl::StrSplit(l, '\t');
-    if (f.size() < 2 || f[0].empty() || f[1].empty()) continue;
-    out.push_back({f[0], f[1], f.size() > 2 ? f[2] : std::string()});
+  const bool jsonl = absl::EndsWith(path, ".jsonl");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    TrainingPair p;
+    if (jsonl) {
+      if (lines[i].empty()) continue;
+      json j = json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ":", i + 1, ": not a JSON object"));
+      }
+      auto field = [&](const char* key) {
+        return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+      };
+      p = {field("anchor"), field("positive"), field("negative")};
+    } else {
+      std::vector<std::string> f = absl::StrSplit(lines[i], '\t');
+      if (f.size() < 2) continue;
+      p = {f[0], f[1], f.size() > 2 ? f[2] : std::string()};
+    }
+    if (!p.anchor.empty() && !p.positive.empty()) out.push_back(std::move(p));
   }
   return out;
 }

@@ -28,9 +28,11 @@ std::string ClaimDocText(const FactCheck& c, bool with_subtitle = false);
 // kInvalidArgument naming the file and line.
 absl::StatusOr<std::vector<FactCheck>> ReadFactChecks(absl::string_view path);
 
-// Reads a pairs file: TSV lines "anchor<TAB>positive[<TAB>hard negative]" (lines with fewer than
-// two fields are skipped). Fails with kNotFound / kInternal.
-absl::StatusOr<std::vector<TrainingPair>> ReadPairsTsv(absl::string_view path);
+// Reads a pairs file: TSV lines "anchor<TAB>positive[<TAB>hard negative]", or, for a name ending
+// in .jsonl, objects {"anchor": ..., "positive": ...[, "negative": ...]}; records without an
+// anchor and a positive are skipped. Fails with kNotFound / kInternal, or kInvalidArgument
+// naming the line of a JSONL record that is not a JSON object.
+absl::StatusOr<std::vector<TrainingPair>> ReadPairsFile(absl::string_view path);
 
 struct SharedData {
   std::vector<PairSource> sources;
@@ -56,14 +58,16 @@ struct SharedDataOptions {
 absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
                                           const SharedDataOptions& options);
 
-// STS-B English test pairs with gold scores (train/stsb_multi_mt/data/stsb-en-test.csv).
+// Sentence pairs with gold similarity scores.
 struct ScoredPairs {
   std::vector<std::string> a, b;
   std::vector<double> score;
 };
+// Reads an stsb_multi_mt CSV (sentence1,sentence2,score; quoted fields allowed). Fails with
+// kNotFound / kInternal naming the file; lines without a numeric score are skipped.
 absl::StatusOr<ScoredPairs> ReadStsb(absl::string_view path);
 
-// Spearman rank correlation of x and y (average ranks for ties).
+// Returns the Spearman rank correlation of x and y (average ranks for ties; 0 if undefined).
 double Spearman(const std::vector<double>& x, const std::vector<double>& y);
 
 }  // namespace claimmatch::cli
