@@ -92,8 +92,10 @@ int RunFlag(const Args& args) {
                     Ellipsize(m.claim.text, std::max(40, TerminalWidth() - 20)), "\n");
     std::string meta;
     if (!m.claim.claimant.empty()) absl::StrAppend(&meta, m.claim.claimant);
-    if (!m.claim.claim_date.empty()) absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
-    if (!m.claim.publisher.empty()) absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
+    if (!m.claim.claim_date.empty())
+      absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
+    if (!m.claim.publisher.empty())
+      absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
     if (!meta.empty()) absl::StrAppend(&human, "    ", meta, "\n");
     if (!m.claim.review_url.empty()) absl::StrAppend(&human, "    ", m.claim.review_url, "\n");
     absl::StrAppend(&human, "\n");

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -36,8 +36,8 @@ using json = nlohmann::json;
 enum class InputFormat { kJsonl, kTsv, kCsv, kLines };
 
 struct Record {
-  int64_t line = 0;   // 1-based line where it starts
-  json passthrough;   // the input fields (JSONL / TSV / CSV) or {"id": line}
+  int64_t line = 0;  // 1-based line where it starts
+  json passthrough;  // the input fields (JSONL / TSV / CSV) or {"id": line}
   std::string text;
   std::string error;  // non-empty: rejected
 };
@@ -74,7 +74,10 @@ bool SplitCsv(const std::string& line, std::vector<std::string>* out) {
 class RecordReader {
  public:
   RecordReader(std::istream& in, InputFormat format, std::string id_field, std::string text_field)
-      : in_(in), format_(format), id_field_(std::move(id_field)), text_field_(std::move(text_field)) {}
+      : in_(in),
+        format_(format),
+        id_field_(std::move(id_field)),
+        text_field_(std::move(text_field)) {}
 
   // Reads the next record; false at the end of input.
   bool Next(Record* r) {
@@ -220,7 +223,8 @@ int RunScore(const Args& args) {
   std::string fmt = p.Get("format");
   if (fmt.empty()) {
     auto ends = [&](const char* ext) {
-      return input.size() > strlen(ext) && input.compare(input.size() - strlen(ext), strlen(ext), ext) == 0;
+      return input.size() > strlen(ext) &&
+             input.compare(input.size() - strlen(ext), strlen(ext), ext) == 0;
     };
     fmt = ends(".tsv") ? "tsv" : ends(".csv") ? "csv" : ends(".txt") ? "lines" : "jsonl";
   }
@@ -234,10 +238,12 @@ int RunScore(const Args& args) {
   } else if (fmt == "lines") {
     format = InputFormat::kLines;
   } else {
-    return UsageError(p, absl::StrCat("--format must be jsonl, tsv, csv or lines (got '", fmt, "')"));
+    return UsageError(p,
+                      absl::StrCat("--format must be jsonl, tsv, csv or lines (got '", fmt, "')"));
   }
   int chunk = 2048;
-  if (!p.GetInt("chunk", &chunk).ok() || chunk < 1) return UsageError(p, "--chunk needs a number >= 1");
+  if (!p.GetInt("chunk", &chunk).ok() || chunk < 1)
+    return UsageError(p, "--chunk needs a number >= 1");
   const bool resume = p.GetFlag("resume");
   if (resume && output == "-") return UsageError(p, "--resume needs --output FILE");
   absl::StatusOr<MatchSession> s = OpenMatchSession(p);
@@ -321,10 +327,14 @@ int RunScore(const Args& args) {
       if (!rec.error.empty()) {
         ++rejected;
         const std::string where = absl::StrCat(input == "-" ? "<stdin>" : input, ":", rec.line);
-        json rj{{"line", rec.line}, {"reason", rec.error}, {"message", absl::StrCat(where, ": ", rec.error)}};
-        absl::StrAppend(&rejects_text, rj.dump(-1, ' ', false, json::error_handler_t::replace), "\n");
+        json rj{{"line", rec.line},
+                {"reason", rec.error},
+                {"message", absl::StrCat(where, ": ", rec.error)}};
+        absl::StrAppend(&rejects_text, rj.dump(-1, ' ', false, json::error_handler_t::replace),
+                        "\n");
         if (p.GetFlag("strict")) {
-          std::fprintf(stderr, "claimmatch: error: %s: %s (--strict)\n", where.c_str(), rec.error.c_str());
+          std::fprintf(stderr, "claimmatch: error: %s: %s (--strict)\n", where.c_str(),
+                       rec.error.c_str());
           stop = true;
           exit_code = kExitRejected;
           break;
@@ -386,13 +396,13 @@ int RunScore(const Args& args) {
     for (auto& [v, n] : suggestions_by_verdict) sug += n;
     std::string by;
     for (auto& [v, n] : matches_by_verdict) absl::StrAppend(&by, by.empty() ? "" : ", ", v, " ", n);
-    std::fprintf(stderr,
-                 "score: %s records (%s resumed past), %s matches (%s), %s suggestions, %s "
-                 "rejected; %.1f s, %s records/s\n",
-                 WithCommas(total_in - skipped).c_str(), WithCommas(skipped).c_str(),
-                 WithCommas(m).c_str(), by.empty() ? "-" : by.c_str(), WithCommas(sug).c_str(),
-                 WithCommas(rejected).c_str(), secs,
-                 WithCommas(static_cast<int64_t>(secs > 0 ? (total_in - skipped) / secs : 0)).c_str());
+    std::fprintf(
+        stderr,
+        "score: %s records (%s resumed past), %s matches (%s), %s suggestions, %s "
+        "rejected; %.1f s, %s records/s\n",
+        WithCommas(total_in - skipped).c_str(), WithCommas(skipped).c_str(), WithCommas(m).c_str(),
+        by.empty() ? "-" : by.c_str(), WithCommas(sug).c_str(), WithCommas(rejected).c_str(), secs,
+        WithCommas(static_cast<int64_t>(secs > 0 ? (total_in - skipped) / secs : 0)).c_str());
   }
   return exit_code;
 }
