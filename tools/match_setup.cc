@@ -112,7 +112,7 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p) {
   if (model.empty()) {
     absl::StatusOr<Manifest> m = ClaimDatabase::ReadManifest(db_dir);
     if (!m.ok()) return m.status();
-    model = m->model.path;
+    model = PathExists(m->model.path) ? m->model.path : DefaultModelDir();
   }
   EncoderOptions eo;
   eo.threads = threads;
