@@ -2,7 +2,8 @@
 // FAISS, BM25, re-ranker, SQLite), against a real claim database.
 //
 //   BM_Lookup/<mode>        one query per call (tweets-dev texts in turn); counters p50_ms, p99_ms
-//   BM_ScoreBatch/<batch>   MatchBatch over `batch` texts; items_per_second = records/s (one thread)
+//   BM_ScoreBatch/<batch>   MatchBatch over `batch` texts; items_per_second = records/s (one
+//   thread)
 //
 // The database comes from CLAIMMATCH_BENCH_DB (built beforehand, e.g. by scripts/run.sh or
 // `claimmatch ingest`), queries from CLAIMMATCH_BENCH_QUERIES (a TSV id<TAB>text; default: the
@@ -86,8 +87,8 @@ void BM_Lookup(benchmark::State& state) {
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
     auto r = f.matcher->Match(f.queries[i++ % f.queries.size()], options);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     benchmark::DoNotOptimize(r);
   }
   std::sort(ms.begin(), ms.end());
