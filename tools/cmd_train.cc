@@ -3,6 +3,7 @@
 // claims-dev (and STS-B).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -168,16 +169,61 @@ absl::Status RunEvaluateImpl(const ArgParser& p) {
     std::printf("%-14s %8d %8.4f %8.4f %8.4f %8.4f\n", set.name.c_str(), m.queries, m.map_at_1,
                 m.map_at_5, m.mrr, m.recall_at_5);
   }
-  for (const char* split : {"dev", "test"}) {
-    const std::string path =
-        JoinPath(p.Get("data"), absl::StrCat("train/stsb_multi_mt/data/stsb-en-", split, ".csv"));
+  // STS-B: English dev and test, and the test split of the 10 machine-translated languages.
+  std::vector<std::pair<std::string, std::string>> sts_sets = {{"en", "dev"}, {"en", "test"}};
+  for (const char* lang : {"de", "es", "fr", "it", "nl", "pl", "pt", "ru", "zh", "ja"}) {
+    sts_sets.push_back({lang, "test"});
+  }
+  for (const auto& [lang, split] : sts_sets) {
+    const std::string path = JoinPath(
+        p.Get("data"), absl::StrCat("train/stsb_multi_mt/data/stsb-", lang, "-", split, ".csv"));
     if (!PathExists(path)) continue;
     CM_ASSIGN_OR_RETURN(ScoredPairs sts, ReadStsb(path));
     CM_ASSIGN_OR_RETURN(EmbeddingMatrix a, enc->Encode(sts.a));
     CM_ASSIGN_OR_RETURN(EmbeddingMatrix b, enc->Encode(sts.b));
     std::vector<double> cos(sts.a.size());
     for (size_t i = 0; i < cos.size(); ++i) cos[i] = a.row(i).dot(b.row(i));
-    std::printf("STS-B en %-5s %8zu  Spearman %.4f\n", split, cos.size(), Spearman(cos, sts.score));
+    std::printf("STS-B %-2s %-5s %8zu  Spearman %.4f\n", lang.c_str(), split.c_str(), cos.size(),
+                Spearman(cos, sts.score));
+  }
+  // Cross-lingual retrieval (kept out of training): for each sentence in language X, is its
+  // translation the nearest English sentence? Tatoeba (X-eng pairs) and NTREX-128 (news).
+  auto accuracy = [&](const std::vector<std::string>& x,
+                      const std::vector<std::string>& eng) -> absl::StatusOr<double> {
+    CM_ASSIGN_OR_RETURN(EmbeddingMatrix a, enc->Encode(x));
+    CM_ASSIGN_OR_RETURN(EmbeddingMatrix b, enc->Encode(eng));
+    const EmbeddingMatrix sim = a * b.transpose();
+    int right = 0;
+    for (Eigen::Index i = 0; i < sim.rows(); ++i) {
+      Eigen::Index best = 0;
+      sim.row(i).maxCoeff(&best);
+      right += best == i ? 1 : 0;
+    }
+    return sim.rows() > 0 ? static_cast<double>(right) / sim.rows() : 0.0;
+  };
+  auto lines = [](const std::string& path) {
+    std::vector<std::string> out;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  for (const char* lang : {"deu", "fra", "spa", "por", "ita", "nld", "rus", "pol", "tur", "ara",
+                           "heb", "hin", "cmn", "jpn", "kor", "vie", "ind"}) {
+    const std::string base =
+        JoinPath(p.Get("data"), absl::StrCat("train/laser_tatoeba/tatoeba.", lang, "-eng."));
+    const std::vector<std::string> x = lines(base + lang), eng = lines(base + "eng");
+    if (x.empty() || x.size() != eng.size()) continue;
+    CM_ASSIGN_OR_RETURN(double acc, accuracy(x, eng));
+    std::printf("Tatoeba %s->eng %6zu  accuracy@1 %.4f\n", lang, x.size(), acc);
+  }
+  const std::string ntrex = JoinPath(p.Get("data"), "train/ntrex128/NTREX-128/");
+  const std::vector<std::string> ntrex_eng = lines(ntrex + "newstest2019-src.eng.txt");
+  for (const char* lang : {"deu", "fra", "spa", "por", "rus", "arb", "hin", "zho-CN"}) {
+    const std::vector<std::string> x =
+        lines(absl::StrCat(ntrex, "newstest2019-ref.", lang, ".txt"));
+    if (x.empty() || x.size() != ntrex_eng.size()) continue;
+    CM_ASSIGN_OR_RETURN(double acc, accuracy(x, ntrex_eng));
+    std::printf("NTREX %s->eng %6zu  accuracy@1 %.4f\n", lang, x.size(), acc);
   }
   return absl::OkStatus();
 }
