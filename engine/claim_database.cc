@@ -35,18 +35,6 @@ json ManifestBody(const Manifest& m) {
               {"store_uuid", m.store_uuid}};
 }
 
-absl::string_view IndexTypeName(VectorIndexType type) {
-  switch (type) {
-    case VectorIndexType::kFlat:
-      return "flat";
-    case VectorIndexType::kHnsw:
-      return "hnsw";
-    case VectorIndexType::kIvfPq:
-      return "ivfpq";
-  }
-  return "flat";
-}
-
 }  // namespace
 
 ModelIdentity ModelIdentity::Of(const ModelInfo& info) {
@@ -117,7 +105,7 @@ absl::StatusOr<Manifest> ClaimDatabase::ReadManifest(absl::string_view dir) {
 absl::Status ClaimDatabase::WriteManifest() {
   manifest_.format_version = Manifest::kFormatVersion;
   manifest_.model = ModelIdentity::Of(encoder_.info());
-  manifest_.index_type = std::string(IndexTypeName(vectors_->type()));
+  manifest_.index_type = std::string(VectorIndexTypeName(vectors_->type()));
   CM_ASSIGN_OR_RETURN(manifest_.claims, store_->Count());
   CM_ASSIGN_OR_RETURN(std::optional<std::string> uuid, store_->GetMeta("store_uuid"));
   manifest_.store_uuid = uuid.value_or("");

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
+#include "embeddings/utf8.h"
 #include "engine/verdict.h"
 #include "nlohmann/json.hpp"
 
@@ -29,40 +30,10 @@ constexpr absl::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-// Returns the offset of the first byte of `s` that is not part of well-formed UTF-8 (no overlong
-// forms, no surrogates, nothing above U+10FFFF), or npos.
+// Returns the offset of the first byte of `s` that is not part of well-formed UTF-8, or npos.
 size_t FindInvalidUtf8(absl::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-    }
-    i += len;
-  }
-  return absl::string_view::npos;
+  size_t bad = 0;
+  return IsValidUtf8(s, &bad) ? absl::string_view::npos : bad;
 }
 
 // `s` without ASCII whitespace and no-break spaces (U+00A0) at either end.

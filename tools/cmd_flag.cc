@@ -90,12 +90,7 @@ int RunFlag(const Args& args) {
                                     m.confidence, sen.char_begin, sen.char_end, sen.text));
     absl::StrAppend(&human, "    ", VerdictLabel(m.claim, color), "  ",
                     Ellipsize(m.claim.text, std::max(40, TerminalWidth() - 20)), "\n");
-    std::string meta;
-    if (!m.claim.claimant.empty()) absl::StrAppend(&meta, m.claim.claimant);
-    if (!m.claim.claim_date.empty())
-      absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
-    if (!m.claim.publisher.empty())
-      absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
+    const std::string meta = ClaimMetaLine(m.claim);
     if (!meta.empty()) absl::StrAppend(&human, "    ", meta, "\n");
     if (!m.claim.review_url.empty()) absl::StrAppend(&human, "    ", m.claim.review_url, "\n");
     absl::StrAppend(&human, "\n");

@@ -99,6 +99,13 @@ std::string Ellipsize(const std::string& s, int width) {
   return s;
 }
 
+std::string ClaimMetaLine(const ClaimRecord& claim) {
+  std::string meta = claim.claimant;
+  if (!claim.claim_date.empty()) absl::StrAppend(&meta, meta.empty() ? "" : ", ", claim.claim_date);
+  if (!claim.publisher.empty()) absl::StrAppend(&meta, meta.empty() ? "" : " · ", claim.publisher);
+  return meta;
+}
+
 std::string ResultTable(const std::vector<MatchResult>& results, bool color, int width) {
   std::string out;
   const bool any = !results.empty() && results[0].decision != Decision::kNone;
@@ -114,12 +121,7 @@ std::string ResultTable(const std::vector<MatchResult>& results, bool color, int
     absl::StrAppend(
         &out, absl::StrFormat("%-7s %.3f  %s%*s  %s\n", DecisionName(m.decision), m.confidence,
                               verdict, std::max(pad, 0), "", Ellipsize(m.claim.text, claim_width)));
-    std::string meta;
-    if (!m.claim.claimant.empty()) absl::StrAppend(&meta, m.claim.claimant);
-    if (!m.claim.claim_date.empty())
-      absl::StrAppend(&meta, meta.empty() ? "" : ", ", m.claim.claim_date);
-    if (!m.claim.publisher.empty())
-      absl::StrAppend(&meta, meta.empty() ? "" : " · ", m.claim.publisher);
+    const std::string meta = ClaimMetaLine(m.claim);
     if (!meta.empty())
       absl::StrAppend(&out, "                            ", Ellipsize(meta, claim_width), "\n");
     if (!m.claim.review_url.empty()) {

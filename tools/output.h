@@ -24,6 +24,8 @@ bool UseColor(bool no_color_flag);
 int TerminalWidth();
 // "FALSE" etc., coloured when asked.
 std::string VerdictLabel(const ClaimRecord& claim, bool color);
+// "claimant, claim date · publisher" (the parts that are known; "" when none is).
+std::string ClaimMetaLine(const ClaimRecord& claim);
 // Cuts `s` to at most `width` code points, ending in "…" when cut.
 std::string Ellipsize(const std::string& s, int width);
 std::string WithCommasInt(int64_t n);
