@@ -65,7 +65,6 @@ absl::Status ParsePairsList(const std::string& list, std::vector<PairSource>* ou
 absl::Status RunTrainImpl(const ArgParser& p) {
   StaticTrainerOptions o;
   int vocab_size = 0;
-  double d = 0;
   CM_RETURN_IF_ERROR(p.GetInt("dim", &o.dim));
   CM_RETURN_IF_ERROR(p.GetInt("vocab-size", &vocab_size));
   CM_RETURN_IF_ERROR(p.GetInt("epochs", &o.epochs));
