@@ -188,6 +188,24 @@ TEST_F(MatcherTest, DecisionComesFromConfidenceOfTheFusion) {
   EXPECT_EQ(lowered[0].decision, Decision::kMatch);
 }
 
+// BUG (calibration of RerankerModel::Default(), engine/reranker.cc, with the lexical feature of
+// engine/matcher.cc): the lexical feature divides BM25 by ScoreUpperBound (idf x (k1 + 1) per
+// term), which one occurrence in a document of average length reaches only to 1 / (k1 + 1) = 0.45.
+// On this database the twelve exact repeats get lexical 0.40..0.56 and cosine 1, so confidence
+// sigmoid(8 x (0.25 + 0.75 x lexical) - 4) = 0.60..0.80: never the built-in match threshold 0.9.
+// With no trained reranker.json (the bundled models/default has none) lookup, flag and score
+// never answer `match`. Enable when fixed.
+TEST_F(MatcherTest, DISABLED_ExactRepeatIsAMatchWithBuiltInThresholds) {
+  for (const ClaimRecord& c : Claims()) {
+    if (CountWords(c.text) < 4) continue;
+    const std::vector<MatchResult> r = MatchOrDie(c.text, MatchOptions{});
+    ASSERT_FALSE(r.empty());
+    EXPECT_EQ(r[0].claim.id, c.id);
+    EXPECT_EQ(r[0].decision, Decision::kMatch)
+        << c.id << " confidence " << r[0].confidence << " lexical " << r[0].lexical;
+  }
+}
+
 TEST_F(MatcherTest, UnrelatedSentenceGetsNoneForEveryResult) {
   for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
     MatchOptions o;
@@ -234,6 +252,21 @@ TEST_F(MatcherTest, ShortTextIsAtMostSuggestedUnlessMinWordsAllowsIt) {
   o.suggest_threshold = 1.01f;
   r = MatchOrDie(query, o);
   for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kNone) << m.claim.id;
+}
+
+// BUG (engine/matcher.cc, MatchBatch: `CountWords(texts[q])`): the short-text rule counts the
+// words of the raw text, links included, while the query matched is the cleaned one. A two-word
+// tweet with a t.co link counts as 6 words ("https", "t", "co", "AbCdEf") and can be auto-matched.
+// Enable when fixed.
+TEST_F(MatcherTest, DISABLED_ShortTextRuleIgnoresLinks) {
+  MatchOptions o;
+  o.match_threshold = 0.0f;
+  o.suggest_threshold = 0.0f;
+  o.min_words_for_match = 4;
+  const std::vector<MatchResult> r = MatchOrDie("bleach coronavirus https://t.co/AbCdEf", o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c03");
+  EXPECT_EQ(r[0].decision, Decision::kSuggest);
 }
 
 TEST_F(MatcherTest, UnfilteredReturnsEveryClaimWithLargeK) {

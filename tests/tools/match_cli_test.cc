@@ -204,6 +204,36 @@ TEST_F(MatchCliTest, LookupReadsQueriesFromStdinOneJsonLineEach) {
   EXPECT_THAT(d["matches"], SizeIs(1));
 }
 
+TEST_F(MatchCliTest, LookupDateAndPublisherFilters) {
+  auto ids_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"lookup", "--json", "-k", "20", "--mode", "dense"});
+    args.push_back("Vaccines cause autism in children.");
+    const auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> ids;
+    const json j = json::parse(r.out);
+    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(ids_of({"--since", "2020", "--until", "2020"}),
+            (std::set<std::string>{"c03", "c08", "c09", "c12"}));
+  EXPECT_EQ(ids_of({"--until", "2018-07-20"}), (std::set<std::string>{"c02", "c04", "c05"}));
+  EXPECT_EQ(ids_of({"--publisher", "Snopes,Full Fact"}),
+            (std::set<std::string>{"c01", "c04", "c05", "c08", "c12"}));
+  EXPECT_EQ(ids_of({"--language", "pt", "--verdict", "false", "--since", "2021"}),
+            (std::set<std::string>{"c10"}));
+}
+
+// BUG (tools/cmd_match.cc, RunLookup's `answer`): on a pipe, a line that is not valid UTF-8 gets
+// no output line at all (answer() returns before printing), so the output no longer lines up with
+// the input ("one JSON result per line out"). Enable when fixed.
+TEST_F(MatchCliTest, DISABLED_LookupStdinKeepsOneLinePerInputLineForInvalidUtf8) {
+  const auto r = Run({"lookup", "-k", "1"},
+                     "Vaccines cause autism in children.\n\xff\xfe bad bytes\n"
+                     "Drinking bleach cures the coronavirus.\n");
+  EXPECT_THAT(Lines(r.out), SizeIs(3)) << r.out;
+}
+
 TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
   for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
            {"lookup", "--mode", "bogus", "some claim text"},
@@ -306,6 +336,29 @@ TEST_F(MatchCliTest, FlagUsageErrors) {
   EXPECT_EQ(Run({"flag", JoinPath(dir_, "missing.txt")}).exit_code, 1);
 }
 
+TEST_F(MatchCliTest, FlagOffsetsCountBytesAndCodePoints) {
+  const std::string input =
+      "Atenção, é sério. A vacina contra a gripe causa paralisia facial em idosos. Receita de "
+      "bolo com ovos.\n";
+  const std::string path = Write("pt.txt", input);
+  const auto r = Run({"flag", "--json", "--all", "--locale", "pt", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_THAT(j["sentences"], SizeIs(3));
+  const json& s = j["sentences"][1];
+  const std::string expected = "A vacina contra a gripe causa paralisia facial em idosos.";
+  EXPECT_EQ(s["sentence"], expected);
+  EXPECT_EQ(s["begin"], input.find(expected));  // 22: "ç", "ã", "é", "é" take two bytes each
+  EXPECT_EQ(s["begin"], 22);
+  EXPECT_EQ(s["end"], 22 + expected.size());
+  EXPECT_EQ(s["char_begin"], 18);
+  EXPECT_EQ(s["char_end"], 18 + expected.size());
+  EXPECT_EQ(s["decision"], "suggest");
+  EXPECT_EQ(s["matches"][0]["claim_id"], "c09");
+  EXPECT_EQ(j["sentences"][0]["decision"], "none");
+  EXPECT_EQ(j["sentences"][2]["decision"], "none");
+}
+
 // ---- score ----
 
 constexpr char kScoreJsonl[] =
@@ -403,6 +456,69 @@ TEST_F(MatchCliTest, ScoreTsvWithHeader) {
   EXPECT_EQ(t2["line"], 3);
   EXPECT_EQ(t3["post"], "t3");
   EXPECT_EQ(t3["matches"][0]["claim_id"], "c06");
+}
+
+TEST_F(MatchCliTest, ScoreCsvAndPlainLines) {
+  const std::string csv = Write("in.csv",
+                                "id,text,extra\n"
+                                "x1,\"Wind turbines cause cancer in people who live nearby.\","
+                                "\"a \"\"quoted\"\" value\"\n"
+                                "x2,\"unterminated\n");
+  const auto c = Run({"score", "-q", "--input", csv});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::vector<std::string> lines = Lines(c.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  const json x1 = json::parse(lines[0]), x2 = json::parse(lines[1]);
+  EXPECT_EQ(x1["id"], "x1");
+  EXPECT_EQ(x1["extra"], "a \"quoted\" value");
+  EXPECT_EQ(x1["matches"][0]["claim_id"], "c06");
+  EXPECT_EQ(x2["decision"], "error");
+  EXPECT_EQ(x2["line"], 3);
+
+  // Plain lines (.txt): the id is the line number; an empty line is a rejected record.
+  const std::string txt = Write("in.txt",
+                                "Vaccines cause autism in children.\n"
+                                "\n"
+                                "Wind turbines cause cancer in people who live nearby.\n");
+  const auto t = Run({"score", "-q", "--input", txt});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  lines = Lines(t.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_EQ(json::parse(lines[0])["id"], 1);
+  EXPECT_EQ(json::parse(lines[0])["matches"][0]["claim_id"], "c01");
+  EXPECT_EQ(json::parse(lines[1])["id"], 2);
+  EXPECT_EQ(json::parse(lines[1])["decision"], "error");
+  EXPECT_EQ(json::parse(lines[2])["id"], 3);
+  EXPECT_EQ(json::parse(lines[2])["matches"][0]["claim_id"], "c06");
+}
+
+// BUG (tools/cmd_score.cc): the rejects of the records before the resume point are lost. The
+// interrupted run never wrote --rejects (it is written at the end), and the resumed run skips those
+// records unread, so its --rejects file and summary miss them. Enable when fixed.
+TEST_F(MatchCliTest, DISABLED_ScoreResumeKeepsEarlierRejects) {
+  const std::string in =
+      Write("in.jsonl",
+            "{\"id\": \"a\", \"text\": \"Vaccines cause autism in children.\"}\n"
+            "not json\n"
+            "{\"id\": \"c\", \"text\": \"Sharks cannot get cancer.\"}\n"
+            "{\"id\": \"d\", \"text\": \"Drinking bleach cures the coronavirus.\"}\n");
+  const std::string full = JoinPath(dir_, "full.jsonl");
+  const std::string full_rejects = JoinPath(dir_, "full_rejects.jsonl");
+  ASSERT_EQ(
+      Run({"score", "-q", "--input", in, "--output", full, "--rejects", full_rejects}).exit_code,
+      0);
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(full));
+  ASSERT_THAT(lines, SizeIs(4));
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  ASSERT_THAT(
+      WriteFileAtomically(out + ".partial", lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n"),
+      IsOk());
+  const std::string rejects = JoinPath(dir_, "rejects.jsonl");
+  const auto r =
+      Run({"score", "-q", "--resume", "--input", in, "--output", out, "--rejects", rejects});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadOrEmpty(out), ReadOrEmpty(full));
+  EXPECT_EQ(ReadOrEmpty(rejects), ReadOrEmpty(full_rejects));
 }
 
 TEST_F(MatchCliTest, ScoreResumeContinuesWithoutDuplicatesOrGaps) {
