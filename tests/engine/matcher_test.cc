@@ -1,0 +1,560 @@
+// Matcher: ranking in the three modes, decisions and the short-text rule, filters, batching, the
+// query cleaning helpers, and the re-ranker model (JSON, checksum, training). Quality-sensitive
+// expectations use the bundled default model on a small fixed database of distinct claims.
+#include "engine/matcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "embeddings/file_util.h"
+#include "engine/reranker.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::IsOk;
+using ::claimmatch::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+std::string DefaultModelDir() { return JoinPath(testing::TestDataDir(), "../../models/default"); }
+
+ClaimRecord Claim(const std::string& id, const std::string& text, const std::string& verdict,
+                  Verdict normalized, const std::string& publisher, const std::string& language,
+                  const std::string& claim_date) {
+  ClaimRecord r;
+  r.id = id;
+  r.text = text;
+  r.verdict = verdict;
+  r.verdict_normalized = normalized;
+  r.publisher = publisher;
+  r.language = language;
+  r.claim_date = claim_date;
+  r.review_url = "https://checks.example.org/" + id;
+  return r;
+}
+
+std::vector<ClaimRecord> Claims() {
+  return {
+      Claim("c01", "Vaccines cause autism in children.", "False", Verdict::kFalse, "Snopes", "en",
+            "2019-03-01"),
+      Claim("c02", "The moon landing in 1969 was filmed in a Hollywood studio.", "False",
+            Verdict::kFalse, "PolitiFact", "en", "2018-07-20"),
+      Claim("c03", "Drinking bleach cures the coronavirus.", "False", Verdict::kFalse,
+            "FactCheck.org", "en", "2020-04-24"),
+      Claim("c04", "The Great Wall of China is visible from space with the naked eye.",
+            "Mostly False", Verdict::kMostlyFalse, "Snopes", "en", "2017-05-10"),
+      Claim("c05", "Eating carrots dramatically improves your night vision.", "Mixture",
+            Verdict::kMixed, "Snopes", "en", "2016-02-11"),
+      Claim("c06", "Wind turbines cause cancer in people who live nearby.", "Pants on Fire",
+            Verdict::kFalse, "PolitiFact", "en", "2019-04-02"),
+      Claim("c07", "Springfield banned gas stoves in all new homes in 2021.", "True",
+            Verdict::kTrue, "PolitiFact", "en", "2021-06-15"),
+      Claim("c08", "Bill Gates plans to implant microchips in people through COVID-19 vaccines.",
+            "False", Verdict::kFalse, "Snopes", "en", "2020-05-05"),
+      Claim("c09", "A vacina contra a gripe causa paralisia facial em idosos.", "Falso",
+            Verdict::kFalse, "Agência Lupa", "pt-BR", "2020-10-01"),
+      Claim("c10", "O governo vai confiscar a poupança dos brasileiros em 2023.", "Falso",
+            Verdict::kFalse, "Aos Fatos", "pt", "2022-11-10"),
+      Claim("c11", "Sharks cannot get cancer, so shark cartilage cures it.", "False",
+            Verdict::kFalse, "FactCheck.org", "en", ""),
+      Claim("c12", "The Eiffel Tower was originally built for the city of Barcelona.", "Half True",
+            Verdict::kMixed, "Full Fact", "en", "2020-12-31"),
+  };
+}
+
+class MatcherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto e = LoadSentenceEncoder(DefaultModelDir());
+    ASSERT_THAT(e, IsOk());
+    encoder_ = e->release();
+    dir_ = new std::string(testing::MakeTempDir("matcher_db"));
+    auto db = ClaimDatabase::Open(*dir_, ClaimDatabase::Mode::kReadWrite, *encoder_);
+    ASSERT_THAT(db, IsOk());
+    const std::vector<ClaimRecord> claims = Claims();
+    auto summary = (*db)->Ingest(claims);
+    ASSERT_THAT(summary, IsOk());
+    ASSERT_EQ(summary->added, 12);
+    db_ = db->release();
+  }
+  static void TearDownTestSuite() {
+    delete db_;
+    db_ = nullptr;
+    delete encoder_;
+    encoder_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(db_, nullptr);
+    matcher_ = std::make_unique<Matcher>(*db_, RerankerModel::Default());
+  }
+
+  std::vector<MatchResult> MatchOrDie(const std::string& text, const MatchOptions& options) {
+    auto r = matcher_->Match(text, options);
+    EXPECT_THAT(r, IsOk());
+    return r.ok() ? *std::move(r) : std::vector<MatchResult>{};
+  }
+  static std::vector<std::string> Ids(const std::vector<MatchResult>& results) {
+    std::vector<std::string> ids;
+    for (const MatchResult& m : results) ids.push_back(m.claim.id);
+    return ids;
+  }
+  static std::set<std::string> IdSet(const std::vector<MatchResult>& results) {
+    const std::vector<std::string> ids = Ids(results);
+    return std::set<std::string>(ids.begin(), ids.end());
+  }
+  // Every claim of the database passing `filter` (k larger than the database; the dense channel
+  // of the hybrid mode retrieves every claim of so small a database).
+  std::set<std::string> Filtered(const ClaimFilter& filter) {
+    MatchOptions o;
+    o.k = 50;
+    o.filter = filter;
+    return IdSet(MatchOrDie("vaccines cause cancer and autism", o));
+  }
+
+  static SentenceEncoder* encoder_;
+  static ClaimDatabase* db_;
+  static std::string* dir_;
+  std::unique_ptr<Matcher> matcher_;
+};
+SentenceEncoder* MatcherTest::encoder_ = nullptr;
+ClaimDatabase* MatcherTest::db_ = nullptr;
+std::string* MatcherTest::dir_ = nullptr;
+
+TEST_F(MatcherTest, ParaphraseRanksItsClaimFirstInEveryMode) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"If you drink bleach it will cure you of the coronavirus", "c03"},
+      {"You can see the Great Wall of China from space with your naked eye", "c04"},
+      {"Bill Gates wants to implant microchips in people with the COVID-19 vaccines", "c08"},
+      {"People who live near wind turbines get cancer from them", "c06"},
+  };
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    for (const auto& [text, id] : cases) {
+      const std::vector<MatchResult> r = MatchOrDie(text, o);
+      ASSERT_FALSE(r.empty()) << MatchModeName(mode) << ": " << text;
+      EXPECT_EQ(r[0].claim.id, id) << MatchModeName(mode) << ": " << text;
+      EXPECT_GE(r[0].row_id, 0);
+      if (mode == MatchMode::kLexical) {
+        EXPECT_EQ(r[0].dense, 0) << "dense channel is off in lexical mode";
+        EXPECT_GT(r[0].lexical, 0);
+      }
+      if (mode == MatchMode::kDense) {
+        EXPECT_EQ(r[0].lexical, 0) << "lexical channel is off in dense mode";
+        EXPECT_EQ(r[0].score, r[0].dense);
+      }
+      if (mode != MatchMode::kHybrid) {
+        EXPECT_EQ(r[0].confidence, r[0].score);
+      }
+    }
+  }
+}
+
+// With the built-in fusion the confidence is sigmoid(8 * (0.25 cosine + 0.75 lexical) - 4) and the
+// decision compares it with the thresholds. (An exact repeat reaches only about 0.6-0.8 here:
+// below the default match threshold 0.9.)
+TEST_F(MatcherTest, DecisionComesFromConfidenceOfTheFusion) {
+  MatchOptions o;
+  o.k = 12;
+  const std::vector<MatchResult> r = MatchOrDie("Drinking bleach cures the coronavirus!", o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c03");
+  EXPECT_EQ(r[0].claim.verdict, "False");
+  EXPECT_EQ(r[0].claim.publisher, "FactCheck.org");
+  EXPECT_EQ(r[0].claim.review_url, "https://checks.example.org/c03");
+  EXPECT_NE(r[0].decision, Decision::kNone) << "confidence " << r[0].confidence;
+  EXPECT_GT(r[0].dense, 0.9f);
+  const RerankerModel d = RerankerModel::Default();
+  for (const MatchResult& m : r) {
+    const float expected =
+        1.0f / (1.0f + std::exp(-(8 * (0.25f * m.dense + 0.75f * m.lexical) - 4)));
+    EXPECT_NEAR(m.confidence, expected, 1e-5) << m.claim.id;
+    EXPECT_NEAR(m.score, expected, 1e-5) << m.claim.id;  // same model for ranking
+    const Decision want = m.confidence >= d.match_threshold     ? Decision::kMatch
+                          : m.confidence >= d.suggest_threshold ? Decision::kSuggest
+                                                                : Decision::kNone;
+    EXPECT_EQ(m.decision, want) << m.claim.id << " confidence " << m.confidence;
+  }
+  // A lower match threshold passed in the options turns the top result into a match.
+  o.match_threshold = r[0].confidence;
+  const std::vector<MatchResult> lowered = MatchOrDie("Drinking bleach cures the coronavirus!", o);
+  ASSERT_FALSE(lowered.empty());
+  EXPECT_EQ(lowered[0].decision, Decision::kMatch);
+}
+
+// BUG (calibration of RerankerModel::Default(), engine/reranker.cc, with the lexical feature of
+// engine/matcher.cc): the lexical feature divides BM25 by ScoreUpperBound (idf x (k1 + 1) per
+// term), which one occurrence in a document of average length reaches only to 1 / (k1 + 1) = 0.45.
+// On this database the twelve exact repeats get lexical 0.40..0.56 and cosine 1, so confidence
+// sigmoid(8 x (0.25 + 0.75 x lexical) - 4) = 0.60..0.80: never the built-in match threshold 0.9.
+// With no trained reranker.json (the bundled models/default has none) lookup, flag and score
+// never answer `match`. Enable when fixed.
+TEST_F(MatcherTest, DISABLED_ExactRepeatIsAMatchWithBuiltInThresholds) {
+  for (const ClaimRecord& c : Claims()) {
+    if (CountWords(c.text) < 4) continue;
+    const std::vector<MatchResult> r = MatchOrDie(c.text, MatchOptions{});
+    ASSERT_FALSE(r.empty());
+    EXPECT_EQ(r[0].claim.id, c.id);
+    EXPECT_EQ(r[0].decision, Decision::kMatch)
+        << c.id << " confidence " << r[0].confidence << " lexical " << r[0].lexical;
+  }
+}
+
+TEST_F(MatcherTest, UnrelatedSentenceGetsNoneForEveryResult) {
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    o.k = 12;
+    const std::vector<MatchResult> r =
+        MatchOrDie("The recipe needs two cups of flour and an egg.", o);
+    if (mode != MatchMode::kLexical) {
+      EXPECT_FALSE(r.empty());
+    }
+    for (const MatchResult& m : r) {
+      EXPECT_EQ(m.decision, Decision::kNone)
+          << MatchModeName(mode) << " " << m.claim.id << " confidence " << m.confidence;
+      EXPECT_LT(m.confidence, RerankerModel::Default().suggest_threshold);
+    }
+  }
+}
+
+TEST_F(MatcherTest, ShortTextIsAtMostSuggestedUnlessMinWordsAllowsIt) {
+  MatchOptions o;
+  o.match_threshold = 0.0f;  // every result clears both thresholds
+  o.suggest_threshold = 0.0f;
+  o.min_words_for_match = 4;
+  const std::string query = "bleach coronavirus";
+  ASSERT_EQ(CountWords(query), 2);
+  std::vector<MatchResult> r = MatchOrDie(query, o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c03");
+  for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kSuggest) << m.claim.id;
+
+  o.min_words_for_match = 2;  // exactly the query's word count: long enough
+  r = MatchOrDie(query, o);
+  ASSERT_FALSE(r.empty());
+  for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kMatch) << m.claim.id;
+
+  o.min_words_for_match = 1;
+  r = MatchOrDie(query, o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c03");
+  for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kMatch) << m.claim.id;
+
+  // Thresholds above every confidence: nothing is suggested or matched.
+  o.match_threshold = 1.01f;
+  o.suggest_threshold = 1.01f;
+  r = MatchOrDie(query, o);
+  for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kNone) << m.claim.id;
+}
+
+// BUG (engine/matcher.cc, MatchBatch: `CountWords(texts[q])`): the short-text rule counts the
+// words of the raw text, links included, while the query matched is the cleaned one. A two-word
+// tweet with a t.co link counts as 6 words ("https", "t", "co", "AbCdEf") and can be auto-matched.
+// Enable when fixed.
+TEST_F(MatcherTest, DISABLED_ShortTextRuleIgnoresLinks) {
+  MatchOptions o;
+  o.match_threshold = 0.0f;
+  o.suggest_threshold = 0.0f;
+  o.min_words_for_match = 4;
+  const std::vector<MatchResult> r = MatchOrDie("bleach coronavirus https://t.co/AbCdEf", o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c03");
+  EXPECT_EQ(r[0].decision, Decision::kSuggest);
+}
+
+TEST_F(MatcherTest, UnfilteredReturnsEveryClaimWithLargeK) {
+  EXPECT_THAT(Filtered(ClaimFilter{}), SizeIs(12));
+}
+
+TEST_F(MatcherTest, LanguageFilter) {
+  ClaimFilter f;
+  f.languages = {"pt"};  // also "pt-BR"
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c09", "c10"}));
+  f.languages = {"PT-br"};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c09"}));
+  f.languages = {"en"};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c01", "c02", "c03", "c04", "c05", "c06", "c07",
+                                                "c08", "c11", "c12"}));
+}
+
+TEST_F(MatcherTest, PublisherFilter) {
+  ClaimFilter f;
+  f.publishers = {"Snopes"};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c01", "c04", "c05", "c08"}));
+  f.publishers = {"PolitiFact", "Agência Lupa"};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c02", "c06", "c07", "c09"}));
+  f.publishers = {"snopes"};  // exact
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{}));
+}
+
+TEST_F(MatcherTest, VerdictFilter) {
+  ClaimFilter f;
+  f.verdicts = {Verdict::kMixed};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c05", "c12"}));
+  f.verdicts = {Verdict::kTrue, Verdict::kMostlyFalse};
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c04", "c07"}));
+}
+
+TEST_F(MatcherTest, ClaimDateFilter) {
+  ClaimFilter f;
+  f.claim_date_from = "2020";
+  f.claim_date_to = "2020";  // all of 2020, bounds inclusive
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c03", "c08", "c09", "c12"}));
+  f.claim_date_from = "2019-03-02";
+  f.claim_date_to = "";
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c03", "c06", "c07", "c08", "c09", "c10", "c12"}));
+  f.claim_date_from = "";
+  f.claim_date_to = "2018-07-20";
+  EXPECT_EQ(Filtered(f), (std::set<std::string>{"c02", "c04", "c05"}));
+}
+
+TEST_F(MatcherTest, FilterKeepsBestAllowedClaimFirst) {
+  MatchOptions o;
+  o.filter.publishers = {"Snopes"};
+  const std::vector<MatchResult> r =
+      MatchOrDie("Bill Gates wants to implant microchips in people with the COVID-19 vaccines", o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c08");
+  o.filter.publishers = {"PolitiFact"};
+  for (const MatchResult& m : MatchOrDie(
+           "Bill Gates wants to implant microchips in people with the COVID-19 vaccines", o)) {
+    EXPECT_EQ(m.claim.publisher, "PolitiFact");
+  }
+}
+
+TEST_F(MatcherTest, KLimitsResultsAndResultsAreSortedByScore) {
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    o.k = 3;
+    std::vector<MatchResult> r = MatchOrDie("vaccines cause autism and cancer", o);
+    EXPECT_THAT(r, SizeIs(3)) << MatchModeName(mode);
+    o.k = 1;
+    EXPECT_THAT(MatchOrDie("vaccines cause autism and cancer", o), SizeIs(1));
+    o.k = 12;
+    r = MatchOrDie("vaccines cause autism and cancer", o);
+    if (mode != MatchMode::kLexical) {
+      EXPECT_THAT(r, SizeIs(12)) << MatchModeName(mode);
+    }
+    for (size_t i = 1; i < r.size(); ++i) {
+      EXPECT_GE(r[i - 1].score, r[i].score) << MatchModeName(mode) << " at " << i;
+    }
+  }
+}
+
+TEST_F(MatcherTest, MatchBatchEqualsMatchOneByOne) {
+  const std::vector<std::string> texts = {
+      "If you drink bleach it will cure you of the coronavirus",
+      "The recipe needs two cups of flour and an egg.",
+      "A vacina da gripe causa paralisia facial nos idosos",
+      "moon landing studio",
+      "Sharks never get cancer https://t.co/xyz",
+  };
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    o.k = 4;
+    auto batch = matcher_->MatchBatch(texts, o);
+    ASSERT_THAT(batch, IsOk());
+    ASSERT_THAT(*batch, SizeIs(texts.size()));
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const std::vector<MatchResult> one = MatchOrDie(texts[i], o);
+      EXPECT_EQ(Ids((*batch)[i]), Ids(one)) << MatchModeName(mode) << ": " << texts[i];
+      ASSERT_EQ((*batch)[i].size(), one.size());
+      for (size_t j = 0; j < one.size(); ++j) {
+        EXPECT_NEAR((*batch)[i][j].score, one[j].score, 1e-5);
+        EXPECT_NEAR((*batch)[i][j].confidence, one[j].confidence, 1e-5);
+        EXPECT_EQ((*batch)[i][j].decision, one[j].decision);
+      }
+    }
+  }
+}
+
+TEST_F(MatcherTest, EmptyBatchGivesNoResults) {
+  auto batch = matcher_->MatchBatch({}, MatchOptions{});
+  ASSERT_THAT(batch, IsOk());
+  EXPECT_TRUE(batch->empty());
+}
+
+TEST(MatchModeTest, NamesRoundTrip) {
+  for (MatchMode m : {MatchMode::kDense, MatchMode::kLexical, MatchMode::kHybrid}) {
+    auto parsed = ParseMatchMode(MatchModeName(m));
+    ASSERT_THAT(parsed, IsOk());
+    EXPECT_EQ(*parsed, m);
+  }
+  EXPECT_THAT(ParseMatchMode("bogus"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dense, lexical or hybrid")));
+  EXPECT_EQ(DecisionName(Decision::kMatch), "match");
+  EXPECT_EQ(DecisionName(Decision::kSuggest), "suggest");
+  EXPECT_EQ(DecisionName(Decision::kNone), "none");
+}
+
+TEST(CleanQueryTextTest, RemovesLinksAndCollapsesWhitespace) {
+  EXPECT_EQ(CleanQueryText("Look https://t.co/AbC123 at  this\thttp://example.com/x?y=1 now"),
+            "Look at this now");
+  EXPECT_EQ(CleanQueryText("see www.example.org/page and pic.twitter.com/xyz123 here"),
+            "see and here");
+  EXPECT_EQ(CleanQueryText("  leading\n\nand trailing   "), "leading and trailing");
+  EXPECT_EQ(CleanQueryText("https://only.link"), "");
+  EXPECT_EQ(CleanQueryText("glued:https://t.co/x end"), "glued: end");
+  // "www." only starts a link at a word start; handles and signatures are kept.
+  EXPECT_EQ(CleanQueryText("awww.cute stays"), "awww.cute stays");
+  EXPECT_EQ(CleanQueryText("Vaccines work — Jane (@jane) May 1, 2020"),
+            "Vaccines work — Jane (@jane) May 1, 2020");
+  EXPECT_EQ(CleanQueryText(""), "");
+}
+
+TEST(CountWordsTest, CountsRunsOfLettersOrDigits) {
+  EXPECT_EQ(CountWords(""), 0);
+  EXPECT_EQ(CountWords("   ...  "), 0);
+  EXPECT_EQ(CountWords("hello"), 1);
+  EXPECT_EQ(CountWords("Hello, world! 2020"), 3);
+  EXPECT_EQ(CountWords("isn't"), 2);
+  EXPECT_EQ(CountWords("a-b c_d"), 4);
+  EXPECT_EQ(CountWords("Olá mundo, ação"), 3);  // non-ASCII letters are word bytes
+}
+
+TEST(RerankerModelTest, JsonRoundTrip) {
+  RerankerModel m = RerankerModel::Default();
+  for (int i = 0; i < kNumRerankFeatures; ++i) {
+    m.weights[i] = 0.25f * i - 1.0f;
+    m.decision_weights[i] = -0.5f * i;
+  }
+  m.bias = -1.5f;
+  m.decision_bias = 0.75f;
+  m.model_hash = "abc123";
+  m.match_threshold = 0.875f;
+  m.suggest_threshold = 0.375f;
+  m.trained_on = "unit test";
+  const std::string text = m.ToJson();
+  auto back = RerankerModel::FromJson(text, "test.json");
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->weights, m.weights);
+  EXPECT_EQ(back->decision_weights, m.decision_weights);
+  EXPECT_EQ(back->bias, m.bias);
+  EXPECT_EQ(back->decision_bias, m.decision_bias);
+  EXPECT_EQ(back->model_hash, "abc123");
+  EXPECT_EQ(back->match_threshold, 0.875f);
+  EXPECT_EQ(back->suggest_threshold, 0.375f);
+  EXPECT_EQ(back->trained_on, "unit test");
+  EXPECT_EQ(back->ToJson(), text);
+
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["format"], "claimmatch-reranker");
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["features"].size(), static_cast<size_t>(kNumRerankFeatures));
+  EXPECT_EQ(j["features"][0], "cosine");
+  EXPECT_TRUE(j["checksum"].is_string());
+}
+
+TEST(RerankerModelTest, CorruptOrForeignFilesAreRefused) {
+  const std::string text = RerankerModel::Default().ToJson();
+  nlohmann::json j = nlohmann::json::parse(text);
+
+  nlohmann::json edited = j;
+  edited["bias"] = 3.0;  // checksum no longer agrees
+  EXPECT_THAT(RerankerModel::FromJson(edited.dump(), "edited.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("edited.json")));
+
+  nlohmann::json bad_sum = j;
+  bad_sum["checksum"] = "0000000000000000";
+  EXPECT_THAT(RerankerModel::FromJson(bad_sum.dump(), "sum.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("checksum")));
+
+  nlohmann::json no_sum = j;
+  no_sum.erase("checksum");
+  EXPECT_THAT(RerankerModel::FromJson(no_sum.dump(), "nosum.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("checksum")));
+
+  EXPECT_THAT(RerankerModel::FromJson("{not json", "x.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("x.json")));
+  EXPECT_THAT(RerankerModel::FromJson(text.substr(0, text.size() / 2), "half.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("half.json")));
+  EXPECT_THAT(RerankerModel::FromJson(R"({"format": "something-else"})", "o.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("o.json")));
+}
+
+TEST(RerankerModelTest, DefaultIsTheDocumentedFusion) {
+  const RerankerModel m = RerankerModel::Default();
+  RerankFeatures f{};
+  f[0] = 0.5f;  // cosine
+  f[1] = 0.5f;  // lexical: fused 0.5 -> sigmoid(0)
+  EXPECT_NEAR(m.Score(f), 0.5f, 1e-6);
+  EXPECT_NEAR(m.Confidence(f), 0.5f, 1e-6);
+  f[1] = 1.0f;
+  f[0] = 1.0f;  // fused 1 -> sigmoid(4)
+  EXPECT_NEAR(m.Score(f), 1.0f / (1.0f + std::exp(-4.0f)), 1e-6);
+  // Lexical weighs three times the cosine.
+  RerankFeatures lex{}, cos{};
+  lex[1] = 0.6f;
+  cos[0] = 0.6f;
+  EXPECT_GT(m.Score(lex), m.Score(cos));
+  // The decision model ignores the candidate-set-relative features.
+  RerankFeatures rel = f;
+  rel[3] = 1.0f;
+  rel[4] = 1.0f;
+  EXPECT_EQ(m.Confidence(rel), m.Confidence(f));
+}
+
+TEST(TrainRerankerTest, SeparableToySetRanksPositivesAboveNegatives) {
+  std::vector<RerankExample> examples;
+  for (int q = 0; q < 20; ++q) {
+    RerankExample pos;
+    pos.query = q;
+    pos.features[0] = 0.7f + 0.01f * q;  // cosine
+    pos.features[1] = 0.8f - 0.01f * q;  // lexical
+    pos.relevant = true;
+    examples.push_back(pos);
+    for (int n = 0; n < 3; ++n) {
+      RerankExample neg;
+      neg.query = q;
+      neg.features[0] = 0.2f + 0.05f * n + 0.005f * q;
+      neg.features[1] = 0.1f + 0.05f * n;
+      neg.relevant = false;
+      examples.push_back(neg);
+    }
+  }
+  auto m = TrainReranker(examples);
+  ASSERT_THAT(m, IsOk());
+  float min_pos = 1, max_neg = 0;
+  for (const RerankExample& e : examples) {
+    const float s = m->Score(e.features);
+    if (e.relevant) {
+      min_pos = std::min(min_pos, s);
+    } else {
+      max_neg = std::max(max_neg, s);
+    }
+  }
+  EXPECT_GT(min_pos, max_neg);
+  EXPECT_GT(min_pos, 0.5f);
+  EXPECT_LT(max_neg, 0.5f);
+  EXPECT_GT(m->weights[0], 0);
+  EXPECT_GT(m->weights[1], 0);
+  // Deterministic.
+  auto again = TrainReranker(examples);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->weights, m->weights);
+  EXPECT_EQ(again->bias, m->bias);
+}
+
+TEST(TrainRerankerTest, NeedsPositivesAndNegatives) {
+  std::vector<RerankExample> negatives(3);
+  for (RerankExample& e : negatives) e.relevant = false;
+  EXPECT_THAT(TrainReranker(negatives),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
+  std::vector<RerankExample> positives(3);
+  for (RerankExample& e : positives) e.relevant = true;
+  EXPECT_THAT(TrainReranker(positives),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
+  EXPECT_THAT(TrainReranker({}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("")));
+}
+
+}  // namespace
+}  // namespace claimmatch

@@ -1,0 +1,667 @@
+// The matching commands end to end (the real binary): lookup, flag, score, eval and
+// `train reranker`, on a small claim database ingested with the bundled default model.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_split.h"
+#include "embeddings/file_util.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace claimmatch {
+namespace {
+
+using ::claimmatch::testing::IsOk;
+using ::claimmatch::testing::RunClaimmatch;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using json = nlohmann::json;
+
+std::string DefaultModel() { return JoinPath(testing::TestDataDir(), "../../models/default"); }
+
+// Twelve claims on distinct topics (ids c01..c12), in English and Portuguese.
+constexpr char kClaimsJsonl[] =
+    R"({"id": "c01", "claim": "Vaccines cause autism in children.", "verdict": "False", "publisher": "Snopes", "language": "en", "date": "2019-03-01", "url": "https://checks.example.org/c01"}
+{"id": "c02", "claim": "The moon landing in 1969 was filmed in a Hollywood studio.", "verdict": "False", "publisher": "PolitiFact", "language": "en", "date": "2018-07-20", "url": "https://checks.example.org/c02"}
+{"id": "c03", "claim": "Drinking bleach cures the coronavirus.", "verdict": "False", "publisher": "FactCheck.org", "language": "en", "date": "2020-04-24", "url": "https://checks.example.org/c03"}
+{"id": "c04", "claim": "The Great Wall of China is visible from space with the naked eye.", "verdict": "Mostly False", "publisher": "Snopes", "language": "en", "date": "2017-05-10", "url": "https://checks.example.org/c04"}
+{"id": "c05", "claim": "Eating carrots dramatically improves your night vision.", "verdict": "Mixture", "publisher": "Snopes", "language": "en", "date": "2016-02-11", "url": "https://checks.example.org/c05"}
+{"id": "c06", "claim": "Wind turbines cause cancer in people who live nearby.", "verdict": "Pants on Fire", "publisher": "PolitiFact", "language": "en", "date": "2019-04-02", "url": "https://checks.example.org/c06"}
+{"id": "c07", "claim": "Springfield banned gas stoves in all new homes in 2021.", "verdict": "True", "publisher": "PolitiFact", "language": "en", "date": "2021-06-15", "url": "https://checks.example.org/c07"}
+{"id": "c08", "claim": "Bill Gates plans to implant microchips in people through COVID-19 vaccines.", "verdict": "False", "publisher": "Snopes", "language": "en", "date": "2020-05-05", "url": "https://checks.example.org/c08"}
+{"id": "c09", "claim": "A vacina contra a gripe causa paralisia facial em idosos.", "verdict": "Falso", "publisher": "Agência Lupa", "language": "pt-BR", "date": "2020-10-01", "url": "https://checks.example.org/c09"}
+{"id": "c10", "claim": "O governo vai confiscar a poupança dos brasileiros em 2023.", "verdict": "Falso", "publisher": "Aos Fatos", "language": "pt", "date": "2022-11-10", "url": "https://checks.example.org/c10"}
+{"id": "c11", "claim": "Sharks cannot get cancer, so shark cartilage cures it.", "verdict": "False", "publisher": "FactCheck.org", "language": "en", "url": "https://checks.example.org/c11"}
+{"id": "c12", "claim": "The Eiffel Tower was originally built for the city of Barcelona.", "verdict": "Half True", "publisher": "Full Fact", "language": "en", "date": "2020-12-31", "url": "https://checks.example.org/c12"}
+)";
+
+// Toy evaluation set. q1-q3 copy a claim verbatim (certain top 1 in every mode); q4 shares no
+// word with its gold claim c07 (never retrieved lexically); q5 copies c01 but has two gold claims,
+// the second (c10, Portuguese) sharing no word with it.
+constexpr char kQueriesTsv[] =
+    "id\ttext\n"
+    "q1\tDrinking bleach cures the coronavirus.\n"
+    "q2\tThe Great Wall of China is visible from space with the naked eye.\n"
+    "q3\tWind turbines cause cancer in people who live nearby.\n"
+    "q4\tThe recipe needs two cups of flour and an egg.\n"
+    "q5\tVaccines cause autism in children.\n";
+constexpr char kQrels[] =
+    "q1 0 c03 1\n"
+    "q2 0 c04 1\n"
+    "q3 0 c06 1\n"
+    "q4 0 c07 1\n"
+    "q5 0 c01 1\n"
+    "q5 0 c10 1\n";
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+std::string ReadOrEmpty(const std::string& path) {
+  auto r = ReadFile(path);
+  return r.ok() ? *r : std::string();
+}
+
+class MatchCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(testing::MakeTempDir("match_cli"));
+    const std::string claims = JoinPath(*root_, "claims.jsonl");
+    ASSERT_THAT(WriteFileAtomically(claims, kClaimsJsonl), IsOk());
+    const auto r =
+        RunClaimmatch({"ingest", "--db", Db(), "--model", DefaultModel(), "--json", "-q", claims});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(json::parse(r.out)["added"], 12) << r.out;
+  }
+  static void TearDownTestSuite() {
+    delete root_;
+    root_ = nullptr;
+  }
+  static std::string Db() { return JoinPath(*root_, "db"); }
+
+  void SetUp() override {
+    ASSERT_NE(root_, nullptr);
+    dir_ = testing::MakeTempDir(std::string("mcli_") +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  // Runs `claimmatch COMMAND --db DB --model DEFAULT ARGS...`.
+  testing::CommandResult Run(std::vector<std::string> args, const std::string& in = "") {
+    size_t at = 1;
+    if (args[0] == "train") at = 2;
+    if (args[0] != "train") args.insert(args.begin() + at, {"--db", Db()});
+    args.insert(args.begin() + at, {"--model", DefaultModel()});
+    return RunClaimmatch(args, in);
+  }
+  std::string Write(const std::string& name, const std::string& contents) {
+    const std::string path = JoinPath(dir_, name);
+    EXPECT_THAT(WriteFileAtomically(path, contents), IsOk());
+    return path;
+  }
+
+  static std::string* root_;
+  std::string dir_;
+};
+std::string* MatchCliTest::root_ = nullptr;
+
+// ---- lookup ----
+
+TEST_F(MatchCliTest, LookupJsonDocument) {
+  // An explicit match threshold: with the built-in fusion even an exact repeat stays under the
+  // default 0.9 (its confidence here is about 0.78).
+  const auto r = Run(
+      {"lookup", "--json", "--match-threshold", "0.7", "Drinking bleach cures the coronavirus!"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_THAT(Lines(r.out), SizeIs(1));
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["query"], "Drinking bleach cures the coronavirus!");
+  EXPECT_EQ(j["decision"], "match");
+  ASSERT_TRUE(j["matches"].is_array());
+  ASSERT_THAT(j["matches"], SizeIs(5));  // -k defaults to 5
+  const json& m = j["matches"][0];
+  EXPECT_EQ(m["claim_id"], "c03");
+  EXPECT_EQ(m["claim"], "Drinking bleach cures the coronavirus.");
+  EXPECT_EQ(m["verdict"], "False");
+  EXPECT_EQ(m["verdict_normalized"], "false");
+  EXPECT_EQ(m["review_url"], "https://checks.example.org/c03");
+  EXPECT_EQ(m["publisher"], "FactCheck.org");
+  EXPECT_EQ(m["language"], "en");
+  EXPECT_EQ(m["claim_date"], "2020-04-24");
+  EXPECT_EQ(m["decision"], "match");
+  for (const char* key : {"score", "confidence", "dense", "lexical"}) {
+    ASSERT_TRUE(m[key].is_number()) << key;
+    EXPECT_GT(m[key].get<double>(), 0) << key;
+    EXPECT_LE(m[key].get<double>(), 1.0001) << key;
+  }
+  EXPECT_GE(m["confidence"].get<double>(), 0.7);
+  for (size_t i = 1; i < j["matches"].size(); ++i) EXPECT_EQ(j["matches"][i]["decision"], "none");
+  for (size_t i = 1; i < j["matches"].size(); ++i) {
+    EXPECT_GE(j["matches"][i - 1]["score"].get<double>(), j["matches"][i]["score"].get<double>());
+  }
+}
+
+TEST_F(MatchCliTest, LookupFiltersAndK) {
+  const auto r = Run({"lookup", "--json", "-k", "12", "--language", "pt", "--mode", "dense",
+                      "Vaccines cause autism in children."});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  std::set<std::string> ids;
+  for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::set<std::string>{"c09", "c10"}));
+
+  const auto v = Run({"lookup", "--json", "-k", "12", "--verdict", "mixed", "--mode", "dense",
+                      "Vaccines cause autism in children."});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  ids.clear();
+  const json jv = json::parse(v.out);
+  for (const json& m : jv["matches"]) ids.insert(m["claim_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::set<std::string>{"c05", "c12"}));
+
+  const auto k = Run({"lookup", "--json", "-k", "2", "Vaccines cause autism in children."});
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  const json jk = json::parse(k.out);
+  ASSERT_THAT(jk["matches"], SizeIs(2));
+  EXPECT_EQ(jk["matches"][0]["claim_id"], "c01");
+}
+
+TEST_F(MatchCliTest, LookupUnrelatedTextIsNone) {
+  const auto r = Run({"lookup", "--json", "The recipe needs two cups of flour and an egg."});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["decision"], "none");
+  for (const json& m : j["matches"]) EXPECT_EQ(m["decision"], "none");
+
+  // The table output says so.
+  const auto t = Run({"lookup", "--no-color", "The recipe needs two cups of flour and an egg."});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_THAT(t.out, HasSubstr("no match"));
+}
+
+TEST_F(MatchCliTest, LookupReadsQueriesFromStdinOneJsonLineEach) {
+  const std::string in =
+      "Wind turbines cause cancer in people who live nearby.\n"
+      "The Great Wall of China is visible from space with the naked eye.\r\n"
+      "\n"
+      "Drinking bleach cures the coronavirus.\n";
+  const auto r = Run({"lookup", "-k", "1"}, in);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_THAT(lines, SizeIs(4)) << r.out;
+  const json a = json::parse(lines[0]), b = json::parse(lines[1]), c = json::parse(lines[2]),
+             d = json::parse(lines[3]);
+  EXPECT_EQ(a["query"], "Wind turbines cause cancer in people who live nearby.");
+  EXPECT_EQ(a["matches"][0]["claim_id"], "c06");
+  EXPECT_EQ(b["query"], "The Great Wall of China is visible from space with the naked eye.");
+  EXPECT_EQ(b["matches"][0]["claim_id"], "c04");
+  EXPECT_EQ(c["query"], "");
+  EXPECT_EQ(c["decision"], "none");
+  EXPECT_THAT(c["matches"], SizeIs(0));
+  EXPECT_EQ(d["matches"][0]["claim_id"], "c03");
+  EXPECT_THAT(d["matches"], SizeIs(1));
+}
+
+TEST_F(MatchCliTest, LookupDateAndPublisherFilters) {
+  auto ids_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"lookup", "--json", "-k", "20", "--mode", "dense"});
+    args.push_back("Vaccines cause autism in children.");
+    const auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> ids;
+    const json j = json::parse(r.out);
+    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(ids_of({"--since", "2020", "--until", "2020"}),
+            (std::set<std::string>{"c03", "c08", "c09", "c12"}));
+  EXPECT_EQ(ids_of({"--until", "2018-07-20"}), (std::set<std::string>{"c02", "c04", "c05"}));
+  EXPECT_EQ(ids_of({"--publisher", "Snopes,Full Fact"}),
+            (std::set<std::string>{"c01", "c04", "c05", "c08", "c12"}));
+  EXPECT_EQ(ids_of({"--language", "pt", "--verdict", "false", "--since", "2021"}),
+            (std::set<std::string>{"c10"}));
+}
+
+// BUG (tools/cmd_match.cc, RunLookup's `answer`): on a pipe, a line that is not valid UTF-8 gets
+// no output line at all (answer() returns before printing), so the output no longer lines up with
+// the input ("one JSON result per line out"). Enable when fixed.
+TEST_F(MatchCliTest, DISABLED_LookupStdinKeepsOneLinePerInputLineForInvalidUtf8) {
+  const auto r = Run({"lookup", "-k", "1"},
+                     "Vaccines cause autism in children.\n\xff\xfe bad bytes\n"
+                     "Drinking bleach cures the coronavirus.\n");
+  EXPECT_THAT(Lines(r.out), SizeIs(3)) << r.out;
+}
+
+TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"lookup", "--mode", "bogus", "some claim text"},
+           {"lookup", "-k", "0", "some claim text"},
+           {"lookup", "-k", "many", "some claim text"},
+           {"lookup", "--verdict", "nonsense", "some claim text"},
+           {"lookup", "--match-threshold", "1.5", "some claim text"},
+           {"lookup", "--no-such-option", "some claim text"},
+       }) {
+    const auto r = Run(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad[1] << " " << bad[2] << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST_F(MatchCliTest, LookupMissingDatabaseFails) {
+  const auto r = RunClaimmatch({"lookup", "--db", JoinPath(dir_, "nowhere"), "--model",
+                                DefaultModel(), "--json", "anything at all here"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+// ---- flag ----
+
+constexpr char kArticle[] =
+    "Dr. Smith spoke to reporters at the clinic on Monday morning. "
+    "\"Wind turbines cause cancer in people who live nearby.\" "
+    "He laughed and changed the subject. "
+    "The recipe needs two cups of flour and an egg.\n";
+
+TEST_F(MatchCliTest, FlagReportsTheRepeatedSentenceWithExactOffsets) {
+  const std::string path = Write("article.txt", kArticle);
+  const auto r = Run({"flag", "--json", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["input"], path);
+  EXPECT_EQ(j["html"], false);
+  EXPECT_EQ(j["sentences_checked"], 4);  // "Dr." does not end a sentence
+  EXPECT_EQ(j["sentences_flagged"], 1);
+  ASSERT_THAT(j["sentences"], SizeIs(1)) << j.dump(2);
+  const json& s = j["sentences"][0];
+  const std::string input = kArticle;
+  const std::string expected = "\"Wind turbines cause cancer in people who live nearby.\"";
+  EXPECT_EQ(s["sentence"], expected);
+  const size_t begin = s["begin"].get<size_t>(), end = s["end"].get<size_t>();
+  EXPECT_EQ(begin, input.find(expected));
+  EXPECT_EQ(end, begin + expected.size());
+  EXPECT_EQ(input.substr(begin, end - begin), expected);
+  EXPECT_EQ(s["char_begin"], begin);  // ASCII input: code points = bytes
+  EXPECT_EQ(s["char_end"], end);
+  EXPECT_EQ(s["decision"], "suggest");  // confidence about 0.64: between 0.5 and 0.9
+  ASSERT_FALSE(s["matches"].empty());
+  EXPECT_EQ(s["matches"][0]["claim_id"], "c06");
+  EXPECT_EQ(s["matches"][0]["verdict_normalized"], "false");
+
+  // --all lists every sentence, the unrelated one as "none".
+  const auto all = Run({"flag", "--json", "--all", path});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  const json ja = json::parse(all.out);
+  ASSERT_THAT(ja["sentences"], SizeIs(4));
+  EXPECT_EQ(ja["sentences"][0]["sentence"],
+            "Dr. Smith spoke to reporters at the clinic on Monday morning.");
+  EXPECT_EQ(ja["sentences"][3]["sentence"], "The recipe needs two cups of flour and an egg.");
+  EXPECT_EQ(ja["sentences"][3]["decision"], "none");
+  EXPECT_THAT(ja["sentences"][3]["matches"], SizeIs(0));
+  for (const json& sen : ja["sentences"]) {
+    const size_t b = sen["begin"].get<size_t>(), e = sen["end"].get<size_t>();
+    EXPECT_EQ(input.substr(b, e - b), sen["sentence"].get<std::string>());
+  }
+}
+
+TEST_F(MatchCliTest, FlagReadsStdinAndPrintsText) {
+  const auto r = Run({"flag", "--no-color"}, kArticle);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Wind turbines cause cancer"));
+  EXPECT_THAT(r.out, HasSubstr("https://checks.example.org/c06"));
+  EXPECT_THAT(r.out, HasSubstr("1 of 4 sentences repeat checked claims"));
+  EXPECT_EQ(r.out.find("flour"), std::string::npos) << r.out;
+}
+
+TEST_F(MatchCliTest, FlagDetectsHtml) {
+  const std::string html =
+      "<html><body><p>Wind turbines cause cancer in people who live nearby.</p>"
+      "<p>The recipe needs two cups of flour and an egg.</p></body></html>\n";
+  const auto r = Run({"flag", "--json", "-"}, html);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["html"], true);
+  EXPECT_EQ(j["input"], "-");
+  EXPECT_EQ(j["sentences_checked"], 2);
+  EXPECT_EQ(j["sentences_flagged"], 1);
+  ASSERT_THAT(j["sentences"], SizeIs(1));
+  EXPECT_EQ(j["sentences"][0]["sentence"], "Wind turbines cause cancer in people who live nearby.");
+  EXPECT_EQ(j["sentences"][0]["matches"][0]["claim_id"], "c06");
+  EXPECT_EQ(r.out.find("<p>"), std::string::npos);
+}
+
+TEST_F(MatchCliTest, FlagUsageErrors) {
+  EXPECT_EQ(Run({"flag", "a.txt", "b.txt"}).exit_code, 2);
+  EXPECT_EQ(Run({"flag", "--mode", "bogus", "-"}, "text").exit_code, 2);
+  EXPECT_EQ(Run({"flag", JoinPath(dir_, "missing.txt")}).exit_code, 1);
+}
+
+TEST_F(MatchCliTest, FlagOffsetsCountBytesAndCodePoints) {
+  const std::string input =
+      "Atenção, é sério. A vacina contra a gripe causa paralisia facial em idosos. Receita de "
+      "bolo com ovos.\n";
+  const std::string path = Write("pt.txt", input);
+  const auto r = Run({"flag", "--json", "--all", "--locale", "pt", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_THAT(j["sentences"], SizeIs(3));
+  const json& s = j["sentences"][1];
+  const std::string expected = "A vacina contra a gripe causa paralisia facial em idosos.";
+  EXPECT_EQ(s["sentence"], expected);
+  EXPECT_EQ(s["begin"], input.find(expected));  // 22: "ç", "ã", "é", "é" take two bytes each
+  EXPECT_EQ(s["begin"], 22);
+  EXPECT_EQ(s["end"], 22 + expected.size());
+  EXPECT_EQ(s["char_begin"], 18);
+  EXPECT_EQ(s["char_end"], 18 + expected.size());
+  EXPECT_EQ(s["decision"], "suggest");
+  EXPECT_EQ(s["matches"][0]["claim_id"], "c09");
+  EXPECT_EQ(j["sentences"][0]["decision"], "none");
+  EXPECT_EQ(j["sentences"][2]["decision"], "none");
+}
+
+// ---- score ----
+
+constexpr char kScoreJsonl[] =
+    R"({"id": "a1", "text": "Drinking bleach cures the coronavirus!", "source": "tw", "n": 7}
+{"id": "a2", "text": "The recipe needs two cups of flour and an egg."}
+this is not json
+{"id": "a4", "body": "no text field here"}
+{"text": "Wind turbines cause cancer in people who live nearby.", "user": {"name": "x"}}
+)";
+
+TEST_F(MatchCliTest, ScoreJsonlKeepsOrderPassthroughAndRejects) {
+  const std::string in = Write("in.jsonl", kScoreJsonl);
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  const std::string rejects = JoinPath(dir_, "rejects.jsonl");
+  const std::string summary = JoinPath(dir_, "summary.json");
+  const auto r = Run({"score", "-q", "--match-threshold", "0.6", "--input", in, "--output", out,
+                      "--rejects", rejects, "--summary", summary});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_FALSE(PathExists(out + ".partial"));
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(out));
+  ASSERT_THAT(lines, SizeIs(5));
+  const json a1 = json::parse(lines[0]), a2 = json::parse(lines[1]), l3 = json::parse(lines[2]),
+             a4 = json::parse(lines[3]), l5 = json::parse(lines[4]);
+  EXPECT_EQ(a1["id"], "a1");
+  EXPECT_EQ(a1["source"], "tw");
+  EXPECT_EQ(a1["n"], 7);
+  EXPECT_EQ(a1["text"], "Drinking bleach cures the coronavirus!");
+  EXPECT_EQ(a1["decision"], "match");
+  ASSERT_THAT(a1["matches"], SizeIs(1));  // -k defaults to 1 for score
+  EXPECT_EQ(a1["matches"][0]["claim_id"], "c03");
+  EXPECT_EQ(a2["id"], "a2");
+  EXPECT_EQ(a2["decision"], "none");
+  EXPECT_EQ(l3["line"], 3);
+  EXPECT_EQ(l3["decision"], "error");
+  EXPECT_THAT(l3["error"].get<std::string>(), HasSubstr("malformed JSON"));
+  EXPECT_FALSE(l3.contains("matches"));
+  EXPECT_EQ(a4["id"], "a4");
+  EXPECT_EQ(a4["body"], "no text field here");
+  EXPECT_EQ(a4["decision"], "error");
+  EXPECT_THAT(a4["error"].get<std::string>(), HasSubstr("\"text\""));
+  EXPECT_EQ(l5["id"], 5);  // no id: the line number
+  EXPECT_EQ(l5["user"]["name"], "x");
+  EXPECT_EQ(l5["matches"][0]["claim_id"], "c06");
+
+  const std::vector<std::string> rej = Lines(ReadOrEmpty(rejects));
+  ASSERT_THAT(rej, SizeIs(2));
+  EXPECT_EQ(json::parse(rej[0])["line"], 3);
+  EXPECT_THAT(json::parse(rej[0])["message"].get<std::string>(), HasSubstr(in + ":3"));
+  EXPECT_EQ(json::parse(rej[1])["line"], 4);
+
+  const json s = json::parse(ReadOrEmpty(summary));
+  EXPECT_EQ(s["records"], 5);
+  EXPECT_EQ(s["scored"], 3);
+  EXPECT_EQ(s["rejected"], 2);
+  EXPECT_EQ(s["resumed_after"], 0);
+  // a1 and line 5 repeat false claims nearly verbatim: both automatic matches.
+  EXPECT_EQ(l5["decision"], "match");
+  EXPECT_EQ(s["matches_by_verdict"]["false"], 2);
+}
+
+TEST_F(MatchCliTest, ScoreStdinToStdout) {
+  const auto r = Run({"score", "-q"}, kScoreJsonl);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_THAT(lines, SizeIs(5));
+  EXPECT_EQ(json::parse(lines[0])["id"], "a1");
+  EXPECT_EQ(json::parse(lines[2])["decision"], "error");
+}
+
+TEST_F(MatchCliTest, ScoreStrictExits3) {
+  const std::string in = Write("in.jsonl", kScoreJsonl);
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  const auto r = Run({"score", "-q", "--strict", "--input", in, "--output", out});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(in + ":3"));
+  EXPECT_FALSE(PathExists(out)) << "a --strict failure must not produce a complete output";
+}
+
+TEST_F(MatchCliTest, ScoreTsvWithHeader) {
+  const std::string in = Write("posts.tsv",
+                               "post\ttext\tlang\n"
+                               "t1\tThe Great Wall of China is visible from space.\ten\n"
+                               "t2\tonly two\n"
+                               "t3\tWind turbines cause cancer in people who live nearby.\ten\n");
+  const auto r = Run({"score", "-q", "--id-field", "post", "--input", in});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  const json t1 = json::parse(lines[0]), t2 = json::parse(lines[1]), t3 = json::parse(lines[2]);
+  EXPECT_EQ(t1["post"], "t1");
+  EXPECT_EQ(t1["lang"], "en");
+  EXPECT_EQ(t1["matches"][0]["claim_id"], "c04");
+  EXPECT_EQ(t2["decision"], "error");  // wrong column count
+  EXPECT_EQ(t2["line"], 3);
+  EXPECT_EQ(t3["post"], "t3");
+  EXPECT_EQ(t3["matches"][0]["claim_id"], "c06");
+}
+
+TEST_F(MatchCliTest, ScoreCsvAndPlainLines) {
+  const std::string csv = Write("in.csv",
+                                "id,text,extra\n"
+                                "x1,\"Wind turbines cause cancer in people who live nearby.\","
+                                "\"a \"\"quoted\"\" value\"\n"
+                                "x2,\"unterminated\n");
+  const auto c = Run({"score", "-q", "--input", csv});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::vector<std::string> lines = Lines(c.out);
+  ASSERT_THAT(lines, SizeIs(2));
+  const json x1 = json::parse(lines[0]), x2 = json::parse(lines[1]);
+  EXPECT_EQ(x1["id"], "x1");
+  EXPECT_EQ(x1["extra"], "a \"quoted\" value");
+  EXPECT_EQ(x1["matches"][0]["claim_id"], "c06");
+  EXPECT_EQ(x2["decision"], "error");
+  EXPECT_EQ(x2["line"], 3);
+
+  // Plain lines (.txt): the id is the line number; an empty line is a rejected record.
+  const std::string txt = Write("in.txt",
+                                "Vaccines cause autism in children.\n"
+                                "\n"
+                                "Wind turbines cause cancer in people who live nearby.\n");
+  const auto t = Run({"score", "-q", "--input", txt});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  lines = Lines(t.out);
+  ASSERT_THAT(lines, SizeIs(3));
+  EXPECT_EQ(json::parse(lines[0])["id"], 1);
+  EXPECT_EQ(json::parse(lines[0])["matches"][0]["claim_id"], "c01");
+  EXPECT_EQ(json::parse(lines[1])["id"], 2);
+  EXPECT_EQ(json::parse(lines[1])["decision"], "error");
+  EXPECT_EQ(json::parse(lines[2])["id"], 3);
+  EXPECT_EQ(json::parse(lines[2])["matches"][0]["claim_id"], "c06");
+}
+
+// BUG (tools/cmd_score.cc): the rejects of the records before the resume point are lost. The
+// interrupted run never wrote --rejects (it is written at the end), and the resumed run skips those
+// records unread, so its --rejects file and summary miss them. Enable when fixed.
+TEST_F(MatchCliTest, DISABLED_ScoreResumeKeepsEarlierRejects) {
+  const std::string in =
+      Write("in.jsonl",
+            "{\"id\": \"a\", \"text\": \"Vaccines cause autism in children.\"}\n"
+            "not json\n"
+            "{\"id\": \"c\", \"text\": \"Sharks cannot get cancer.\"}\n"
+            "{\"id\": \"d\", \"text\": \"Drinking bleach cures the coronavirus.\"}\n");
+  const std::string full = JoinPath(dir_, "full.jsonl");
+  const std::string full_rejects = JoinPath(dir_, "full_rejects.jsonl");
+  ASSERT_EQ(
+      Run({"score", "-q", "--input", in, "--output", full, "--rejects", full_rejects}).exit_code,
+      0);
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(full));
+  ASSERT_THAT(lines, SizeIs(4));
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  ASSERT_THAT(
+      WriteFileAtomically(out + ".partial", lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n"),
+      IsOk());
+  const std::string rejects = JoinPath(dir_, "rejects.jsonl");
+  const auto r =
+      Run({"score", "-q", "--resume", "--input", in, "--output", out, "--rejects", rejects});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadOrEmpty(out), ReadOrEmpty(full));
+  EXPECT_EQ(ReadOrEmpty(rejects), ReadOrEmpty(full_rejects));
+}
+
+TEST_F(MatchCliTest, ScoreResumeContinuesWithoutDuplicatesOrGaps) {
+  std::string input;
+  const std::vector<std::string> texts = {
+      "Drinking bleach cures the coronavirus!",
+      "The Great Wall of China is visible from space with the naked eye.",
+      "The recipe needs two cups of flour and an egg.",
+      "Wind turbines cause cancer in people who live nearby.",
+      "Vaccines cause autism in children.",
+      "Springfield banned gas stoves in all new homes in 2021.",
+      "Sharks cannot get cancer.",
+  };
+  for (size_t i = 0; i < texts.size(); ++i) {
+    input += json{{"id", "r" + std::to_string(i)}, {"text", texts[i]}}.dump() + "\n";
+  }
+  const std::string in = Write("in.jsonl", input);
+  const std::string full = JoinPath(dir_, "full.jsonl");
+  const auto f = Run({"score", "-q", "--chunk", "2", "--input", in, "--output", full});
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  const std::string expected = ReadOrEmpty(full);
+  const std::vector<std::string> lines = Lines(expected);
+  ASSERT_THAT(lines, SizeIs(texts.size()));
+
+  // An interrupted run: three complete lines and half of the fourth.
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  const std::string partial =
+      lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n" + lines[3].substr(0, lines[3].size() / 2);
+  ASSERT_THAT(WriteFileAtomically(out + ".partial", partial), IsOk());
+  const std::string summary = JoinPath(dir_, "summary.json");
+  const auto r = Run({"score", "-q", "--chunk", "2", "--resume", "--input", in, "--output", out,
+                      "--summary", summary});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadOrEmpty(out), expected);
+  EXPECT_FALSE(PathExists(out + ".partial"));
+  const json s = json::parse(ReadOrEmpty(summary));
+  EXPECT_EQ(s["resumed_after"], 3);
+  EXPECT_EQ(s["records"], 4);
+
+  // Resuming a finished run is refused.
+  const auto again = Run({"score", "-q", "--resume", "--input", in, "--output", out});
+  EXPECT_EQ(again.exit_code, 1) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("nothing to resume"));
+  EXPECT_EQ(ReadOrEmpty(out), expected);
+}
+
+TEST_F(MatchCliTest, ScoreUsageErrors) {
+  EXPECT_EQ(Run({"score", "--format", "xml"}).exit_code, 2);
+  EXPECT_EQ(Run({"score", "--chunk", "0"}).exit_code, 2);
+  EXPECT_EQ(Run({"score", "--resume"}).exit_code, 2);  // needs --output FILE
+}
+
+// ---- eval ----
+
+TEST_F(MatchCliTest, EvalLexicalMetricsRunFileAndJson) {
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  const std::string qrels = Write("q.qrels", kQrels);
+  const std::string run = JoinPath(dir_, "run.trec");
+  const auto r = Run({"eval", "--mode", "lexical", "--queries", queries, "--qrels", qrels,
+                      "--run-out", run, "--tag", "mytag"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // q1-q3: AP 1, RR 1, recall 1. q4: all 0. q5: c01 at rank 1 of two gold claims: AP@k = 1/2,
+  // RR 1, recall 1/2. Means over 5 queries: MAP = 3.5/5 = 0.7, MRR = 4/5 = 0.8, R = 0.7.
+  EXPECT_EQ(r.out, "MAP@1=0.7000 MAP@3=0.7000 MAP@5=0.7000 MRR=0.8000 R@5=0.7000 R@100=0.7000\n");
+
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(run));
+  ASSERT_FALSE(lines.empty());
+  std::map<std::string, std::vector<std::vector<std::string>>> by_query;
+  for (const std::string& line : lines) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ');
+    ASSERT_THAT(f, SizeIs(6)) << line;
+    EXPECT_EQ(f[1], "Q0");
+    EXPECT_EQ(f[5], "mytag");
+    EXPECT_EQ(f[3], std::to_string(by_query[f[0]].size() + 1)) << line;  // ranks from 1
+    by_query[f[0]].push_back(f);
+  }
+  EXPECT_EQ(by_query["q1"][0][2], "c03");
+  EXPECT_EQ(by_query["q2"][0][2], "c04");
+  EXPECT_EQ(by_query["q3"][0][2], "c06");
+  EXPECT_EQ(by_query["q5"][0][2], "c01");
+  for (const auto& [q, rows] : by_query) {
+    for (const auto& row : rows) EXPECT_NE(row[2], q == "q4" ? "c07" : "") << q;
+  }
+
+  const auto js =
+      Run({"eval", "--mode", "lexical", "--json", "--queries", queries, "--qrels", qrels});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  const json j = json::parse(js.out);
+  for (const char* key :
+       {"queries", "MAP@1", "MAP@3", "MAP@5", "MRR", "R@5", "R@100", "mode", "reranker"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["queries"], 5);
+  EXPECT_NEAR(j["MAP@1"].get<double>(), 0.7, 1e-9);
+  EXPECT_NEAR(j["MAP@5"].get<double>(), 0.7, 1e-9);
+  EXPECT_NEAR(j["MRR"].get<double>(), 0.8, 1e-9);
+  EXPECT_EQ(j["mode"], "lexical");
+  EXPECT_EQ(j["reranker"], "built-in");
+}
+
+TEST_F(MatchCliTest, EvalUsageErrors) {
+  EXPECT_EQ(Run({"eval", "--mode", "lexical"}).exit_code, 2);  // --queries and --qrels required
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  EXPECT_EQ(Run({"eval", "--queries", queries, "--qrels", JoinPath(dir_, "none.qrels")}).exit_code,
+            1);
+}
+
+// ---- train reranker ----
+
+TEST_F(MatchCliTest, TrainRerankerEndToEnd) {
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  const std::string qrels = Write("q.qrels", kQrels);
+  const std::string set = Db() + ":" + queries + ":" + qrels;
+  const std::string out = JoinPath(dir_, "reranker.json");
+  const auto t = Run({"train", "reranker", "--train", set, "--dev", set, "--out", out});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_TRUE(PathExists(out));
+  const json model = json::parse(ReadOrEmpty(out));
+  EXPECT_EQ(model["format"], "claimmatch-reranker");
+  EXPECT_FALSE(model["model_hash"].get<std::string>().empty());
+  EXPECT_THAT(model["trained_on"].get<std::string>(), HasSubstr(queries));
+
+  const auto l =
+      Run({"lookup", "--json", "--reranker", out, "Drinking bleach cures the coronavirus!"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  const json j = json::parse(l.out);
+  ASSERT_FALSE(j["matches"].empty());
+  EXPECT_EQ(j["matches"][0]["claim_id"], "c03");
+
+  const auto e = Run({"eval", "--json", "--reranker", out, "--queries", queries, "--qrels", qrels});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(json::parse(e.out)["reranker"], out);
+
+  // A corrupt re-ranker file is refused.
+  const std::string bad = Write("bad.json", ReadOrEmpty(out).substr(0, 40));
+  const auto b =
+      Run({"lookup", "--json", "--reranker", bad, "Drinking bleach cures the coronavirus!"});
+  EXPECT_EQ(b.exit_code, 1) << b.err;
+  EXPECT_THAT(b.err, HasSubstr("bad.json"));
+
+  EXPECT_EQ(Run({"train", "reranker", "--train", set, "--out", out}).exit_code, 2);  // no --dev
+  EXPECT_EQ(Run({"train", "reranker", "--train", "a:b", "--dev", set, "--out", out}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace claimmatch
