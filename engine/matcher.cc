@@ -306,7 +306,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     }
     CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
                         db_.store().GetByRowIds(top));
-    const bool long_enough = CountWords(texts[q]) >= options.min_words_for_match;
+    const bool long_enough = CountWords(CleanQueryText(texts[q])) >= options.min_words_for_match;
     for (size_t i = 0; i < top.size(); ++i) {
       if (!records[i].has_value()) continue;
       const Candidate& c = cands[top_slots[i]];

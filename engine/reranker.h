@@ -43,8 +43,8 @@ struct RerankerModel {
   std::array<float, kNumRerankFeatures> decision_weights{};
   float decision_bias = 0;
   std::string model_hash;  // weights hash of the embedding model it was trained with ("" = any)
-  float match_threshold = 0.9f;
-  float suggest_threshold = 0.5f;
+  float match_threshold = 0.6f;
+  float suggest_threshold = 0.45f;
   std::string trained_on;
 
   // The built-in model used when none is trained: score fusion of 0.75 x lexical (BM25 fraction)

@@ -49,7 +49,17 @@ int RunLookup(const Args& args) {
   auto answer = [&](const std::string& text, bool as_json) -> int {
     size_t bad = 0;
     if (!IsValidUtf8(text, &bad)) {
-      return Fail(absl::StrCat("query is not valid UTF-8 (byte ", bad + 1, ")"));
+      const std::string message = absl::StrCat("query is not valid UTF-8 (byte ", bad + 1, ")");
+      if (as_json) {  // keep one output line per input line
+        std::printf("%s\n", json{{"query", nullptr},
+                                 {"decision", "error"},
+                                 {"error", message},
+                                 {"matches", json::array()}}
+                                .dump()
+                                .c_str());
+        std::fflush(stdout);
+      }
+      return Fail(message);
     }
     absl::StatusOr<std::vector<MatchResult>> r = s->matcher->Match(text, s->options);
     if (!r.ok()) return Fail(r.status());

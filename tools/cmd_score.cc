@@ -280,8 +280,24 @@ int RunScore(const Args& args) {
   std::map<std::string, int64_t> matches_by_verdict, suggestions_by_verdict;
   int64_t skipped = 0;
   Record r;
-  // Skip what a previous run already wrote (resume).
-  while (skipped < skip && reader.Next(&r)) ++skipped;
+  const std::string input_name = input == "-" ? "<stdin>" : input;
+  auto reject_line = [&](const Record& rec) {
+    const std::string where = absl::StrCat(input_name, ":", rec.line);
+    json rj{{"line", rec.line},
+            {"reason", rec.error},
+            {"message", absl::StrCat(where, ": ", rec.error)}};
+    absl::StrAppend(&rejects_text, rj.dump(-1, ' ', false, json::error_handler_t::replace), "\n");
+  };
+  // Skip what a previous run already wrote (resume); its rejected records are re-read so that
+  // --rejects and the summary cover the whole input.
+  int64_t rejected_before = 0;
+  while (skipped < skip && reader.Next(&r)) {
+    ++skipped;
+    if (!r.error.empty()) {
+      ++rejected_before;
+      reject_line(r);
+    }
+  }
   if (skipped < skip) return Fail("--resume: the output has more records than the input");
   total_in = skipped;
 
@@ -326,12 +342,8 @@ int RunScore(const Args& args) {
       const Record& rec = batch[i];
       if (!rec.error.empty()) {
         ++rejected;
-        const std::string where = absl::StrCat(input == "-" ? "<stdin>" : input, ":", rec.line);
-        json rj{{"line", rec.line},
-                {"reason", rec.error},
-                {"message", absl::StrCat(where, ": ", rec.error)}};
-        absl::StrAppend(&rejects_text, rj.dump(-1, ' ', false, json::error_handler_t::replace),
-                        "\n");
+        reject_line(rec);
+        const std::string where = absl::StrCat(input_name, ":", rec.line);
         if (p.GetFlag("strict")) {
           std::fprintf(stderr, "claimmatch: error: %s: %s (--strict)\n", where.c_str(),
                        rec.error.c_str());
@@ -380,7 +392,7 @@ int RunScore(const Args& args) {
   json summary{{"records", total_in - skipped},
                {"resumed_after", skipped},
                {"scored", scored},
-               {"rejected", rejected},
+               {"rejected", rejected + rejected_before},
                {"matches_by_verdict", matches_by_verdict},
                {"suggestions_by_verdict", suggestions_by_verdict},
                {"seconds", secs},

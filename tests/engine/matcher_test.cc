@@ -188,14 +188,14 @@ TEST_F(MatcherTest, DecisionComesFromConfidenceOfTheFusion) {
   EXPECT_EQ(lowered[0].decision, Decision::kMatch);
 }
 
-// BUG (calibration of RerankerModel::Default(), engine/reranker.cc, with the lexical feature of
-// engine/matcher.cc): the lexical feature divides BM25 by ScoreUpperBound (idf x (k1 + 1) per
-// term), which one occurrence in a document of average length reaches only to 1 / (k1 + 1) = 0.45.
-// On this database the twelve exact repeats get lexical 0.40..0.56 and cosine 1, so confidence
-// sigmoid(8 x (0.25 + 0.75 x lexical) - 4) = 0.60..0.80: never the built-in match threshold 0.9.
-// With no trained reranker.json (the bundled models/default has none) lookup, flag and score
-// never answer `match`. Enable when fixed.
-TEST_F(MatcherTest, DISABLED_ExactRepeatIsAMatchWithBuiltInThresholds) {
+// Regression (was a bug in calibration of RerankerModel::Default(), engine/reranker.cc, with the
+// lexical feature of engine/matcher.cc): the lexical feature divides BM25 by ScoreUpperBound (idf x
+// (k1 + 1) per term), which one occurrence in a document of average length reaches only to 1 / (k1
+// + 1) = 0.45. On this database the twelve exact repeats get lexical 0.40..0.56 and cosine 1, so
+// confidence sigmoid(8 x (0.25 + 0.75 x lexical) - 4) = 0.60..0.80: never the built-in match
+// threshold 0.9. With no trained reranker.json (the bundled models/default has none) lookup, flag
+// and score never answer `match`.
+TEST_F(MatcherTest, ExactRepeatIsAMatchWithBuiltInThresholds) {
   for (const ClaimRecord& c : Claims()) {
     if (CountWords(c.text) < 4) continue;
     const std::vector<MatchResult> r = MatchOrDie(c.text, MatchOptions{});
@@ -254,11 +254,12 @@ TEST_F(MatcherTest, ShortTextIsAtMostSuggestedUnlessMinWordsAllowsIt) {
   for (const MatchResult& m : r) EXPECT_EQ(m.decision, Decision::kNone) << m.claim.id;
 }
 
-// BUG (engine/matcher.cc, MatchBatch: `CountWords(texts[q])`): the short-text rule counts the
-// words of the raw text, links included, while the query matched is the cleaned one. A two-word
-// tweet with a t.co link counts as 6 words ("https", "t", "co", "AbCdEf") and can be auto-matched.
-// Enable when fixed.
-TEST_F(MatcherTest, DISABLED_ShortTextRuleIgnoresLinks) {
+// Regression (was a bug in engine/matcher.cc, MatchBatch: `CountWords(texts[q])`): the short-text
+// rule counts the words of the raw text, links included, while the query matched is the cleaned
+// one. A two-word tweet with a t.co link counts as 6 words ("https", "t", "co", "AbCdEf") and can
+// be auto-matched.
+//
+TEST_F(MatcherTest, ShortTextRuleIgnoresLinks) {
   MatchOptions o;
   o.match_threshold = 0.0f;
   o.suggest_threshold = 0.0f;

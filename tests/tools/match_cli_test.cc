@@ -224,10 +224,10 @@ TEST_F(MatchCliTest, LookupDateAndPublisherFilters) {
             (std::set<std::string>{"c10"}));
 }
 
-// BUG (tools/cmd_match.cc, RunLookup's `answer`): on a pipe, a line that is not valid UTF-8 gets
-// no output line at all (answer() returns before printing), so the output no longer lines up with
-// the input ("one JSON result per line out"). Enable when fixed.
-TEST_F(MatchCliTest, DISABLED_LookupStdinKeepsOneLinePerInputLineForInvalidUtf8) {
+// Regression (was a bug in tools/cmd_match.cc, RunLookup's `answer`): on a pipe, a line that is not
+// valid UTF-8 gets no output line at all (answer() returns before printing), so the output no
+// longer lines up with the input ("one JSON result per line out").
+TEST_F(MatchCliTest, LookupStdinKeepsOneLinePerInputLineForInvalidUtf8) {
   const auto r = Run({"lookup", "-k", "1"},
                      "Vaccines cause autism in children.\n\xff\xfe bad bytes\n"
                      "Drinking bleach cures the coronavirus.\n");
@@ -283,7 +283,7 @@ TEST_F(MatchCliTest, FlagReportsTheRepeatedSentenceWithExactOffsets) {
   EXPECT_EQ(input.substr(begin, end - begin), expected);
   EXPECT_EQ(s["char_begin"], begin);  // ASCII input: code points = bytes
   EXPECT_EQ(s["char_end"], end);
-  EXPECT_EQ(s["decision"], "suggest");  // confidence about 0.64: between 0.5 and 0.9
+  EXPECT_EQ(s["decision"], "match");  // the bundled re-ranker's confidence clears its threshold
   ASSERT_FALSE(s["matches"].empty());
   EXPECT_EQ(s["matches"][0]["claim_id"], "c06");
   EXPECT_EQ(s["matches"][0]["verdict_normalized"], "false");
@@ -353,7 +353,7 @@ TEST_F(MatchCliTest, FlagOffsetsCountBytesAndCodePoints) {
   EXPECT_EQ(s["end"], 22 + expected.size());
   EXPECT_EQ(s["char_begin"], 18);
   EXPECT_EQ(s["char_end"], 18 + expected.size());
-  EXPECT_EQ(s["decision"], "suggest");
+  EXPECT_EQ(s["decision"], "match");
   EXPECT_EQ(s["matches"][0]["claim_id"], "c09");
   EXPECT_EQ(j["sentences"][0]["decision"], "none");
   EXPECT_EQ(j["sentences"][2]["decision"], "none");
@@ -492,10 +492,10 @@ TEST_F(MatchCliTest, ScoreCsvAndPlainLines) {
   EXPECT_EQ(json::parse(lines[2])["matches"][0]["claim_id"], "c06");
 }
 
-// BUG (tools/cmd_score.cc): the rejects of the records before the resume point are lost. The
-// interrupted run never wrote --rejects (it is written at the end), and the resumed run skips those
-// records unread, so its --rejects file and summary miss them. Enable when fixed.
-TEST_F(MatchCliTest, DISABLED_ScoreResumeKeepsEarlierRejects) {
+// Regression (was a bug in tools/cmd_score.cc): the rejects of the records before the resume point
+// are lost. The interrupted run never wrote --rejects (it is written at the end), and the resumed
+// run skips those records unread, so its --rejects file and summary miss them.
+TEST_F(MatchCliTest, ScoreResumeKeepsEarlierRejects) {
   const std::string in =
       Write("in.jsonl",
             "{\"id\": \"a\", \"text\": \"Vaccines cause autism in children.\"}\n"
@@ -616,7 +616,8 @@ TEST_F(MatchCliTest, EvalLexicalMetricsRunFileAndJson) {
   EXPECT_NEAR(j["MAP@5"].get<double>(), 0.7, 1e-9);
   EXPECT_NEAR(j["MRR"].get<double>(), 0.8, 1e-9);
   EXPECT_EQ(j["mode"], "lexical");
-  EXPECT_EQ(j["reranker"], "built-in");
+  // The model directory's re-ranker (models/default/reranker.json) is picked up.
+  EXPECT_THAT(j["reranker"].get<std::string>(), HasSubstr("models/default/reranker.json"));
 }
 
 TEST_F(MatchCliTest, EvalUsageErrors) {
