@@ -208,6 +208,17 @@ absl::Status ClaimDatabase::IndexRecords(absl::Span<const ClaimRowId> rows,
   return absl::OkStatus();
 }
 
+absl::Status ClaimDatabase::IndexAndClear(std::vector<ClaimRowId>& rows,
+                                          std::vector<ClaimRecord>& records) {
+  std::vector<const ClaimRecord*> ptrs;
+  ptrs.reserve(records.size());
+  for (const ClaimRecord& r : records) ptrs.push_back(&r);
+  CM_RETURN_IF_ERROR(IndexRecords(rows, ptrs));
+  rows.clear();
+  records.clear();
+  return absl::OkStatus();
+}
+
 absl::Status ClaimDatabase::CatchUp(bool save) {
   const int64_t from = std::min(vectors_seq_, bm25_seq_);
   if (!save) {
@@ -220,14 +231,7 @@ absl::Status ClaimDatabase::CatchUp(bool save) {
   std::vector<ClaimRowId> rows;
   std::vector<ClaimRecord> records;
   bool changed = false;
-  auto flush = [&]() -> absl::Status {
-    std::vector<const ClaimRecord*> ptrs;
-    for (const ClaimRecord& r : records) ptrs.push_back(&r);
-    CM_RETURN_IF_ERROR(IndexRecords(rows, ptrs));
-    rows.clear();
-    records.clear();
-    return absl::OkStatus();
-  };
+  auto flush = [&]() { return IndexAndClear(rows, records); };
   absl::StatusOr<int64_t> last = store_->ChangesSince(
       from, [&](const ClaimStore::Change& change, const ClaimRecord* record) -> absl::Status {
         changed = true;
@@ -329,13 +333,10 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Reindex() {
   std::vector<ClaimRowId> rows;
   std::vector<ClaimRecord> records;
   auto flush = [&]() -> absl::Status {
-    std::vector<const ClaimRecord*> ptrs;
-    for (const ClaimRecord& r : records) ptrs.push_back(&r);
-    CM_RETURN_IF_ERROR(IndexRecords(rows, ptrs));
-    done += static_cast<int64_t>(rows.size());
-    summary.embedded += static_cast<int64_t>(rows.size());
-    rows.clear();
-    records.clear();
+    const int64_t n = static_cast<int64_t>(rows.size());
+    CM_RETURN_IF_ERROR(IndexAndClear(rows, records));
+    done += n;
+    summary.embedded += n;
     if (options_.progress) options_.progress(done, total);
     return absl::OkStatus();
   };

@@ -147,6 +147,8 @@ class ClaimDatabase {
   // Embeds and indexes `records` (store row ids `rows`).
   absl::Status IndexRecords(absl::Span<const ClaimRowId> rows,
                             absl::Span<const ClaimRecord* const> records);
+  // IndexRecords() over `records` (owned copies read from the store), then empties both lists.
+  absl::Status IndexAndClear(std::vector<ClaimRowId>& rows, std::vector<ClaimRecord>& records);
   absl::Status SaveIndexes();
   absl::Status WriteManifest();
 
