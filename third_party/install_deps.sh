@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev                 # JSON (configs, safetensors headers, JSONL)
   libsqlite3-dev                     # the claim store
   libicu-dev                         # sentence segmentation, Unicode
+  libedit-dev                        # line editing + history of the interactive lookup (BSD)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # benchmarks
   clang-format                       # the format check CI runs first

@@ -15,6 +15,7 @@
 #include "engine/verdict.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
+#include "tools/line_reader.h"
 #include "tools/match_setup.h"
 #include "tools/output.h"
 
@@ -80,26 +81,27 @@ int RunLookup(const Args& args) {
   const bool interactive = ::isatty(STDIN_FILENO) == 1;
   if (interactive) {
     std::fprintf(stderr,
-                 "claimmatch lookup: %s claims in %s (%s mode). Type a claim; empty line or "
-                 "Ctrl-D quits.\n",
+                 "claimmatch lookup: %s claims in %s (%s mode). Type a claim (arrows edit and "
+                 "recall earlier ones); empty line or Ctrl-D quits.\n",
                  WithCommasInt((*s).db->manifest().claims).c_str(), s->db->dir().c_str(),
                  std::string(MatchModeName(s->options.mode)).c_str());
   }
   std::string line;
   int rc = kExitOk;
-  while (true) {
-    if (interactive) {
-      std::fputs("claim> ", stderr);
-      std::fflush(stderr);
+  if (interactive) {
+    LineReader reader("claim> ", DefaultHistoryPath());
+    while (reader.Read(&line) && !line.empty()) {
+      if (answer(line, p.GetFlag("json")) != kExitOk) rc = kExitFailure;
     }
-    if (!std::getline(std::cin, line)) break;
+    return rc;
+  }
+  while (std::getline(std::cin, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (interactive && line.empty()) break;
     if (line.empty()) {
       std::printf("%s\n", QueryResultJson("", {}).dump().c_str());
       continue;
     }
-    if (answer(line, !interactive || p.GetFlag("json")) != kExitOk) rc = kExitFailure;
+    if (answer(line, true) != kExitOk) rc = kExitFailure;
   }
   return rc;
 }
