@@ -20,7 +20,26 @@ constexpr int kRerankDepth = 30;
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
-// Numbers ("2016", "4,250", "3.5") and capitalised words ("Trump", "NATO") of a text, lower-cased.
+// Words that are capitalised only because they start a sentence or a quote ("There was no
+// collusion", "He said"): not names, so they must not count as a shared name.
+bool IsCapitalisedFunctionWord(const std::string& lower) {
+  static const auto* const kWords = new std::unordered_set<std::string>{
+      "a",        "about",  "after", "all",      "also",  "an",    "and",  "any",   "are",
+      "as",       "at",     "be",    "because",  "but",   "by",    "can",  "could", "did",
+      "do",       "does",   "don",   "even",     "every", "for",   "from", "had",   "has",
+      "have",     "he",     "her",   "here",     "his",   "how",   "if",   "in",    "is",
+      "it",       "its",    "just",  "last",     "let",   "many",  "more", "most",  "my",
+      "no",       "not",    "now",   "of",       "on",    "one",   "only", "or",    "our",
+      "over",     "people", "said",  "says",     "she",   "so",    "some", "that",  "the",
+      "their",    "them",   "then",  "there",    "these", "they",  "this", "those", "to",
+      "under",    "up",     "was",   "we",       "were",  "what",  "when", "where", "which",
+      "while",    "who",    "why",   "will",     "with",  "would", "yes",  "you",   "your",
+      "breaking", "new",    "today", "yesterday"};
+  return kWords->count(lower) > 0;
+}
+
+// Numbers ("2016", "4,250", "3.5") and capitalised words ("Trump", "NATO") of a text, lower-cased,
+// except capitalised function words.
 void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
           std::unordered_set<std::string>* names) {
   size_t i = 0;
@@ -45,7 +64,8 @@ void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
       }
       numbers->insert(n);
     } else if (std::isupper(static_cast<unsigned char>(word[0])) && word.size() >= 2) {
-      names->insert(absl::AsciiStrToLower(word));
+      std::string lower = absl::AsciiStrToLower(word);
+      if (!IsCapitalisedFunctionWord(lower)) names->insert(std::move(lower));
     }
     i = j;
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "embeddings/file_util.h"
@@ -268,6 +269,35 @@ TEST_F(MatcherTest, ShortTextRuleIgnoresLinks) {
   ASSERT_FALSE(r.empty());
   EXPECT_EQ(r[0].claim.id, "c03");
   EXPECT_EQ(r[0].decision, Decision::kSuggest);
+}
+
+// The name-overlap feature counts capitalised words that are names, not words capitalised because
+// they open a sentence ("The", "There", "This"): a query with no names shares none.
+TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {
+  std::map<std::string, ClaimRowId> rows;
+  MatchOptions all_claims;
+  all_claims.k = 50;
+  for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
+    rows[m.claim.id] = m.row_id;
+  }
+  ASSERT_EQ(rows.size(), 12u);
+  auto row_of = [&](const std::string& id) { return rows.at(id); };
+  auto name_overlap = [&](const std::string& text, const std::string& id) -> float {
+    auto all = matcher_->Candidates({text}, MatchOptions());
+    EXPECT_THAT(all, IsOk());
+    if (!all.ok()) return -1;
+    for (const Candidate& c : (*all)[0]) {
+      if (c.row_id == row_of(id)) return c.features[9];
+    }
+    ADD_FAILURE() << id << " is not a candidate of " << text;
+    return -1;
+  };
+  // c02 is "The moon landing in 1969 was filmed in a Hollywood studio."
+  EXPECT_EQ(name_overlap("The moon landing was staged, they say.", "c02"), 0.0f);
+  EXPECT_EQ(name_overlap("There was never a moon landing in a Hollywood studio.", "c02"), 1.0f);
+  // c12: "The Eiffel Tower was originally built for the city of Barcelona."
+  EXPECT_EQ(name_overlap("This is why the Eiffel Tower was built: Barcelona and Madrid.", "c12"),
+            0.75f);  // eiffel, tower, barcelona of {eiffel, tower, barcelona, madrid}
 }
 
 TEST_F(MatcherTest, UnfilteredReturnsEveryClaimWithLargeK) {

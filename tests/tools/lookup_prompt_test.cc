@@ -75,12 +75,13 @@ PromptRun RunPrompt(const std::string& db, const std::string& history,
 TEST(LookupPromptTest, AnswersRecallsWithTheUpArrowAndKeepsHistoryAcrossSessions) {
   const std::string root = testing::MakeTempDir("lookup_prompt");
   const std::string claims = JoinPath(root, "claims.jsonl");
-  ASSERT_THAT(WriteFileAtomically(
-                  claims,
-                  R"({"id": "c03", "claim": "Drinking bleach cures the coronavirus.", "verdict": "False"}
+  ASSERT_THAT(
+      WriteFileAtomically(
+          claims,
+          R"({"id": "c03", "claim": "Drinking bleach cures the coronavirus.", "verdict": "False"}
 {"id": "c06", "claim": "Wind turbines cause cancer in people who live nearby.", "verdict": "False"}
 )"),
-              IsOk());
+      IsOk());
   const std::string db = JoinPath(root, "db");
   const std::string model = JoinPath(testing::TestDataDir(), "../../models/default");
   const auto ingest = RunClaimmatch({"ingest", "-q", "--db", db, "--model", model, claims});
@@ -88,7 +89,8 @@ TEST(LookupPromptTest, AnswersRecallsWithTheUpArrowAndKeepsHistoryAcrossSessions
   const std::string history = JoinPath(root, "state/claimmatch/history");
 
   // Session 1: a query, then Up + Enter repeats it, then Ctrl-D.
-  const PromptRun first = RunPrompt(db, history, {"wind turbines cause cancer\r", "\x1b[A\r", "\x04"});
+  const PromptRun first =
+      RunPrompt(db, history, {"wind turbines cause cancer\r", "\x1b[A\r", "\x04"});
   EXPECT_EQ(first.exit_code, 0) << first.screen;
   EXPECT_EQ(Count(first.screen, R"("query":"wind turbines cause cancer")"), 2) << first.screen;
   EXPECT_EQ(Count(first.screen, R"("claim_id":"c06")"), 2) << first.screen;
