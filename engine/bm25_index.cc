@@ -304,6 +304,14 @@ void Bm25Index::Compact() {
   forward_terms_ = std::move(forward_terms);
 }
 
+double Bm25Index::Idf(absl::string_view term) const {
+  const double n = static_cast<double>(size());
+  const auto it = term_ids_.find(term);
+  const double df = it == term_ids_.end() ? 0.0 : postings_[it->second].live_df;
+  const double idf = std::log((n - df + 0.5) / (df + 0.5));
+  return idf <= 0.0 ? kMinIdf : idf;
+}
+
 double Bm25Index::ScoreUpperBound(absl::string_view query) const {
   if (size() == 0) return 0.0;
   const double n = static_cast<double>(size());

@@ -103,6 +103,9 @@ class Bm25Index {
   double ScoreUpperBound(absl::string_view query) const;
 
   // Returns whether the document `id` is indexed.
+  // Returns the BM25 idf of an analysed `term` (AnalyzeText's output) as Search uses it: at least
+  // a small positive floor, also for terms no live claim holds.
+  double Idf(absl::string_view term) const;
   bool Contains(ClaimRowId id) const { return doc_of_id_.contains(id); }
   // Returns the number of indexed (live) documents.
   size_t size() const { return doc_of_id_.size(); }

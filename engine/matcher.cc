@@ -6,10 +6,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/status_macros.h"
 #include "embeddings/text_clean.h"
+#include "engine/text_analysis.h"
 
 namespace claimmatch {
 namespace {
@@ -262,6 +265,14 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     std::unordered_set<std::string> q_numbers, q_names;
     Cues(clean[q], &q_numbers, &q_names);
     const int q_words = CountWords(clean[q]);
+    absl::flat_hash_map<std::string, double> q_idf;  // distinct query terms -> idf
+    double q_idf_total = 0;
+    for (std::string& t : AnalyzeQueryToTerms(clean[q])) {
+      if (q_idf.contains(t)) continue;
+      const double idf = db_.bm25().Idf(t);
+      q_idf_total += idf;
+      q_idf.emplace(std::move(t), idf);
+    }
     std::vector<Candidate> kept;
     for (size_t s = 0; s < cands.size(); ++s) {
       if (!records[s].has_value()) continue;  // deleted since the index was loaded
@@ -273,6 +284,21 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       f[8] = Overlap(q_numbers, c_numbers);
       f[9] = Overlap(q_names, c_names);
       f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
+      // Coverage, IDF-weighted over distinct terms: of the claim by the query, and of the query
+      // by the claim + title.
+      double claim_total = 0, claim_hit = 0, query_hit = 0;
+      absl::flat_hash_set<std::string> seen;
+      for (std::string& t : AnalyzeToTerms(r.text)) {
+        if (!seen.insert(t).second) continue;
+        const auto it = q_idf.find(t);
+        const double idf = it != q_idf.end() ? it->second : db_.bm25().Idf(t);
+        claim_total += idf;
+        if (it != q_idf.end()) claim_hit += idf;
+      }
+      for (std::string& t : AnalyzeToTerms(r.title)) seen.insert(std::move(t));
+      for (const auto& [t, idf] : q_idf) query_hit += seen.contains(t) ? idf : 0.0;
+      f[11] = claim_total > 0 ? static_cast<float>(claim_hit / claim_total) : 0.f;
+      f[12] = q_idf_total > 0 ? static_cast<float>(query_hit / q_idf_total) : 0.f;
       kept.push_back(cands[s]);
     }
     cands = std::move(kept);

@@ -1,6 +1,8 @@
 #include "engine/reranker.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
@@ -21,7 +23,8 @@ const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames() {
   static const std::array<const char*, kNumRerankFeatures> kNames = {
       "cosine",         "lexical",      "cosine_minus_best", "lexical_over_best",
       "dense_rr",       "lexical_rr",   "in_dense",          "in_lexical",
-      "number_overlap", "name_overlap", "log_length_ratio"};
+      "number_overlap", "name_overlap", "log_length_ratio",  "claim_coverage",
+      "query_coverage"};
   return kNames;
 }
 
@@ -55,8 +58,8 @@ float RerankerModel::Confidence(const RerankFeatures& f) const {
   return Sigmoid(s);
 }
 
-const std::array<int, 4>& RerankerModel::AbsoluteFeatures() {
-  static const std::array<int, 4> kAbsolute = {0, 1, 8, 9};
+const std::array<int, 5>& RerankerModel::AbsoluteFeatures() {
+  static const std::array<int, 5> kAbsolute = {0, 1, 8, 9, 11};
   return kAbsolute;
 }
 
@@ -167,6 +170,65 @@ absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& ex
   RerankerModel m;
   for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = static_cast<float>(w[i] / scale[i]);
   m.bias = static_cast<float>(b);
+  return m;
+}
+
+absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExample>& examples,
+                                                    const RerankTrainOptions& options) {
+  // Group the examples by query; a query without a relevant candidate teaches nothing here.
+  std::map<int, std::vector<const RerankExample*>> by_query;
+  for (const RerankExample& e : examples) by_query[e.query].push_back(&e);
+  std::vector<std::vector<const RerankExample*>> lists;
+  for (auto& [q, list] : by_query) {
+    const bool any = std::any_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
+    const bool all = std::all_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
+    if (any && !all) lists.push_back(std::move(list));
+  }
+  if (lists.empty()) {
+    return absl::InvalidArgumentError(
+        "re-ranker training needs queries with relevant and other candidates");
+  }
+  std::array<double, kNumRerankFeatures> scale{};
+  for (const auto& list : lists) {
+    for (const RerankExample* e : list) {
+      for (int i = 0; i < kNumRerankFeatures; ++i)
+        scale[i] = std::max<double>(scale[i], std::abs(e->features[i]));
+    }
+  }
+  for (double& s : scale) s = s > 0 ? s : 1;
+  std::array<double, kNumRerankFeatures> w{};
+  std::vector<double> score, p;
+  const double norm = 1.0 / lists.size();
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    std::array<double, kNumRerankFeatures> grad{};
+    for (const auto& list : lists) {
+      score.assign(list.size(), 0);
+      double top = -1e300;
+      for (size_t c = 0; c < list.size(); ++c) {
+        for (int i = 0; i < kNumRerankFeatures; ++i)
+          score[c] += w[i] * list[c]->features[i] / scale[i];
+        top = std::max(top, score[c]);
+      }
+      p.assign(list.size(), 0);
+      double z = 0, z_gold = 0;
+      for (size_t c = 0; c < list.size(); ++c) {
+        p[c] = std::exp(score[c] - top);
+        z += p[c];
+        if (list[c]->relevant) z_gold += p[c];
+      }
+      // d(-log(z_gold / z)) / d score_c = p_c / z - [relevant] p_c / z_gold
+      for (size_t c = 0; c < list.size(); ++c) {
+        const double g = p[c] / z - (list[c]->relevant ? p[c] / z_gold : 0.0);
+        for (int i = 0; i < kNumRerankFeatures; ++i) grad[i] += g * list[c]->features[i] / scale[i];
+      }
+    }
+    for (int i = 0; i < kNumRerankFeatures; ++i) {
+      w[i] -= options.learning_rate * (grad[i] * norm + options.l2 * w[i]);
+    }
+  }
+  RerankerModel m;
+  for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = static_cast<float>(w[i] / scale[i]);
+  m.bias = 0;
   return m;
 }
 

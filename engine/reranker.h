@@ -6,8 +6,10 @@
 // Features (RerankFeatures, in this order): dense cosine; lexical BM25 as a fraction of the
 // query's best possible BM25 (0..1); both relative to the best candidate of the query; reciprocal
 // ranks in each channel; whether each channel retrieved it; share of the query's numbers and of
-// its capitalised names found in the claim; log length ratio. The candidate-set-relative ones make
-// the scores rank-aware; the absolute ones keep them comparable across queries.
+// its capitalised names found in the claim; log length ratio; the IDF-weighted share of the
+// claim's terms that the query contains (claim coverage: a repeat says most of the claim) and of
+// the query's terms that the claim + title contain (query coverage). The candidate-set-relative
+// ones make the scores rank-aware; the absolute ones keep them comparable across queries.
 //
 // Stored as JSON {"format": "claimmatch-reranker", "version": 1, "features": [names...],
 // "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "model_hash": "...",
@@ -28,7 +30,7 @@
 
 namespace claimmatch {
 
-inline constexpr int kNumRerankFeatures = 11;
+inline constexpr int kNumRerankFeatures = 13;
 using RerankFeatures = std::array<float, kNumRerankFeatures>;
 
 // Names of the features, in order (also written into the model file).
@@ -39,7 +41,8 @@ struct RerankerModel {
   std::array<float, kNumRerankFeatures> weights{};
   float bias = 0;
   // Decisions: a second logistic model over the absolute features only (cosine, lexical, number
-  // and name overlap), so that "how sure" does not depend on being the best of a weak list.
+  // and name overlap, claim coverage), so that "how sure" does not depend on being the best of a
+  // weak list.
   std::array<float, kNumRerankFeatures> decision_weights{};
   float decision_bias = 0;
   std::string model_hash;  // weights hash of the embedding model it was trained with ("" = any)
@@ -56,7 +59,7 @@ struct RerankerModel {
   // features only; compared with the thresholds.
   float Confidence(const RerankFeatures& f) const;
   // Indexes of the features the decision model may use.
-  static const std::array<int, 4>& AbsoluteFeatures();
+  static const std::array<int, 5>& AbsoluteFeatures();
 
   // Returns the JSON text (with checksum).
   std::string ToJson() const;
@@ -83,6 +86,13 @@ struct RerankTrainOptions {
 // no positive or no negative example.
 absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& examples,
                                             const RerankTrainOptions& options = {});
+
+// Fits the ranking weights with a listwise loss: per query, a softmax over its candidates and the
+// negative log of the probability mass on its relevant ones (full-batch gradient descent,
+// L2-regularised, deterministic); bias 0 (only the order matters). Queries whose candidates are
+// all relevant or all not are skipped. Fails with kInvalidArgument when no query is left.
+absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExample>& examples,
+                                                    const RerankTrainOptions& options = {});
 
 }  // namespace claimmatch
 

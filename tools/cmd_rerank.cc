@@ -38,6 +38,33 @@ absl::StatusOr<std::vector<QuerySet>> ParseSets(const std::string& spec) {
   return sets;
 }
 
+// The embedding model of each database (its manifest's), loaded once per path; `model` (--model)
+// overrides them all. Training sets may come from other models than the dev sets: cross-fitted
+// models that did not see those training queries give the re-ranker honest cosines to learn from.
+class Encoders {
+ public:
+  explicit Encoders(std::string model) : override_(std::move(model)) {}
+  absl::StatusOr<const SentenceEncoder*> For(const std::string& db) {
+    std::string path = override_;
+    if (path.empty()) {
+      auto m = ClaimDatabase::ReadManifest(db);
+      if (!m.ok()) return m.status();
+      path = m->model.path;
+    }
+    auto it = loaded_.find(path);
+    if (it == loaded_.end()) {
+      auto e = LoadSentenceEncoder(path);
+      if (!e.ok()) return e.status();
+      it = loaded_.emplace(path, *std::move(e)).first;
+    }
+    return it->second.get();
+  }
+
+ private:
+  std::string override_;
+  std::map<std::string, std::unique_ptr<SentenceEncoder>> loaded_;
+};
+
 // The candidates of every query of a set, with which are gold.
 struct Judged {
   std::vector<std::vector<Candidate>> candidates;
@@ -142,10 +169,14 @@ int RunTrainReranker(const Args& args) {
               "queries, and calibrates the decision thresholds on them: `match` is the lowest\n"
               "probability at which the answers above it are right >= 95% of the time, `suggest`\n"
               "the lowest at which they are right >= 80%. The answers are each dev query's top\n"
-              "candidate and, as a query whose claim is not in the database, its best wrong one.");
+              "candidate and, as a query whose claim is not in the database, its best wrong one.\n"
+              "Each database is read with its own model, so --train sets may come from\n"
+              "cross-fitted models (trained without those queries); the re-ranker is for the\n"
+              "--dev databases' model.");
   p.Option("train", "training query sets: DB:QUERIES.tsv:QRELS, comma-separated", "")
       .Option("dev", "development query sets (selection and calibration)", "")
-      .Option("model", "model directory (default: the first database's)", "", "CLAIMMATCH_MODEL")
+      .Option("model", "model directory for every database (default: each one's own)", "",
+              "CLAIMMATCH_MODEL")
       .Option("out", "where to write the re-ranker (JSON)", "")
       .Option("match-precision", "dev precision required for `match`", "0.95")
       .Option("suggest-precision", "dev precision required for `suggest`", "0.8")
@@ -165,19 +196,26 @@ int RunTrainReranker(const Args& args) {
       !p.GetDouble("suggest-precision", &suggest_precision).ok()) {
     return UsageError(p, "--match-precision and --suggest-precision need numbers");
   }
-  std::string model = p.Get("model");
-  if (model.empty()) {
-    auto m = ClaimDatabase::ReadManifest((*train)[0].db);
-    if (!m.ok()) return Fail(m.status());
-    model = m->model.path;
+  Encoders encoders(p.Get("model"));
+  // The model the re-ranker is for: the dev databases' (they must agree).
+  const SentenceEncoder* encoder = nullptr;
+  for (const QuerySet& set : *dev) {
+    auto e = encoders.For(set.db);
+    if (!e.ok()) return Fail(e.status());
+    if (encoder != nullptr && (*e)->info().weights_hash != encoder->info().weights_hash) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "the --dev databases were built with different models (", encoder->info().weights_hash,
+          " and ", (*e)->info().weights_hash, " in ", set.db, "); calibrate one model at a time")));
+    }
+    encoder = *e;
   }
-  auto encoder = LoadSentenceEncoder(model);
-  if (!encoder.ok()) return Fail(encoder.status());
 
   std::vector<RerankExample> examples;
   int query_number = 0;
   for (const QuerySet& set : *train) {
-    auto j = Judge(set, **encoder);
+    auto train_encoder = encoders.For(set.db);
+    if (!train_encoder.ok()) return Fail(train_encoder.status());
+    auto j = Judge(set, **train_encoder);
     if (!j.ok()) return Fail(j.status());
     for (size_t q = 0; q < j->candidates.size(); ++q, ++query_number) {
       for (size_t c = 0; c < j->candidates[q].size(); ++c) {
@@ -189,7 +227,12 @@ int RunTrainReranker(const Args& args) {
   }
   auto trained = TrainReranker(examples);
   if (!trained.ok()) return Fail(trained.status());
-  trained->model_hash = (*encoder)->info().weights_hash;
+  trained->trained_on = "logistic (pointwise)";
+  RerankTrainOptions listwise_options;
+  listwise_options.epochs = 500;
+  auto listwise = TrainListwiseReranker(examples, listwise_options);
+  if (!listwise.ok()) return Fail(listwise.status());
+  listwise->trained_on = "logistic (listwise)";
 
   // Model selection on the dev sets: the logistic model fitted on the training queries, and a
   // small grid of score fusions (3 parameters). The embedding model saw the training queries, so
@@ -197,7 +240,7 @@ int RunTrainReranker(const Args& args) {
   std::vector<Judged> dev_judged;
   std::vector<std::string> names;
   for (const QuerySet& set : *dev) {
-    auto j = Judge(set, **encoder);
+    auto j = Judge(set, *encoder);
     if (!j.ok()) return Fail(j.status());
     dev_judged.push_back(*std::move(j));
     names.push_back(set.Name());
@@ -209,7 +252,14 @@ int RunTrainReranker(const Args& args) {
   };
   RerankerModel best = *trained;
   double best_map = mean_map(*trained);
-  std::fprintf(stderr, "train reranker: logistic model: mean dev MAP@5 %.4f\n", best_map);
+  std::fprintf(stderr, "train reranker: pointwise logistic model: mean dev MAP@5 %.4f\n", best_map);
+  if (const double map = mean_map(*listwise); true) {
+    std::fprintf(stderr, "train reranker: listwise logistic model: mean dev MAP@5 %.4f\n", map);
+    if (map > best_map + 1e-9) {
+      best_map = map;
+      best = *listwise;
+    }
+  }
   for (int wl = 50; wl <= 95; wl += 5) {
     for (float rel : {0.f, 0.25f, 0.5f}) {
       for (float gap : {0.f, 0.5f, 1.f}) {
@@ -231,7 +281,7 @@ int RunTrainReranker(const Args& args) {
       }
     }
   }
-  best.model_hash = (*encoder)->info().weights_hash;
+  best.model_hash = encoder->info().weights_hash;
   trained = best;
 
   // The decision model: absolute features only, fitted on the dev sets' gold candidates against
@@ -276,9 +326,9 @@ int RunTrainReranker(const Args& args) {
       std::min(trained->match_threshold, Calibrate(tops, suggest_precision, 10, 0.5f));
   std::vector<std::string> train_names;
   for (const QuerySet& set : *train) train_names.push_back(set.Name());
-  trained->trained_on = absl::StrCat(trained->trained_on.empty() ? "logistic" : trained->trained_on,
-                                     "; train: ", absl::StrJoin(train_names, ", "),
-                                     "; selected and calibrated on: ", absl::StrJoin(names, ", "));
+  trained->trained_on =
+      absl::StrCat(trained->trained_on, "; train: ", absl::StrJoin(train_names, ", "),
+                   "; selected and calibrated on: ", absl::StrJoin(names, ", "));
   if (auto s = WriteFileAtomically(p.Get("out"), trained->ToJson()); !s.ok()) return Fail(s);
   std::fprintf(stderr, "train reranker: match threshold %.3f, suggest threshold %.3f; wrote %s\n",
                trained->match_threshold, trained->suggest_threshold, p.Get("out").c_str());

@@ -300,6 +300,44 @@ TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {
             0.75f);  // eiffel, tower, barcelona of {eiffel, tower, barcelona, madrid}
 }
 
+// Coverage features: the IDF-weighted share of the claim's terms found in the query (11) and of
+// the query's terms found in the claim + title (12).
+TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
+  std::map<std::string, ClaimRowId> rows;
+  MatchOptions all_claims;
+  all_claims.k = 50;
+  for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
+    rows[m.claim.id] = m.row_id;
+  }
+  auto features = [&](const std::string& text, const std::string& id) -> RerankFeatures {
+    auto all = matcher_->Candidates({text}, MatchOptions());
+    EXPECT_THAT(all, IsOk());
+    for (const Candidate& c : (*all)[0]) {
+      if (c.row_id == rows.at(id)) return c.features;
+    }
+    ADD_FAILURE() << id << " is not a candidate of " << text;
+    return {};
+  };
+  // An exact repeat covers the claim and is covered by it.
+  RerankFeatures f = features("Drinking bleach cures the coronavirus.", "c03");
+  EXPECT_FLOAT_EQ(f[11], 1.0f);
+  EXPECT_FLOAT_EQ(f[12], 1.0f);
+  // Part of the claim: the query is covered, the claim only partly ("cures", "coronavirus"
+  // missing), and stop words do not count ("the" is weighted by its low idf, not dropped).
+  f = features("Drinking bleach!", "c03");
+  EXPECT_FLOAT_EQ(f[12], 1.0f);
+  EXPECT_GT(f[11], 0.2f);
+  EXPECT_LT(f[11], 0.8f);
+  // More than the claim: the claim is covered, the query only partly.
+  f = features("Drinking bleach cures the coronavirus, and garlic prevents measles in toddlers.",
+               "c03");
+  EXPECT_FLOAT_EQ(f[11], 1.0f);
+  EXPECT_LT(f[12], 0.7f);
+  // Nothing shared.
+  f = features("Drinking bleach cures the coronavirus.", "c12");
+  EXPECT_LT(f[11], 0.15f);  // only "the" is shared
+}
+
 TEST_F(MatcherTest, UnfilteredReturnsEveryClaimWithLargeK) {
   EXPECT_THAT(Filtered(ClaimFilter{}), SizeIs(12));
 }
@@ -573,6 +611,49 @@ TEST(TrainRerankerTest, SeparableToySetRanksPositivesAboveNegatives) {
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->weights, m->weights);
   EXPECT_EQ(again->bias, m->bias);
+}
+
+// Listwise: only the order within a query matters. Feature 0 separates each query's gold claim
+// from its other candidates, but its level shifts from query to query (a pointwise model could not
+// use one threshold); feature 1 is the same for every candidate of a query, so it cannot help
+// ranking and keeps weight 0. A query without a gold candidate is ignored.
+TEST(TrainRerankerTest, ListwiseRanksEachQuerysGoldFirstAndIgnoresQueryConstants) {
+  std::vector<RerankExample> examples;
+  for (int q = 0; q < 20; ++q) {
+    const float level = 0.04f * q;  // 0 .. 0.76
+    for (int c = 0; c < 4; ++c) {
+      RerankExample e;
+      e.query = q;
+      e.features[0] = level + (c == 0 ? 0.2f : 0.05f * c);
+      e.features[1] = static_cast<float>(q % 3);
+      e.relevant = c == 0;
+      examples.push_back(e);
+    }
+  }
+  RerankExample orphan;  // query 99: no relevant candidate
+  orphan.query = 99;
+  orphan.features[0] = 5;
+  examples.push_back(orphan);
+  auto m = TrainListwiseReranker(examples);
+  ASSERT_THAT(m, IsOk());
+  EXPECT_GT(m->weights[0], 0);
+  EXPECT_NEAR(m->weights[1], 0.0f, 1e-6);  // zero gradient, up to rounding
+  EXPECT_EQ(m->bias, 0.0f);
+  for (int q = 0; q < 20; ++q) {
+    const RerankExample* best = nullptr;
+    for (const RerankExample& e : examples) {
+      if (e.query == q && (best == nullptr || m->Score(e.features) > m->Score(best->features))) {
+        best = &e;
+      }
+    }
+    ASSERT_NE(best, nullptr);
+    EXPECT_TRUE(best->relevant) << "query " << q;
+  }
+  auto again = TrainListwiseReranker(examples);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->weights, m->weights);
+  EXPECT_THAT(TrainListwiseReranker({orphan}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("relevant and other")));
 }
 
 TEST(TrainRerankerTest, NeedsPositivesAndNegatives) {

@@ -664,5 +664,35 @@ TEST_F(MatchCliTest, TrainRerankerEndToEnd) {
   EXPECT_EQ(Run({"train", "reranker", "--train", "a:b", "--dev", set, "--out", out}).exit_code, 2);
 }
 
+// Training queries may come from databases built with another model (cross-fitting: a model that
+// did not see them); each database is read with its own model and the re-ranker is for the --dev
+// databases' model. Dev databases of two models cannot be calibrated together.
+TEST_F(MatchCliTest, TrainRerankerReadsEachDatabaseWithItsOwnModel) {
+  const std::string claims = Write("claims2.jsonl", kClaimsJsonl);
+  const std::string other_db = JoinPath(dir_, "other-model-db");
+  const std::string tiny = JoinPath(testing::TestDataDir(), "xlmr-tiny/model");
+  const auto i = RunClaimmatch({"ingest", "-q", "--db", other_db, "--model", tiny, claims});
+  ASSERT_EQ(i.exit_code, 0) << i.err;
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  const std::string qrels = Write("q.qrels", kQrels);
+  const std::string out = JoinPath(dir_, "cross.json");
+  // No --model: each database's own.
+  const auto t =
+      RunClaimmatch({"train", "reranker", "--train", other_db + ":" + queries + ":" + qrels,
+                     "--dev", Db() + ":" + queries + ":" + qrels, "--out", out});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto info = RunClaimmatch({"info", "--json", "--db", Db()});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  const std::string dev_hash = json::parse(info.out)["model"]["weights_hash"];
+  EXPECT_EQ(json::parse(ReadOrEmpty(out))["model_hash"], dev_hash);
+
+  const auto mixed = RunClaimmatch(
+      {"train", "reranker", "--train", Db() + ":" + queries + ":" + qrels, "--dev",
+       Db() + ":" + queries + ":" + qrels + "," + other_db + ":" + queries + ":" + qrels, "--out",
+       out});
+  EXPECT_EQ(mixed.exit_code, 1);
+  EXPECT_THAT(mixed.err, HasSubstr("different models"));
+}
+
 }  // namespace
 }  // namespace claimmatch
