@@ -18,8 +18,8 @@ namespace claimmatch {
 namespace {
 
 // Candidates kept after the preliminary fusion for the full features (which need the claims'
-// text, fetched from the store).
-constexpr int kRerankDepth = 30;
+// text, fetched from the store). 60: mean dev MAP@5 0.6664, against 0.6616 at 30 and 0.6642 at 100.
+constexpr int kRerankDepth = 60;
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
