@@ -118,6 +118,26 @@ class MatcherTest : public ::testing::Test {
     return IdSet(MatchOrDie("vaccines cause cancer and autism", o));
   }
 
+  // The features of claim `id` among the candidates of `text` (all zero, and a failure, when it
+  // is not a candidate).
+  RerankFeatures FeaturesOf(const std::string& text, const std::string& id) {
+    MatchOptions all_claims;
+    all_claims.k = 50;  // every claim: the row ids by claim id
+    ClaimRowId row = -1;
+    for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
+      if (m.claim.id == id) row = m.row_id;
+    }
+    auto all = matcher_->Candidates({text}, MatchOptions());
+    EXPECT_THAT(all, IsOk());
+    if (all.ok()) {
+      for (const Candidate& c : (*all)[0]) {
+        if (c.row_id == row) return c.features;
+      }
+    }
+    ADD_FAILURE() << id << " is not a candidate of " << text;
+    return {};
+  }
+
   static SentenceEncoder* encoder_;
   static ClaimDatabase* db_;
   static std::string* dir_;
@@ -274,23 +294,8 @@ TEST_F(MatcherTest, ShortTextRuleIgnoresLinks) {
 // The name-overlap feature counts capitalised words that are names, not words capitalised because
 // they open a sentence ("The", "There", "This"): a query with no names shares none.
 TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {
-  std::map<std::string, ClaimRowId> rows;
-  MatchOptions all_claims;
-  all_claims.k = 50;
-  for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
-    rows[m.claim.id] = m.row_id;
-  }
-  ASSERT_EQ(rows.size(), 12u);
-  auto row_of = [&](const std::string& id) { return rows.at(id); };
-  auto name_overlap = [&](const std::string& text, const std::string& id) -> float {
-    auto all = matcher_->Candidates({text}, MatchOptions());
-    EXPECT_THAT(all, IsOk());
-    if (!all.ok()) return -1;
-    for (const Candidate& c : (*all)[0]) {
-      if (c.row_id == row_of(id)) return c.features[9];
-    }
-    ADD_FAILURE() << id << " is not a candidate of " << text;
-    return -1;
+  auto name_overlap = [&](const std::string& text, const std::string& id) {
+    return FeaturesOf(text, id)[9];
   };
   // c02 is "The moon landing in 1969 was filmed in a Hollywood studio."
   EXPECT_EQ(name_overlap("The moon landing was staged, they say.", "c02"), 0.0f);
@@ -303,38 +308,23 @@ TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {
 // Coverage features: the IDF-weighted share of the claim's terms found in the query (11) and of
 // the query's terms found in the claim + title (12).
 TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
-  std::map<std::string, ClaimRowId> rows;
-  MatchOptions all_claims;
-  all_claims.k = 50;
-  for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
-    rows[m.claim.id] = m.row_id;
-  }
-  auto features = [&](const std::string& text, const std::string& id) -> RerankFeatures {
-    auto all = matcher_->Candidates({text}, MatchOptions());
-    EXPECT_THAT(all, IsOk());
-    for (const Candidate& c : (*all)[0]) {
-      if (c.row_id == rows.at(id)) return c.features;
-    }
-    ADD_FAILURE() << id << " is not a candidate of " << text;
-    return {};
-  };
   // An exact repeat covers the claim and is covered by it.
-  RerankFeatures f = features("Drinking bleach cures the coronavirus.", "c03");
+  RerankFeatures f = FeaturesOf("Drinking bleach cures the coronavirus.", "c03");
   EXPECT_FLOAT_EQ(f[11], 1.0f);
   EXPECT_FLOAT_EQ(f[12], 1.0f);
   // Part of the claim: the query is covered, the claim only partly ("cures", "coronavirus"
   // missing), and stop words do not count ("the" is weighted by its low idf, not dropped).
-  f = features("Drinking bleach!", "c03");
+  f = FeaturesOf("Drinking bleach!", "c03");
   EXPECT_FLOAT_EQ(f[12], 1.0f);
   EXPECT_GT(f[11], 0.2f);
   EXPECT_LT(f[11], 0.8f);
   // More than the claim: the claim is covered, the query only partly.
-  f = features("Drinking bleach cures the coronavirus, and garlic prevents measles in toddlers.",
-               "c03");
+  f = FeaturesOf("Drinking bleach cures the coronavirus, and garlic prevents measles in toddlers.",
+                 "c03");
   EXPECT_FLOAT_EQ(f[11], 1.0f);
   EXPECT_LT(f[12], 0.7f);
   // Nothing shared.
-  f = features("Drinking bleach cures the coronavirus.", "c12");
+  f = FeaturesOf("Drinking bleach cures the coronavirus.", "c12");
   EXPECT_LT(f[11], 0.15f);  // only "the" is shared
 }
 
