@@ -3,7 +3,7 @@
 //   BM_FlatBatch/<n>          a batch of 1,000 queries (BLAS); items/s = queries/s.
 //   BM_HnswSingle/<n>         one query, HNSW (M 32, efConstruction 80, efSearch 64) over n
 //                             clustered rows. Counters: recall@10 vs flat (200 queries), build_s.
-//   BM_IvfPqSingle/<n>        the same for IVF-PQ (auto nlist ~4 sqrt(n), pq_m 32, nprobe 16),
+//   BM_IvfPqSingle/<n>        the same for IVF-PQ (defaults: nlist ~4 sqrt(n), pq_m 64, nprobe 32),
 //                             plus bytes_per_vector (size of the saved file / n).
 //   BM_IvfPqBatch/<n>         IVF-PQ, batches of 1,000 queries.
 // Approximate indexes are measured on clustered data (topics > groups of near-paraphrases), since

@@ -20,7 +20,8 @@
 //   kIvfPq  approximate, compressed (FAISS IndexIVFPQ, inner-product coarse quantizer): pq_m
 //           bytes of code + an 8-byte id per claim in the inverted lists, plus a hash-table entry
 //           (id -> list, offset; ~50 bytes in memory, 16 on disk) that Get() and Remove() by id
-//           need: ~58 bytes per claim on disk at d=256, pq_m=32. It needs training: until it holds
+//           need, plus the coarse centroids (nlist x dim floats): ~200 bytes per claim on disk
+//           at d=512 with the default pq_m 128 and 33k claims. It needs training: until it holds
 //           kIvfPqMinTrainingVectors vectors (or 39 * ivf_nlist, if larger) it stays an exact flat
 //           index; the Upsert() that reaches that count trains on all vectors held then (a one-off
 //           cost of seconds to a minute) and converts them. Get() then returns the PQ
@@ -64,11 +65,13 @@ struct VectorIndexOptions {
   int ef_search = 64;
 
   // kIvfPq: number of inverted lists (0 = about 4 * sqrt(n) at training time, at most n / 39),
-  // bytes per vector code (0 = dim / 8, or the largest divisor of dim below it; otherwise it must
-  // divide dim), and lists visited per query.
+  // bytes per vector code (0 = dim / 4, or the largest divisor of dim below it; otherwise it must
+  // divide dim), and lists visited per query. The defaults are a speed/recall trade-off measured
+  // on real 512-d claim embeddings (benchmarks/README.md, "Scale"): recall@10 against flat is
+  // limited mostly by the lists not visited, so raise nprobe for recall, at a proportional cost.
   int ivf_nlist = 0;
   int pq_m = 0;
-  int nprobe = 16;
+  int nprobe = 32;
 };
 
 // kIvfPq trains no earlier than this: 39 training points per PQ centroid (256 per sub-quantizer),

@@ -231,5 +231,136 @@ TEST_F(DbCliTest, KilledIngestLeavesACheckableDatabaseAndReRunCompletes) {
   EXPECT_EQ(Info()["claims"], kRecords);
 }
 
+// Lookups from another process while `claimmatch ingest` runs: the ingest is frozen (SIGSTOP) in
+// the middle, after some batches are committed and possibly inside a write transaction, and again
+// after it finishes; every lookup must succeed and return only claims that exist, with their own
+// text. The freeze makes the overlap certain without timing assumptions.
+TEST_F(DbCliTest, LookupsFromAnotherProcessKeepWorkingDuringIngest) {
+  constexpr int kInitial = 200;
+  constexpr int kRecords = 3000;
+  auto claim_text = [](int i) {
+    // "n<i>" is a term of this claim only (one-character tokens would not be indexed).
+    return "Synthetic claim n" + std::to_string(i) + " says topic t" + std::to_string(i % 97) +
+           " causes effect e" + std::to_string(i % 13);
+  };
+  auto write_records = [&](const std::string& path, int n) {
+    std::ofstream out(path);
+    for (int i = 0; i < n; ++i) {
+      out << json{{"id", "syn-" + std::to_string(i)},
+                  {"claim", claim_text(i)},
+                  {"verdict", "false"}}
+                 .dump()
+          << "\n";
+    }
+  };
+  const std::string initial = JoinPath(dir_, "initial.jsonl");
+  const std::string all = JoinPath(dir_, "all.jsonl");
+  write_records(initial, kInitial);
+  write_records(all, kRecords);
+  ASSERT_EQ(Run({"ingest", "-q", initial}).exit_code, 0);
+
+  // Queries for claims present from the start, one from the middle and the last one; in lexical
+  // mode a claim present is the top hit (it alone holds every query term, all lengths are equal).
+  const std::vector<int> probes = {0, 7, kInitial - 1, kRecords / 2, kRecords - 1};
+  std::string queries;
+  for (int i : probes) queries += claim_text(i) + "\n";
+  int lookups = 0;
+  auto lookup_all = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    for (const char* mode : {"hybrid", "lexical"}) {
+      const auto r = Run({"lookup", "--json", "--mode", mode, "-k", "3"}, queries);
+      ++lookups;
+      ASSERT_EQ(r.exit_code, 0) << mode << ": " << r.err;
+      std::istringstream lines(r.out);
+      size_t q = 0;
+      for (std::string line; std::getline(lines, line); ++q) {
+        ASSERT_LT(q, probes.size()) << r.out;
+        const json result = json::parse(line);
+        const int probe = probes[q];
+        ASSERT_FALSE(result["matches"].empty()) << mode << " query " << probe;
+        for (const json& m : result["matches"]) {
+          const std::string id = m["claim_id"].get<std::string>();
+          ASSERT_EQ(id.rfind("syn-", 0), 0u) << id;
+          const int n = std::stoi(id.substr(4));
+          ASSERT_TRUE(n >= 0 && n < kRecords) << id;
+          EXPECT_EQ(m["claim"], claim_text(n)) << id;
+        }
+        if (probe < kInitial && std::string(mode) == "lexical") {
+          EXPECT_EQ(result["matches"][0]["claim_id"], "syn-" + std::to_string(probe));
+        }
+      }
+      EXPECT_EQ(q, probes.size()) << r.out;
+    }
+  };
+  lookup_all("before the ingest");
+
+  const std::string bin = testing::ClaimmatchBinary();
+  const std::string model = Model();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execl(bin.c_str(), bin.c_str(), "ingest", "--db", db_.c_str(), "--model", model.c_str(),
+            "--batch", "50", "--checkpoint-every", "4", all.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool reaped = false;
+  struct KillOnFailure {  // a failed assertion must not leave a frozen child behind
+    pid_t pid;
+    const bool& reaped;
+    ~KillOnFailure() {
+      if (!reaped) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } guard{pid, reaped};
+  // Freeze the ingest as soon as it has committed a batch past the initial claims.
+  int64_t seen = 0;
+  bool exited = false;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto store = ClaimStore::Open(db_, ClaimStore::Mode::kReadOnly);
+    if (store.ok()) {
+      auto n = (*store)->Count();
+      if (n.ok()) seen = *n;
+    }
+    if (seen > kInitial) break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = reaped = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling pace only
+  }
+  ASSERT_FALSE(exited) << "the ingest ended before committing a batch, status " << status;
+  ASSERT_GT(seen, kInitial) << "the ingest did not get going";
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  {
+    auto store = ClaimStore::Open(db_, ClaimStore::Mode::kReadOnly);
+    ASSERT_THAT(store, IsOk());
+    auto n = (*store)->Count();
+    ASSERT_THAT(n, IsOk());
+    EXPECT_LT(*n, kRecords) << "frozen after the last batch: the overlap was not exercised";
+  }
+  lookup_all("ingest frozen mid-way");
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  // While it runs on (index saves included): lookups until it exits, at most a few.
+  for (int i = 0; i < 3 && !reaped; ++i) {
+    lookup_all("ingest running");
+    reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+  }
+  if (!reaped) {
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    reaped = true;
+  }
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "ingest status " << status;
+  lookup_all("after the ingest");
+  EXPECT_GE(lookups, 6);
+  EXPECT_EQ(Info()["claims"], kRecords);
+  EXPECT_EQ(Run({"check"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace claimmatch
