@@ -245,7 +245,7 @@ inline size_t OneCharLen(char c) {
 // in characters in `chars`; -1 if it cannot vouch for the word (user-defined pieces, byte
 // fallback, a different result).
 double WordMargin(const ModelFacts& facts, const std::vector<std::string>& pieces,
-                  const std::vector<int>& ids, int unk_id, size_t& chars) {
+                  const std::vector<int>& ids, int unk_id, size_t& chars, double& score) {
   const std::string norm = absl::StrJoin(pieces, "");
   std::vector<size_t> at;  // byte offset of each character, then the end
   for (size_t i = 0; i < norm.size(); i += std::min(OneCharLen(norm[i]), norm.size() - i)) {
@@ -293,6 +293,7 @@ double WordMargin(const ModelFacts& facts, const std::vector<std::string>& piece
     margin = std::min(margin, node[e].best - node[e].second);
   }
   std::reverse(path.begin(), path.end());
+  score = node[n].best;
   return path == ids ? margin : -1;
 }
 
@@ -301,20 +302,28 @@ double WordMargin(const ModelFacts& facts, const std::vector<std::string>& piece
 struct Tokenizer::WordCache {
   struct Span {
     uint32_t begin, size;  // in `ids`
-    uint32_t chars;        // normalised length in characters
-    // The ids hold in any text whose search scores stay below this magnitude (see Bound()).
+    // The ids hold where the score of the text before the word, plus `chars` (the word's
+    // normalised length) times facts.score_bound, stays below this magnitude (see Bound()).
     double max_text_score;
+    double score;  // the word's best-path score (unigram; 0 for BPE)
+    uint32_t chars;
   };
   WordCache(size_t capacity, ModelFacts facts) : capacity(capacity), facts(std::move(facts)) {}
 
   // The bound of Span::max_text_score for a word with context `margin` and `chars` characters.
-  // Every score inside the word is a sum of at most chars + 1 float additions from a common start
-  // value, each rounded by at most half an ulp of the magnitude M reached, so two candidates move
-  // by at most (chars + 1) * M * 2^-23 relative to each other; a margin 4x that keeps the order.
+  // Every candidate score inside the word is the float score A of the text before it plus at most
+  // chars + 1 float additions, each rounded by at most half an ulp of the magnitude M reached
+  // (M <= |A| + (chars + 1) * facts.score_bound, as the best path beats the one-character path),
+  // so two candidates move by at most (chars + 1) * M * 2^-23 relative to each other; a margin
+  // twice that keeps their order, in the text as in the word alone.
   double Bound(double margin, size_t chars) const {
     if (!facts.unigram) return std::numeric_limits<double>::infinity();  // BPE adds no scores
     if (margin < 0) return -1;
-    return margin * std::ldexp(1.0, 21) / static_cast<double>(chars + 1);
+    return margin * std::ldexp(1.0, 22) / static_cast<double>(chars + 1);
+  }
+  // Whether a word with `span` holds after text scoring `before` (exact, so with 1% slack).
+  bool Holds(const Span& span, double before) const {
+    return std::abs(before) * 1.01 + (span.chars + 1) * facts.score_bound < span.max_text_score;
   }
 
   const size_t capacity;  // most words; the table is emptied when full
@@ -384,12 +393,12 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
   // the end.
   struct Fresh {
     absl::string_view word;
-    size_t begin, size, chars;
-    double max_text_score;
+    size_t begin, size;
+    WordCache::Span span;
   };
   absl::InlinedVector<Fresh, 8> fresh;
   bool exact = true;
-  double chars = 1;  // characters searched so far, plus one (see WordCache::Bound)
+  double before = 0;  // the score of the words so far (see WordCache::Bound)
   std::vector<int> spm_ids;
   std::vector<std::string> spm_pieces;
   {
@@ -406,8 +415,8 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
         const auto it = cache.words.find(word);
         if (it != cache.words.end()) {
           const WordCache::Span& span = it->second;
-          chars += span.chars;
-          exact = chars * cache.facts.score_bound < span.max_text_score;
+          exact = cache.Holds(span, before);
+          before += span.score;
           const auto begin = cache.ids.begin() + span.begin;
           out.insert(out.end(), begin, begin + span.size);
           continue;
@@ -415,20 +424,20 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
       }
       const size_t begin = out.size();
       size_t word_chars = 0;
-      double margin = 0;
+      double margin = 0, score = 0;
       if (cache.facts.unigram) {
         sp_->EncodeIdsAndPieces(std::string_view(word.data(), word.size()), &spm_ids, &spm_pieces);
-        margin = WordMargin(cache.facts, spm_pieces, spm_ids, spm_unk_id_, word_chars);
+        margin = WordMargin(cache.facts, spm_pieces, spm_ids, spm_unk_id_, word_chars, score);
         for (int id : spm_ids) out.push_back(MapId(id, spm_unk_id_));
       } else {
         AppendSpmIds(word, out);
       }
-      const double bound = cache.Bound(margin, word_chars);
-      chars += word_chars;
-      exact = chars * cache.facts.score_bound < bound;
-      if (word.size() <= kMaxCachedWordBytes) {
-        fresh.push_back({word, begin, out.size() - begin, word_chars, bound});
-      }
+      const WordCache::Span span{0, 0, cache.Bound(margin, word_chars), score,
+                                 static_cast<uint32_t>(word_chars)};
+      exact = cache.Holds(span, before);
+      before += score;
+      if (word.size() <= kMaxCachedWordBytes)
+        fresh.push_back({word, begin, out.size() - begin, span});
     }
   }
   if (!fresh.empty()) {
@@ -438,10 +447,10 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
         cache.words.clear();
         cache.ids.clear();
       }
-      const auto [it, inserted] = cache.words.try_emplace(
-          std::string(f.word),
-          WordCache::Span{static_cast<uint32_t>(cache.ids.size()), static_cast<uint32_t>(f.size),
-                          static_cast<uint32_t>(f.chars), f.max_text_score});
+      WordCache::Span span = f.span;
+      span.begin = static_cast<uint32_t>(cache.ids.size());
+      span.size = static_cast<uint32_t>(f.size);
+      const auto [it, inserted] = cache.words.try_emplace(std::string(f.word), span);
       if (inserted) {
         cache.ids.insert(cache.ids.end(), out.begin() + f.begin, out.begin() + f.begin + f.size);
       }
