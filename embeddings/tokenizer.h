@@ -6,17 +6,17 @@
 // unknown piece maps to 3). So vocab_size() = pieces + 1.
 //
 // Word cache (Encode and EncodePieces): sentencepiece never lets a piece cross a space, so when
-// the model allows it (see WordCacheIsExact in tokenizer.cc: unigram or BPE, the standard
-// whitespace handling, no piece with an inner "▁", a normalisation table whose keys hold no ASCII
-// space and whose outputs hold no "▁" and no double space) a text's ids are the concatenation of
-// the ids of its ASCII-space-separated words, and each word's ids are computed once and cached.
-// Texts that contain a literal "▁" always go through sentencepiece whole. The ids are those of
-// sentencepiece on the whole text. One subtlety: unigram Viterbi adds float scores from the start
-// of the text, so a word with two segmentations that score (almost) the same, e.g. "0"+"00" and
-// "00"+"0", can be split differently depending on what precedes it. Each cached unigram word
-// therefore carries the margin by which its segmentation wins (re-checked in double precision),
-// and a text where a word's margin does not cover the float rounding that the text's length
-// allows is encoded whole.
+// the model allows it (checked at load by CheckWordSplit in tokenizer.cc: unigram or BPE, the
+// standard whitespace handling, no piece with an inner "▁", a normalisation table whose keys hold
+// no ASCII space and whose outputs hold no "▁" and no double space) a text's ids are the
+// concatenation of the ids of its ASCII-space-separated words, and each word's ids are computed
+// once and cached. Texts that contain a literal "▁" always go through sentencepiece whole. The ids
+// are those of sentencepiece on the whole text. One subtlety: unigram Viterbi adds float scores
+// from the start of the text, so a word with two segmentations that score (almost) the same, e.g.
+// "0"+"00" and "00"+"0", can be split differently depending on what precedes it. Each cached
+// unigram word therefore carries the margin by which its segmentation wins (re-checked in double
+// precision), and a text where a word's margin does not cover the float rounding that the score of
+// the text before it allows is encoded whole (as are texts with words whose segmentation ties).
 //
 // Thread safety: Encode* may run concurrently; the word cache is guarded by a reader/writer lock
 // and is bounded (emptied when full).
