@@ -2,9 +2,13 @@
 // overrides) on one thread, for tweet-length text. Items/s = sentences/s.
 //   BM_StaticEncode      tokenisation + pooling + normalisation (SentenceEncoder::Encode) of
 //                        20-word sentences over a 32-word vocabulary
-//   BM_StaticTokenize    tokenisation alone, same sentences
-//   BM_StaticEncodeFile  Encode of the lines of CLAIMMATCH_BENCH_TEXT (one text per line: real
-//                        text, e.g. tweets), skipped when unset
+//   BM_StaticTokenize    tokenisation alone, same sentences (the word cache is warm: 32 words)
+//   BM_StaticTokenizeNoCache  the same with the tokenizer's word cache off (plain sentencepiece)
+//   BM_StaticEncodeTweets/0   Encode of the 199 real tweets of tests/data/claims-dev/tweets-dev.tsv
+//                        by a freshly loaded model (cold word cache: ~60% of the words are new)
+//   BM_StaticEncodeTweets/1   the same with the word cache warm
+//   BM_StaticEncodeFile/0, /1  Encode of the lines of CLAIMMATCH_BENCH_TEXT (one text per line:
+//                        real text, e.g. tweets), cold and warm as above; skipped when unset
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +19,7 @@
 
 #include "benchmark/benchmark.h"
 #include "embeddings/sentence_encoder.h"
+#include "embeddings/tokenizer.h"
 
 namespace claimmatch {
 namespace {
@@ -45,25 +50,30 @@ std::vector<std::string> Tweets() {
   return out;
 }
 
-// Lines of CLAIMMATCH_BENCH_TEXT (one text per line), or empty.
-std::vector<std::string> FileTexts() {
+// Lines of `path` (one text per line; with `tsv`, the second tab-separated column), or empty.
+std::vector<std::string> FileTexts(const char* path, bool tsv = false) {
   std::vector<std::string> out;
-  const char* path = std::getenv("CLAIMMATCH_BENCH_TEXT");
   if (path == nullptr) return out;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
+    if (tsv) {
+      const size_t tab = line.find('\t');
+      line = tab == std::string::npos ? "" : line.substr(tab + 1);
+    }
     if (!line.empty()) out.push_back(line);
   }
   return out;
 }
 
+std::unique_ptr<SentenceEncoder> LoadEncoder() {
+  EncoderOptions o;
+  o.threads = 1;
+  auto e = LoadSentenceEncoder(ModelDir(), o);
+  return e.ok() ? *std::move(e) : nullptr;
+}
+
 const SentenceEncoder* Encoder() {
-  static const SentenceEncoder* enc = [] {
-    EncoderOptions o;
-    o.threads = 1;
-    auto e = LoadSentenceEncoder(ModelDir(), o);
-    return e.ok() ? e->release() : nullptr;
-  }();
+  static const SentenceEncoder* enc = LoadEncoder().release();
   return enc;
 }
 
@@ -96,20 +106,56 @@ void BM_StaticTokenize(benchmark::State& state) {
 }
 BENCHMARK(BM_StaticTokenize)->Unit(benchmark::kMillisecond);
 
-void BM_StaticEncodeFile(benchmark::State& state) {
-  const SentenceEncoder* enc = Encoder();
-  const std::vector<std::string> texts = FileTexts();
-  if (enc == nullptr || texts.empty()) {
-    state.SkipWithError("needs the model and CLAIMMATCH_BENCH_TEXT");
+void BM_StaticTokenizeNoCache(benchmark::State& state) {
+  TokenizerOptions o;
+  o.word_cache_size = 0;
+  auto tok = Tokenizer::Load(ModelDir() + "/sentencepiece.bpe.model", o);
+  if (!tok.ok()) {
+    state.SkipWithError("cannot load the tokenizer (set CLAIMMATCH_MODEL)");
     return;
   }
+  const std::vector<std::string> texts = Tweets();
   for (auto _ : state) {
+    for (const std::string& t : texts) benchmark::DoNotOptimize((*tok)->Encode(t, 512));
+  }
+  state.SetItemsProcessed(state.iterations() * texts.size());
+}
+BENCHMARK(BM_StaticTokenizeNoCache)->Unit(benchmark::kMillisecond);
+
+// Encode of `texts`; range(0) == 0: by a freshly loaded model each iteration (cold word cache),
+// 1: by one model whose cache has seen the texts once (warm).
+void EncodeColdOrWarm(benchmark::State& state, const std::vector<std::string>& texts) {
+  const bool warm = state.range(0) == 1;
+  std::unique_ptr<SentenceEncoder> enc = LoadEncoder();
+  if (enc == nullptr || texts.empty()) {
+    state.SkipWithError("needs the model and the texts");
+    return;
+  }
+  if (warm) benchmark::DoNotOptimize(enc->Encode(texts));
+  for (auto _ : state) {
+    if (!warm) {
+      state.PauseTiming();
+      enc = LoadEncoder();
+      state.ResumeTiming();
+    }
     auto out = enc->Encode(texts);
     benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations() * texts.size());
 }
-BENCHMARK(BM_StaticEncodeFile)->Unit(benchmark::kMillisecond);
+
+void BM_StaticEncodeTweets(benchmark::State& state) {
+  EncodeColdOrWarm(state, FileTexts(CLAIMMATCH_SOURCE_DIR "/tests/data/claims-dev/tweets-dev.tsv",
+                                    /*tsv=*/true));
+}
+BENCHMARK(BM_StaticEncodeTweets)->Arg(0)->Iterations(30)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StaticEncodeTweets)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_StaticEncodeFile(benchmark::State& state) {
+  EncodeColdOrWarm(state, FileTexts(std::getenv("CLAIMMATCH_BENCH_TEXT")));
+}
+BENCHMARK(BM_StaticEncodeFile)->Arg(0)->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StaticEncodeFile)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace claimmatch

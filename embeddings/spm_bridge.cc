@@ -48,6 +48,17 @@ std::vector<std::string> SpmModel::EncodePieces(std::string_view text) const {
   return pieces;
 }
 
+void SpmModel::EncodeIdsAndPieces(std::string_view text, std::vector<int>* ids,
+                                  std::vector<std::string>* pieces) const {
+  const sentencepiece::ImmutableSentencePieceText spt = impl_->sp.EncodeAsImmutableProto(text);
+  ids->clear();
+  pieces->clear();
+  for (const auto& p : spt.pieces()) {
+    ids->push_back(static_cast<int>(p.id()));
+    pieces->push_back(p.piece());
+  }
+}
+
 const std::string& SpmModel::IdToPiece(int id) const { return impl_->sp.IdToPiece(id); }
 int SpmModel::PieceSize() const { return impl_->sp.GetPieceSize(); }
 int SpmModel::UnkId() const { return impl_->sp.unk_id(); }

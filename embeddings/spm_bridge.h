@@ -27,6 +27,9 @@ class SpmModel {
   // Sentencepiece ids of `text` (the library's own ids: <unk>=0 for its standard models).
   std::vector<int> EncodeIds(std::string_view text) const;
   std::vector<std::string> EncodePieces(std::string_view text) const;
+  // Both at once: `ids` and, for each, its piece (the normalised text it covers for <unk>).
+  void EncodeIdsAndPieces(std::string_view text, std::vector<int>* ids,
+                          std::vector<std::string>* pieces) const;
   const std::string& IdToPiece(int id) const;
   int PieceSize() const;
   int UnkId() const;
