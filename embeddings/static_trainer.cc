@@ -57,6 +57,7 @@ struct Item {
   int anchor, positive, negative;
   float score;  // scored items only
   bool scored;
+  bool fixed_positive = false;
 };
 
 }  // namespace
@@ -262,7 +263,11 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
                     sources[k].scored, "\x1e");
     for (const TrainingPair& p : sources[k].pairs) {
       absl::StrAppend(&fingerprint_input, p.anchor, "\x1f", p.positive, "\x1f", p.negative, "\x1f",
-                      p.score, "\x1e");
+                      p.score,
+                      p.fixed_positive ? "\x1f"
+                                         "1"
+                                       : "",
+                      "\x1e");
       const int a = intern(p.anchor), b = intern(p.positive);
       const int neg = p.negative.empty() ? -1 : intern(p.negative);
       // A pair with an empty side, or both sides equal, teaches nothing.
@@ -271,8 +276,8 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
         items[k].push_back({a, b, -1, p.score, true});
         continue;
       }
-      items[k].push_back(
-          {a, b, neg >= 0 && !tokens[neg].empty() && neg != a && neg != b ? neg : -1, 0.f, false});
+      items[k].push_back({a, b, neg >= 0 && !tokens[neg].empty() && neg != a && neg != b ? neg : -1,
+                          0.f, false, p.fixed_positive});
     }
   }
   const uint64_t fingerprint = Fingerprint64(fingerprint_input);
@@ -499,6 +504,10 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
         loss /= 2.0 * b;
       }
 
+      // Fixed positives take no gradient.
+      for (int i = 0; i < b; ++i) {
+        if (batch[i].fixed_positive) du.row(b + i).setZero();
+      }
       // Back through the normalisation and the weighted mean, into the touched rows.
       touched.clear();
       for (int i = 0; i < ns; ++i) {

@@ -40,6 +40,10 @@ struct TrainingPair {
   std::string positive;
   std::string negative;  // a labelled hard negative for the anchor, or empty
   float score = 0;       // gold similarity (any scale), used by scored sources only
+  // The positive is a fixed target (e.g. the English side of a translation pair): no gradient
+  // flows into its tokens from this pair, so the anchor's language learns to map into the
+  // positive's space without moving it (the teacher/student idea of multilingual distillation).
+  bool fixed_positive = false;
 };
 
 struct PairSource {

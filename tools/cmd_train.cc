@@ -104,6 +104,7 @@ absl::Status RunTrainImpl(const ArgParser& p) {
     CM_RETURN_IF_ERROR(p.GetDouble("cosent-weight", &so.cosent_weight));
     CM_RETURN_IF_ERROR(p.GetInt("texts-per-language", &so.texts_per_language));
     so.with_subtitle = p.GetFlag("subtitle");
+    so.fix_english = p.GetFlag("fix-english");
     so.load_training = p.Get("preset") == "shared";
     CM_ASSIGN_OR_RETURN(data, LoadSharedData(data_dir, so));
   }
@@ -314,6 +315,8 @@ int RunTrain(const Args& args) {
       .Option("texts-per-language",
               "preset shared: non-English tokenizer/IDF texts per language (0: none)", "0")
       .Flag("subtitle", "claim database text includes the subtitle")
+      .Flag("fix-english",
+            "preset shared: cross-lingual pairs move only the non-English side (English fixed)")
       .Flag("mine-negatives",
             "preset shared: hard negatives for in-domain pairs (best wrong claim)")
       .Option("eval-every", "evaluate every N steps (0: each epoch)", "0")

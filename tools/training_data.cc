@@ -412,7 +412,12 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
             if (s0[i].empty() || r[i].empty() || s0[i].size() > 400 || r[i].size() > 400) {
               continue;
             }
-            wmt.pairs.push_back({s0[i], r[i], ""});
+            // English (if either side is) as the positive.
+            if (la == "en") {
+              wmt.pairs.push_back({r[i], s0[i], "", 0, options.fix_english});
+            } else {
+              wmt.pairs.push_back({s0[i], r[i], "", 0, options.fix_english && lb == "en"});
+            }
             add_text(la, s0[i]);
             add_text(lb, r[i]);
           }
@@ -440,7 +445,7 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
       if (x.size() != eng.size()) continue;
       for (size_t i = 0; i < x.size(); ++i) {
         if (x[i].empty() || eng[i].empty() || IsHeldOutTranslation(eng[i])) continue;
-        ntrex.pairs.push_back({x[i], eng[i], ""});
+        ntrex.pairs.push_back({x[i], eng[i], "", 0, options.fix_english});
         add_text(lang, x[i]);
       }
     }
@@ -465,7 +470,7 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
       if (x.size() != eng.size()) continue;
       for (size_t i = 0; i < x.size(); ++i) {
         if (x[i].empty() || eng[i].empty() || IsHeldOutTranslation(eng[i])) continue;
-        tatoeba.pairs.push_back({x[i], eng[i], ""});
+        tatoeba.pairs.push_back({x[i], eng[i], "", 0, options.fix_english});
         add_text(lang, x[i]);
       }
     }
@@ -494,8 +499,8 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
         cosent.pairs.push_back({x.a[i], x.b[i], "", score});
         if (x.score[i] >= options.stsb_min_score) multi.pairs.push_back({x.a[i], x.b[i], ""});
         if (!aligned) continue;
-        xl.pairs.push_back({x.a[i], en.a[i], ""});
-        xl.pairs.push_back({x.b[i], en.b[i], ""});
+        xl.pairs.push_back({x.a[i], en.a[i], "", 0, options.fix_english});
+        xl.pairs.push_back({x.b[i], en.b[i], "", 0, options.fix_english});
         // Cross-lingual scored pairs: one side English, the other translated.
         cosent.pairs.push_back({en.a[i], x.b[i], "", score});
         cosent.pairs.push_back({x.a[i], en.b[i], "", score});

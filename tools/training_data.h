@@ -63,6 +63,9 @@ struct SharedDataOptions {
   // Per-language cap on non-English texts added to the tokenizer / IDF texts (a
   // language-balanced sample; English comes from the claim-matching sources).
   int texts_per_language = 0;
+  // Cross-lingual pairs hold their English side fixed (TrainingPair::fixed_positive): the other
+  // language learns to map onto English without moving the English geometry.
+  bool fix_english = false;
   bool with_subtitle = false;  // claim database text includes the subtitle
   bool load_training = true;   // false: only the eval sets (for `evaluate`)
 };
