@@ -287,6 +287,33 @@ TEST(StaticTrainerTest, ScoredAndContrastiveSourcesTrainTogetherReproducibly) {
   EXPECT_GT(ScoreGap(**a, ScoredPairsOf(200, 9)), 0.2);
 }
 
+TEST(StaticTrainerTest, FixedPositivesTakeNoGradient) {
+  std::vector<TrainingPair> pairs = GetTask().train;
+  for (TrainingPair& p : pairs) p.fixed_positive = true;
+  auto t = StaticTrainer::Create(Options(), TaskTokenizer(), GetTask().texts);
+  ASSERT_THAT(t, IsOk());
+  const EmbeddingMatrix before = (*t)->FoldedEmbeddings();
+  ASSERT_THAT((*t)->Train({{"fixed", pairs, 1.0}}, {}, nullptr), IsOk());
+  const EmbeddingMatrix after = (*t)->FoldedEmbeddings();
+  // Tokens that occur only in positives keep their rows; the anchors' tokens moved to match.
+  std::vector<bool> in_anchor(before.rows(), false), in_positive(before.rows(), false);
+  for (const TrainingPair& p : pairs) {
+    for (TokenId id : (*t)->tokenizer().Encode(p.anchor, 128)) in_anchor[id] = true;
+    for (TokenId id : (*t)->tokenizer().Encode(p.positive, 128)) in_positive[id] = true;
+  }
+  int only_positive = 0, anchor_moved = 0;
+  for (int r = kFirstPooledId; r < before.rows(); ++r) {
+    if (in_positive[r] && !in_anchor[r]) {
+      ++only_positive;
+      EXPECT_EQ(before.row(r), after.row(r)) << "token " << r;
+    }
+    if (in_anchor[r] && (before.row(r) - after.row(r)).norm() > 1e-3) ++anchor_moved;
+  }
+  EXPECT_GT(only_positive, 0);
+  EXPECT_GT(anchor_moved, 0);
+  EXPECT_GT(PairMargin(**t), 0.3);
+}
+
 TEST(EvaluateRetrievalTest, CheckThatMetrics) {
   // Corpus on the unit circle; query 0 ranks docs 0,1,2,3; query 1 ranks 3,2,1,0.
   EmbeddingMatrix corpus(4, 2), queries(2, 2);
