@@ -55,6 +55,9 @@ void ParallelFor(int n, int threads, Fn fn) {
 // One batch element: indices into the interned texts (negative: -1 if none).
 struct Item {
   int anchor, positive, negative;
+  float score;  // scored items only
+  bool scored;
+  bool fixed_positive = false;
 };
 
 }  // namespace
@@ -256,15 +259,25 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
   std::vector<std::vector<Item>> items(sources.size());
   std::string fingerprint_input;
   for (size_t k = 0; k < sources.size(); ++k) {
-    absl::StrAppend(&fingerprint_input, sources[k].name, "\x1f", sources[k].weight, "\x1e");
+    absl::StrAppend(&fingerprint_input, sources[k].name, "\x1f", sources[k].weight, "\x1f",
+                    sources[k].scored, "\x1e");
     for (const TrainingPair& p : sources[k].pairs) {
-      absl::StrAppend(&fingerprint_input, p.anchor, "\x1f", p.positive, "\x1f", p.negative, "\x1e");
+      absl::StrAppend(&fingerprint_input, p.anchor, "\x1f", p.positive, "\x1f", p.negative, "\x1f",
+                      p.score,
+                      p.fixed_positive ? "\x1f"
+                                         "1"
+                                       : "",
+                      "\x1e");
       const int a = intern(p.anchor), b = intern(p.positive);
       const int neg = p.negative.empty() ? -1 : intern(p.negative);
       // A pair with an empty side, or both sides equal, teaches nothing.
       if (a == b || tokens[a].empty() || tokens[b].empty()) continue;
-      items[k].push_back(
-          {a, b, neg >= 0 && !tokens[neg].empty() && neg != a && neg != b ? neg : -1});
+      if (sources[k].scored) {
+        items[k].push_back({a, b, -1, p.score, true});
+        continue;
+      }
+      items[k].push_back({a, b, neg >= 0 && !tokens[neg].empty() && neg != a && neg != b ? neg : -1,
+                          0.f, false, p.fixed_positive});
     }
   }
   const uint64_t fingerprint = Fingerprint64(fingerprint_input);
@@ -291,6 +304,24 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
       }
     }
     std::shuffle(order.begin(), order.end(), rng);
+    // Scored items: plain consecutive batches of their own (CoSENT needs no distinct texts).
+    std::vector<std::vector<Item>> scored_batches;
+    {
+      std::vector<Item> rest;
+      for (const Item& it : order) {
+        if (!it.scored) {
+          rest.push_back(it);
+          continue;
+        }
+        if (scored_batches.empty() ||
+            static_cast<int>(scored_batches.back().size()) >= options_.batch_size) {
+          scored_batches.emplace_back();
+        }
+        scored_batches.back().push_back(it);
+      }
+      if (!scored_batches.empty() && scored_batches.back().size() < 2) scored_batches.pop_back();
+      order = std::move(rest);
+    }
     // Greedy packing; an item whose text is already in the batch waits for the next one.
     std::vector<std::vector<Item>> batches;
     std::vector<Item> carry;
@@ -326,6 +357,21 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
       }
       carry = std::move(next_carry);
       if (batch.size() >= 2) batches.push_back(std::move(batch));
+    }
+    // Scored batches spread evenly among the contrastive ones (deterministic positions).
+    if (!scored_batches.empty()) {
+      std::vector<std::vector<Item>> merged;
+      const size_t total = batches.size() + scored_batches.size();
+      size_t ci = 0, si = 0;
+      for (size_t i = 0; i < total; ++i) {
+        // Place scored batch si at position round((si + 0.5) * total / scored count).
+        const bool take_scored = si < scored_batches.size() &&
+                                 (ci >= batches.size() || static_cast<double>(i) + 0.5 >=
+                                                              (static_cast<double>(si) + 0.5) *
+                                                                  total / scored_batches.size());
+        merged.push_back(std::move(take_scored ? scored_batches[si++] : batches[ci++]));
+      }
+      batches = std::move(merged);
     }
     return batches;
   };
@@ -376,10 +422,11 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
       const int b = static_cast<int>(batch.size());
       // Sentences: anchors [0, b), positives [b, 2b), negatives [2b, 2b + m).
       std::vector<int> sent;
+      const bool scored = batch.front().scored;
       for (const Item& it : batch) sent.push_back(it.anchor);
       for (const Item& it : batch) sent.push_back(it.positive);
       for (const Item& it : batch) {
-        if (it.negative >= 0) sent.push_back(it.negative);
+        if (it.negative >= 0 && !scored) sent.push_back(it.negative);
       }
       const int ns = static_cast<int>(sent.size());
       const int m = ns - 2 * b;
@@ -413,14 +460,54 @@ absl::Status StaticTrainer::Train(absl::Span<const PairSource> sources,
         }
         return EmbeddingMatrix(logits * (scale / (2.f * b)));
       };
-      const EmbeddingMatrix g1 = ce(scale * anchors * candidates.transpose());  // b x (b + m)
-      du.topRows(b).noalias() += g1 * candidates;
-      du.bottomRows(b + m).noalias() += g1.transpose() * anchors;
-      const EmbeddingMatrix g2 = ce(scale * positives * anchors.transpose());  // b x b
-      du.middleRows(b, b).noalias() += g2 * anchors;
-      du.topRows(b).noalias() += g2.transpose() * positives;
-      loss /= 2.0 * b;
+      if (scored) {
+        // CoSENT: loss = log(1 + sum_{s_i > s_j} exp(scale * (cos_j - cos_i))).
+        std::vector<float> cos(b);
+        for (int i = 0; i < b; ++i) cos[i] = anchors.row(i).dot(positives.row(i));
+        float mx = 0;
+        for (int i = 0; i < b; ++i) {
+          for (int j = 0; j < b; ++j) {
+            if (batch[i].score > batch[j].score) mx = std::max(mx, scale * (cos[j] - cos[i]));
+          }
+        }
+        double z = std::exp(-mx);
+        EmbeddingMatrix e = EmbeddingMatrix::Zero(b, b);
+        for (int i = 0; i < b; ++i) {
+          for (int j = 0; j < b; ++j) {
+            if (batch[i].score > batch[j].score) {
+              e(i, j) = std::exp(scale * (cos[j] - cos[i]) - mx);
+              z += e(i, j);
+            }
+          }
+        }
+        loss = mx + std::log(z);
+        std::vector<float> gcos(b, 0.f);
+        for (int i = 0; i < b; ++i) {
+          for (int j = 0; j < b; ++j) {
+            if (e(i, j) == 0) continue;
+            const float g = static_cast<float>(scale * e(i, j) / z);
+            gcos[j] += g;
+            gcos[i] -= g;
+          }
+        }
+        for (int i = 0; i < b; ++i) {
+          du.row(i) += gcos[i] * positives.row(i);
+          du.row(b + i) += gcos[i] * anchors.row(i);
+        }
+      } else {
+        const EmbeddingMatrix g1 = ce(scale * anchors * candidates.transpose());  // b x (b + m)
+        du.topRows(b).noalias() += g1 * candidates;
+        du.bottomRows(b + m).noalias() += g1.transpose() * anchors;
+        const EmbeddingMatrix g2 = ce(scale * positives * anchors.transpose());  // b x b
+        du.middleRows(b, b).noalias() += g2 * anchors;
+        du.topRows(b).noalias() += g2.transpose() * positives;
+        loss /= 2.0 * b;
+      }
 
+      // Fixed positives take no gradient.
+      for (int i = 0; i < b; ++i) {
+        if (batch[i].fixed_positive) du.row(b + i).setZero();
+      }
       // Back through the normalisation and the weighted mean, into the touched rows.
       touched.clear();
       for (int i = 0; i < ns; ++i) {

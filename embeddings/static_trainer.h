@@ -6,7 +6,9 @@
 // Loss: symmetric multiple-negatives ranking loss (InfoNCE with in-batch negatives, scaled
 // cosine): each anchor against every positive and labelled hard negative of its batch, and each
 // positive against every anchor. A batch never holds the same text twice (so a repeated sentence
-// is never its own negative). Optimiser: lazy (sparse) Adam over the rows a batch touches.
+// is never its own negative). Scored sources (STS) get batches of their own with the CoSENT loss
+// log(1 + sum over pairs i, j with score_i > score_j of exp(scale * (cos_j - cos_i))). Optimiser:
+// lazy (sparse) Adam over the rows a batch touches.
 //
 // Data: pairs come in named sources with a sampling weight (copies per epoch; fractions are
 // sampled). The epoch's order is a pure function of (seed, epoch), and the update is computed in
@@ -37,12 +39,20 @@ struct TrainingPair {
   std::string anchor;
   std::string positive;
   std::string negative;  // a labelled hard negative for the anchor, or empty
+  float score = 0;       // gold similarity (any scale), used by scored sources only
+  // The positive is a fixed target (e.g. the English side of a translation pair): no gradient
+  // flows into its tokens from this pair, so the anchor's language learns to map into the
+  // positive's space without moving it (the teacher/student idea of multilingual distillation).
+  bool fixed_positive = false;
 };
 
 struct PairSource {
   std::string name;
   std::vector<TrainingPair> pairs;
   double weight = 1.0;  // expected copies of each pair per epoch (0.25: a quarter of the pairs)
+  // Scored pairs (STS): trained in batches of their own with the CoSENT ranking loss over the
+  // pairs' scores instead of in-batch negatives; `negative` is ignored.
+  bool scored = false;
 };
 
 // Retrieval evaluation: rank all of `corpus` for each query by cosine.

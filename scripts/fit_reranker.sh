@@ -4,10 +4,10 @@
 # The default model was trained on the CheckThat! *-train queries, so its cosine on them is
 # optimistic: a re-ranker fitted there learns to over-trust the dense channel. Instead, the
 # training queries are split in two halves (CRC-32 of the query id, mod 2); the default model's
-# recipe (scripts/train_default_model.sh) is trained twice, each time without one half, and each
-# half's candidates are featurised by the model that did not see it. The re-ranker is fitted on
-# those honest features, selected and calibrated on tweets-dev / debates-dev with the bundled
-# model. About 5 minutes on 2 cores; deterministic.
+# recipe (scripts/train_default_model.sh, reusing the bundled model's tokenizer) is trained twice,
+# each time without one half, and each half's candidates are featurised by the model that did not
+# see it. The re-ranker is fitted on those honest features, selected and calibrated on tweets-dev /
+# debates-dev with the bundled model. About 10 minutes on 2 cores; deterministic.
 # Usage: scripts/fit_reranker.sh [DATA_DIR [WORK_DIR]]   (defaults: ../shared/data, a temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +38,8 @@ for s in ("tweets", "debates"):
                 (kept if zlib.crc32(qid.encode()) % 2 == f else held).write(line)
 PY
   echo "fit_reranker: training fold $f model (without half $((1 - f)) of the training queries)"
-  scripts/train_default_model.sh "$d" "$work/fold$f/model" > "$work/fold$f/train.log" 2>&1
+  scripts/train_default_model.sh "$d" "$work/fold$f/model" \
+    --tokenizer models/default/sentencepiece.bpe.model > "$work/fold$f/train.log" 2>&1
 done
 
 ingest() {  # DB MODEL CLAIMS

@@ -110,7 +110,44 @@ std::vector<std::string> SplitCsv(absl::string_view line) {
   return out;
 }
 
+// KorSTS TSV (genre, file, year, id, score, sentence1, sentence2) or JSTS JSON lines
+// ({"sentence1", "sentence2", "label"}).
+absl::StatusOr<ScoredPairs> ReadKorSts(absl::string_view path) {
+  CM_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path));
+  ScoredPairs out;
+  for (const std::string& l : lines) {
+    std::vector<std::string> f = absl::StrSplit(l, '\t');
+    double score = 0;
+    if (f.size() < 7 || !absl::SimpleAtod(f[4], &score)) continue;
+    out.a.push_back(f[5]);
+    out.b.push_back(f[6]);
+    out.score.push_back(score);
+  }
+  return out;
+}
+
+absl::StatusOr<ScoredPairs> ReadJsts(absl::string_view path) {
+  CM_ASSIGN_OR_RETURN(std::vector<std::string> lines, ReadLines(path));
+  ScoredPairs out;
+  for (const std::string& l : lines) {
+    json j = json::parse(l, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("sentence1") ||
+        !j.contains("sentence2") || !j.contains("label") || !j["sentence1"].is_string() ||
+        !j["sentence2"].is_string() || !j["label"].is_number()) {
+      continue;
+    }
+    out.a.push_back(j["sentence1"].get<std::string>());
+    out.b.push_back(j["sentence2"].get<std::string>());
+    out.score.push_back(j["label"].get<double>());
+  }
+  return out;
+}
+
 }  // namespace
+
+bool IsHeldOutTranslation(absl::string_view english) {
+  return Fingerprint64(absl::StrCat("claimmatch-heldout-v1|", english)) % 10 < 3;
+}
 
 std::string ClaimDocText(const FactCheck& c, bool with_subtitle) {
   std::string out = c.claim;
@@ -336,6 +373,171 @@ absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
       }
     }
     out.sources.push_back(std::move(wmt));
+  }
+
+  // Multilingual sources; their non-English texts go to per-language buckets, sampled into the
+  // tokenizer texts at the end.
+  std::map<std::string, std::vector<std::string>> lang_texts;
+  auto add_text = [&](const std::string& lang, const std::string& text) {
+    if (lang != "en" && lang != "eng" && !text.empty()) lang_texts[lang].push_back(text);
+  };
+  if (options.wmt_xl_weight > 0) {
+    PairSource wmt{"WMT21-23 source <-> reference translation", {}, options.wmt_xl_weight};
+    for (const char* year : {"wmt21-general-mt", "wmt22-general-mt", "wmt23-general-mt"}) {
+      const std::string src_dir = JoinPath(train, absl::StrCat(year, "/txt/sources"));
+      const std::string ref_dir = JoinPath(train, absl::StrCat(year, "/txt/references"));
+      if (!PathExists(src_dir) || !PathExists(ref_dir)) continue;
+      std::vector<std::string> src_files, ref_files;
+      for (const auto& e : std::filesystem::directory_iterator(src_dir)) {
+        src_files.push_back(e.path().filename().string());
+      }
+      for (const auto& e : std::filesystem::directory_iterator(ref_dir)) {
+        ref_files.push_back(e.path().filename().string());
+      }
+      std::sort(src_files.begin(), src_files.end());
+      std::sort(ref_files.begin(), ref_files.end());
+      for (const std::string& name : src_files) {
+        // <test>.<a>-<b>.src.<a>  with references <test>.<a>-<b>.ref.<X>.<b>
+        const size_t src = name.find(".src.");
+        if (src == std::string::npos) continue;
+        const std::string stem = name.substr(0, src);
+        const size_t dash = stem.rfind('-'), dot = stem.rfind('.', dash);
+        if (dash == std::string::npos || dot == std::string::npos) continue;
+        const std::string la = stem.substr(dot + 1, dash - dot - 1), lb = stem.substr(dash + 1);
+        CM_ASSIGN_OR_RETURN(std::vector<std::string> s0, ReadLines(JoinPath(src_dir, name)));
+        for (const std::string& ref : ref_files) {
+          if (!absl::StartsWith(ref, stem + ".ref.") || !absl::EndsWith(ref, "." + lb)) continue;
+          CM_ASSIGN_OR_RETURN(std::vector<std::string> r, ReadLines(JoinPath(ref_dir, ref)));
+          for (size_t i = 0; i < std::min(s0.size(), r.size()); ++i) {
+            if (s0[i].empty() || r[i].empty() || s0[i].size() > 400 || r[i].size() > 400) {
+              continue;
+            }
+            // English (if either side is) as the positive.
+            if (la == "en") {
+              wmt.pairs.push_back({r[i], s0[i], "", 0, options.fix_english});
+            } else {
+              wmt.pairs.push_back({s0[i], r[i], "", 0, options.fix_english && lb == "en"});
+            }
+            add_text(la, s0[i]);
+            add_text(lb, r[i]);
+          }
+        }
+      }
+    }
+    out.sources.push_back(std::move(wmt));
+  }
+  if (options.ntrex_weight > 0) {
+    const std::string dir = JoinPath(train, "ntrex128/NTREX-128");
+    CM_ASSIGN_OR_RETURN(std::vector<std::string> eng,
+                        ReadLines(JoinPath(dir, "newstest2019-src.eng.txt")));
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      files.push_back(e.path().filename().string());
+    }
+    std::sort(files.begin(), files.end());
+    PairSource ntrex{"NTREX-128 X <-> English (held-out lines excluded)", {}, options.ntrex_weight};
+    for (const std::string& name : files) {
+      if (!absl::StartsWith(name, "newstest2019-ref") || !absl::EndsWith(name, ".txt")) continue;
+      const size_t dot = name.find('.');
+      const std::string lang = name.substr(dot + 1, name.size() - dot - 1 - 4);
+      if (lang == "eng" || absl::StartsWith(lang, "eng-")) continue;
+      CM_ASSIGN_OR_RETURN(std::vector<std::string> x, ReadLines(JoinPath(dir, name)));
+      if (x.size() != eng.size()) continue;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i].empty() || eng[i].empty() || IsHeldOutTranslation(eng[i])) continue;
+        ntrex.pairs.push_back({x[i], eng[i], "", 0, options.fix_english});
+        add_text(lang, x[i]);
+      }
+    }
+    out.sources.push_back(std::move(ntrex));
+  }
+  if (options.tatoeba_weight > 0) {
+    const std::string dir = JoinPath(train, "laser_tatoeba");
+    std::vector<std::string> langs;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (absl::StartsWith(name, "tatoeba.") && absl::EndsWith(name, "-eng.eng")) {
+        langs.push_back(name.substr(8, name.size() - 8 - 8));
+      }
+    }
+    std::sort(langs.begin(), langs.end());
+    PairSource tatoeba{
+        "Tatoeba X <-> English (held-out pairs excluded)", {}, options.tatoeba_weight};
+    for (const std::string& lang : langs) {
+      const std::string base = JoinPath(dir, absl::StrCat("tatoeba.", lang, "-eng."));
+      CM_ASSIGN_OR_RETURN(std::vector<std::string> x, ReadLines(base + lang));
+      CM_ASSIGN_OR_RETURN(std::vector<std::string> eng, ReadLines(base + "eng"));
+      if (x.size() != eng.size()) continue;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (x[i].empty() || eng[i].empty() || IsHeldOutTranslation(eng[i])) continue;
+        tatoeba.pairs.push_back({x[i], eng[i], "", 0, options.fix_english});
+        add_text(lang, x[i]);
+      }
+    }
+    out.sources.push_back(std::move(tatoeba));
+  }
+  if (options.stsb_xl_weight > 0 || options.stsb_multi_weight > 0 || options.cosent_weight > 0) {
+    const std::string dir = JoinPath(train, "stsb_multi_mt/data");
+    CM_ASSIGN_OR_RETURN(ScoredPairs en, ReadStsb(JoinPath(dir, "stsb-en-train.csv")));
+    PairSource xl{"STS-B train English <-> translation", {}, options.stsb_xl_weight};
+    PairSource multi{absl::StrCat("STS-B/KorSTS/JSTS train, other languages (score >= ",
+                                  options.stsb_min_score, ")"),
+                     {},
+                     options.stsb_multi_weight};
+    PairSource cosent{"STS train scored pairs (CoSENT)", {}, options.cosent_weight, true};
+    for (size_t i = 0; i < en.a.size(); ++i) {
+      cosent.pairs.push_back({en.a[i], en.b[i], "", static_cast<float>(en.score[i])});
+    }
+    for (const char* lang : {"de", "es", "fr", "it", "nl", "pl", "pt", "ru", "zh", "ja"}) {
+      CM_ASSIGN_OR_RETURN(ScoredPairs x,
+                          ReadStsb(JoinPath(dir, absl::StrCat("stsb-", lang, "-train.csv"))));
+      const bool aligned = x.a.size() == en.a.size();
+      for (size_t i = 0; i < x.a.size(); ++i) {
+        add_text(lang, x.a[i]);
+        add_text(lang, x.b[i]);
+        const float score = static_cast<float>(x.score[i]);
+        cosent.pairs.push_back({x.a[i], x.b[i], "", score});
+        if (x.score[i] >= options.stsb_min_score) multi.pairs.push_back({x.a[i], x.b[i], ""});
+        if (!aligned) continue;
+        xl.pairs.push_back({x.a[i], en.a[i], "", 0, options.fix_english});
+        xl.pairs.push_back({x.b[i], en.b[i], "", 0, options.fix_english});
+        // Cross-lingual scored pairs: one side English, the other translated.
+        cosent.pairs.push_back({en.a[i], x.b[i], "", score});
+        cosent.pairs.push_back({x.a[i], en.b[i], "", score});
+      }
+    }
+    std::vector<std::pair<std::string, ScoredPairs>> others;
+    {
+      CM_ASSIGN_OR_RETURN(ScoredPairs ko,
+                          ReadKorSts(JoinPath(train, "korsts_kornli/KorSTS/sts-train.tsv")));
+      others.emplace_back("ko", std::move(ko));
+      CM_ASSIGN_OR_RETURN(
+          ScoredPairs ja,
+          ReadJsts(JoinPath(train, "jglue_jsts_jnli/datasets/jsts-v1.3/train-v1.3.json")));
+      others.emplace_back("ja", std::move(ja));
+    }
+    for (const auto& [lang, x] : others) {
+      for (size_t i = 0; i < x.a.size(); ++i) {
+        add_text(lang, x.a[i]);
+        add_text(lang, x.b[i]);
+        cosent.pairs.push_back({x.a[i], x.b[i], "", static_cast<float>(x.score[i])});
+        if (x.score[i] >= options.stsb_min_score) multi.pairs.push_back({x.a[i], x.b[i], ""});
+      }
+    }
+    if (options.stsb_xl_weight > 0) out.sources.push_back(std::move(xl));
+    if (options.stsb_multi_weight > 0) out.sources.push_back(std::move(multi));
+    if (options.cosent_weight > 0) out.sources.push_back(std::move(cosent));
+  }
+  // A language-balanced sample of the non-English texts: up to texts_per_language distinct texts
+  // per language, evenly spaced over the language's texts.
+  if (options.texts_per_language > 0) {
+    for (auto& [lang, texts] : lang_texts) {
+      std::sort(texts.begin(), texts.end());
+      texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+      const size_t n = texts.size(), cap = static_cast<size_t>(options.texts_per_language);
+      for (size_t k = 0; k < std::min(n, cap); ++k)
+        out.texts.push_back(texts[k * n / std::min(n, cap)]);
+    }
   }
 
   // LIAR statements: PolitiFact-domain text for the vocabulary and IDF only.

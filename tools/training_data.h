@@ -50,13 +50,35 @@ struct SharedDataOptions {
   double stsb_weight = 1;         // STS-B en train pairs scored >= stsb_min_score
   double stsb_min_score = 4;      // of 5
   double wmt_weight = 0.5;        // WMT English reference A <-> reference B
-  bool with_subtitle = false;     // claim database text includes the subtitle
-  bool load_training = true;      // false: only the eval sets (for `evaluate`)
+  // Multilingual sources (0 leaves a source out). Tatoeba and NTREX pairs whose English side is
+  // held out (IsHeldOutTranslation) are never used, not even for the tokenizer.
+  double wmt_xl_weight = 0;      // WMT source <-> reference translation (all language pairs)
+  double ntrex_weight = 0;       // NTREX-128: each language's sentence <-> the English one
+  double tatoeba_weight = 0;     // Tatoeba X <-> English
+  double stsb_xl_weight = 0;     // STS-B train: English sentence <-> its translation (10 langs)
+  double stsb_multi_weight = 0;  // STS-B pairs >= stsb_min_score in the 10 translated languages,
+                                 // KorSTS and JSTS (train splits)
+  double cosent_weight = 0;      // scored STS pairs (CoSENT loss): STS-B train in 11 languages
+                                 // (+ English <-> translated cross-lingual), KorSTS, JSTS
+  // Per-language cap on non-English texts added to the tokenizer / IDF texts (a
+  // language-balanced sample; English comes from the claim-matching sources).
+  int texts_per_language = 0;
+  // Cross-lingual pairs hold their English side fixed (TrainingPair::fixed_positive): the other
+  // language learns to map onto English without moving the English geometry.
+  bool fix_english = false;
+  bool with_subtitle = false;  // claim database text includes the subtitle
+  bool load_training = true;   // false: only the eval sets (for `evaluate`)
 };
 
 // Reads `data_dir` (holding claims-dev/ and train/). Fails with kNotFound naming a missing file.
 absl::StatusOr<SharedData> LoadSharedData(absl::string_view data_dir,
                                           const SharedDataOptions& options);
+
+// The held-out split of the cross-lingual evaluation sets (Tatoeba, NTREX-128): a translation
+// pair is held out iff Fingerprint64("claimmatch-heldout-v1|" + its English sentence) % 10 < 3
+// (about 30%). Training never sees a held-out pair; `claimmatch evaluate` reports on exactly
+// these. Returns whether `english` is held out.
+bool IsHeldOutTranslation(absl::string_view english);
 
 // Sentence pairs with gold similarity scores.
 struct ScoredPairs {

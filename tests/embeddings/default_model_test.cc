@@ -17,7 +17,7 @@ TEST(DefaultModelTest, LoadsAndRanksParaphraseFirst) {
   auto enc = LoadSentenceEncoder(JoinPath(CLAIMMATCH_SOURCE_DIR_DEFAULT, "models/default"));
   ASSERT_THAT(enc, IsOk());
   EXPECT_EQ((*enc)->info().model_type, "claimmatch-static");
-  EXPECT_EQ((*enc)->dim(), 512);
+  EXPECT_EQ((*enc)->dim(), 400);
   const std::vector<std::string> texts = {
       CleanSocialText("Drinking bleach will cure you of the coronavirus! https://t.co/x @who"),
       "Drinking bleach cures COVID-19.", "The Eiffel Tower was sold for scrap metal twice.",

@@ -223,6 +223,97 @@ TEST(StaticTrainerTest, RefusesDataWithNoTwoDistinctPairs) {
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
+// Scored pairs: `a` says 3 concepts with word_a, `b` says k of them (k = 0..3, the score) plus
+// 3 - k other concepts, with word_b. Only CoSENT training can order them by k.
+std::vector<TrainingPair> ScoredPairsOf(int n, unsigned seed) {
+  const Task& t = GetTask();
+  std::mt19937 rng(seed);
+  std::vector<TrainingPair> out;
+  for (int i = 0; i < n; ++i) {
+    const int k = i % 4;
+    std::string a, b;
+    for (int j = 0; j < 3; ++j) {
+      const int c = rng() % kConcepts;
+      a += t.word_a[c] + " ";
+      b += t.word_b[j < k ? c : (c + 1 + rng() % (kConcepts - 1)) % kConcepts] + " ";
+    }
+    out.push_back({a, b, "", static_cast<float>(k)});
+  }
+  return out;
+}
+
+// Mean cosine of the test pairs scored 3 minus that of those scored 0.
+double ScoreGap(const StaticTrainer& t, const std::vector<TrainingPair>& test) {
+  std::vector<std::string> a, b;
+  for (const TrainingPair& p : test) {
+    a.push_back(p.anchor);
+    b.push_back(p.positive);
+  }
+  const EmbeddingMatrix ea = t.Encode(a), eb = t.Encode(b);
+  double top = 0, bottom = 0;
+  int n_top = 0, n_bottom = 0;
+  for (size_t i = 0; i < test.size(); ++i) {
+    const double c = ea.row(i).dot(eb.row(i));
+    if (test[i].score == 3) top += c, ++n_top;
+    if (test[i].score == 0) bottom += c, ++n_bottom;
+  }
+  return top / n_top - bottom / n_bottom;
+}
+
+TEST(StaticTrainerTest, CosentOrdersScoredPairs) {
+  StaticTrainerOptions o = Options();
+  o.epochs = 4;
+  auto t = StaticTrainer::Create(o, TaskTokenizer(), GetTask().texts);
+  ASSERT_THAT(t, IsOk());
+  const std::vector<TrainingPair> test = ScoredPairsOf(200, 9);
+  const double gap_before = ScoreGap(**t, test);
+  PairSource scored{"scored", ScoredPairsOf(2000, 8), 1.0, /*scored=*/true};
+  ASSERT_THAT((*t)->Train({scored}, {}, nullptr), IsOk());
+  EXPECT_LT(gap_before, 0.1);
+  EXPECT_GT(ScoreGap(**t, test), 0.3);
+}
+
+TEST(StaticTrainerTest, ScoredAndContrastiveSourcesTrainTogetherReproducibly) {
+  std::vector<PairSource> sources = {{"task", GetTask().train, 1.0},
+                                     {"scored", ScoredPairsOf(600, 8), 1.0, /*scored=*/true}};
+  auto a = StaticTrainer::Create(Options(), TaskTokenizer(), GetTask().texts);
+  auto b = StaticTrainer::Create(Options(), TaskTokenizer(), GetTask().texts);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT((*a)->Train(sources, {}, nullptr), IsOk());
+  ASSERT_THAT((*b)->Train(sources, {}, nullptr), IsOk());
+  EXPECT_EQ((*a)->FoldedEmbeddings(), (*b)->FoldedEmbeddings());
+  EXPECT_GT(PairMargin(**a), 0.3);
+  EXPECT_GT(ScoreGap(**a, ScoredPairsOf(200, 9)), 0.2);
+}
+
+TEST(StaticTrainerTest, FixedPositivesTakeNoGradient) {
+  std::vector<TrainingPair> pairs = GetTask().train;
+  for (TrainingPair& p : pairs) p.fixed_positive = true;
+  auto t = StaticTrainer::Create(Options(), TaskTokenizer(), GetTask().texts);
+  ASSERT_THAT(t, IsOk());
+  const EmbeddingMatrix before = (*t)->FoldedEmbeddings();
+  ASSERT_THAT((*t)->Train({{"fixed", pairs, 1.0}}, {}, nullptr), IsOk());
+  const EmbeddingMatrix after = (*t)->FoldedEmbeddings();
+  // Tokens that occur only in positives keep their rows; the anchors' tokens moved to match.
+  std::vector<bool> in_anchor(before.rows(), false), in_positive(before.rows(), false);
+  for (const TrainingPair& p : pairs) {
+    for (TokenId id : (*t)->tokenizer().Encode(p.anchor, 128)) in_anchor[id] = true;
+    for (TokenId id : (*t)->tokenizer().Encode(p.positive, 128)) in_positive[id] = true;
+  }
+  int only_positive = 0, anchor_moved = 0;
+  for (int r = kFirstPooledId; r < before.rows(); ++r) {
+    if (in_positive[r] && !in_anchor[r]) {
+      ++only_positive;
+      EXPECT_EQ(before.row(r), after.row(r)) << "token " << r;
+    }
+    if (in_anchor[r] && (before.row(r) - after.row(r)).norm() > 1e-3) ++anchor_moved;
+  }
+  EXPECT_GT(only_positive, 0);
+  EXPECT_GT(anchor_moved, 0);
+  EXPECT_GT(PairMargin(**t), 0.3);
+}
+
 TEST(EvaluateRetrievalTest, CheckThatMetrics) {
   // Corpus on the unit circle; query 0 ranks docs 0,1,2,3; query 1 ranks 3,2,1,0.
   EmbeddingMatrix corpus(4, 2), queries(2, 2);
