@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/status_macros.h"
@@ -39,9 +41,21 @@ bool IsCapitalisedFunctionWord(const std::string& lower) {
 }
 
 // Numbers ("2016", "4,250", "3.5") and capitalised words ("Trump", "NATO") of a text, lower-cased,
-// except capitalised function words.
-void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
-          std::unordered_set<std::string>* names) {
+// except capitalised function words, as sorted distinct 64-bit hashes (compared within one process only).
+struct CueSet {
+  std::vector<uint64_t> numbers;
+  std::vector<uint64_t> names;
+};
+
+void SortUnique(std::vector<uint64_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+CueSet Cues(absl::string_view text) {
+  CueSet cues;
+  const absl::Hash<absl::string_view> hash;
+  std::string word_buf;
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char c = text[i];
@@ -58,24 +72,32 @@ void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
     }
     const absl::string_view word = text.substr(i, j - i);
     if (std::isdigit(static_cast<unsigned char>(word[0]))) {
-      std::string n;
+      word_buf.clear();
       for (char ch : word) {
-        if (ch != ',') n.push_back(ch);
+        if (ch != ',') word_buf.push_back(ch);
       }
-      numbers->insert(n);
+      cues.numbers.push_back(hash(word_buf));
     } else if (std::isupper(static_cast<unsigned char>(word[0])) && word.size() >= 2) {
-      std::string lower = absl::AsciiStrToLower(word);
-      if (!IsCapitalisedFunctionWord(lower)) names->insert(std::move(lower));
+      word_buf.assign(word.data(), word.size());
+      absl::AsciiStrToLower(&word_buf);
+      if (!IsCapitalisedFunctionWord(word_buf)) cues.names.push_back(hash(word_buf));
     }
     i = j;
   }
+  SortUnique(cues.numbers);
+  SortUnique(cues.names);
+  return cues;
 }
 
-float Overlap(const std::unordered_set<std::string>& query,
-              const std::unordered_set<std::string>& claim) {
+// Share of `query` (sorted, distinct) found in `claim` (sorted, distinct).
+float Overlap(absl::Span<const uint64_t> query, absl::Span<const uint64_t> claim) {
   if (query.empty()) return 0;
   int hit = 0;
-  for (const std::string& q : query) hit += claim.count(q) ? 1 : 0;
+  size_t j = 0;
+  for (uint64_t q : query) {
+    while (j < claim.size() && claim[j] < q) ++j;
+    if (j < claim.size() && claim[j] == q) ++hit;
+  }
   return static_cast<float>(hit) / static_cast<float>(query.size());
 }
 
@@ -157,11 +179,120 @@ std::string CleanQueryText(absl::string_view text) {
   return collapsed;
 }
 
+struct Matcher::Snapshot {
+  absl::flat_hash_map<ClaimRowId, int> slot_of_row;
+  // By slot: the claim's words (for the length ratio) and its cues, numbers in
+  // cues[cue_begin[2 s] .. cue_begin[2 s + 1]), names up to cue_begin[2 s + 2].
+  std::vector<int> words;
+  std::vector<uint32_t> cue_begin{0};
+  std::vector<uint64_t> cues;
+  // For a flat vector index: the claim vectors (a copy), row r belonging to vector_rows[r], and by
+  // slot the row (-1: not in the vector index).
+  EmbeddingMatrix vectors;
+  std::vector<ClaimRowId> vector_rows;
+  std::vector<int> vector_of_slot;
+
+  absl::Span<const uint64_t> Numbers(int s) const {
+    return absl::MakeConstSpan(cues.data() + cue_begin[2 * s], cues.data() + cue_begin[2 * s + 1]);
+  }
+  absl::Span<const uint64_t> Names(int s) const {
+    return absl::MakeConstSpan(cues.data() + cue_begin[2 * s + 1],
+                               cues.data() + cue_begin[2 * s + 2]);
+  }
+  bool has_vectors() const { return vectors.rows() > 0; }
+
+  // Exact top `k` by inner product for each query row, best first, equal scores by smaller row id.
+  std::vector<std::vector<VectorIndex::Hit>> Search(const EmbeddingMatrix& queries, int k) const {
+    constexpr int kQueryBlock = 64;
+    const int n = static_cast<int>(vectors.rows());
+    k = std::min(k, n);
+    std::vector<std::vector<VectorIndex::Hit>> out(queries.rows());
+    EmbeddingMatrix scores;
+    std::vector<std::pair<float, int>> heap;
+    const auto worse = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    for (Eigen::Index b = 0; b < queries.rows(); b += kQueryBlock) {
+      const Eigen::Index m = std::min<Eigen::Index>(kQueryBlock, queries.rows() - b);
+      scores.resize(m, n);
+      scores.noalias() = queries.middleRows(b, m) * vectors.transpose();
+      for (Eigen::Index q = 0; q < m; ++q) {
+        const float* row = scores.row(q).data();
+        heap.clear();
+        for (int j = 0; j < n; ++j) {
+          if (static_cast<int>(heap.size()) < k) {
+            heap.emplace_back(row[j], j);
+            std::push_heap(heap.begin(), heap.end(), worse);
+          } else if (row[j] > heap.front().first) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            heap.back() = {row[j], j};
+            std::push_heap(heap.begin(), heap.end(), worse);
+          }
+        }
+        std::vector<VectorIndex::Hit>& hits = out[b + q];
+        hits.reserve(heap.size());
+        for (const auto& [score, j] : heap) hits.push_back({vector_rows[j], score});
+        std::sort(hits.begin(), hits.end(),
+                  [](const VectorIndex::Hit& x, const VectorIndex::Hit& y) {
+                    return x.score != y.score ? x.score > y.score : x.id < y.id;
+                  });
+      }
+    }
+    return out;
+  }
+};
+
 Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker)
     : db_(db), reranker_(std::move(reranker)) {}
 
+Matcher::~Matcher() = default;
+
+absl::Status Matcher::Prepare() const { return GetSnapshot().status(); }
+
+absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  if (snapshot_done_) return snapshot_.get();
+  const int64_t n = std::max<int64_t>(db_.vectors().size(), db_.bm25().size());
+  if (n > kMaxSnapshotClaims) {
+    snapshot_done_ = true;
+    return nullptr;
+  }
+  auto snap = std::make_unique<Snapshot>();
+  const VectorIndex& index = db_.vectors();
+  const bool keep_vectors = index.type() == VectorIndexType::kFlat && index.size() > 0;
+  std::vector<EmbeddingRow> rows;
+  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
+    const int s = static_cast<int>(snap->words.size());
+    snap->slot_of_row.emplace(row, s);
+    snap->words.push_back(CountWords(r.text));
+    CueSet cues = Cues(absl::StrCat(r.text, " ", r.title));
+    snap->cues.insert(snap->cues.end(), cues.numbers.begin(), cues.numbers.end());
+    snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+    snap->cues.insert(snap->cues.end(), cues.names.begin(), cues.names.end());
+    snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+    snap->vector_of_slot.push_back(-1);
+    if (keep_vectors && index.Contains(row)) {
+      absl::StatusOr<EmbeddingRow> v = index.Get(row);
+      if (v.ok()) {
+        snap->vector_of_slot.back() = static_cast<int>(rows.size());
+        snap->vector_rows.push_back(row);
+        rows.push_back(*std::move(v));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (!rows.empty()) {
+    snap->vectors.resize(static_cast<Eigen::Index>(rows.size()), index.dim());
+    for (size_t i = 0; i < rows.size(); ++i) snap->vectors.row(i) = rows[i];
+  }
+  snapshot_ = std::move(snap);
+  snapshot_done_ = true;
+  return snapshot_.get();
+}
+
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
+  CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
   std::vector<std::string> clean(n);
   for (int i = 0; i < n; ++i) {
@@ -187,13 +318,24 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       if (social[i].empty()) social[i] = clean[i];
     }
     CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(social, TextRole::kQuery));
-    CM_ASSIGN_OR_RETURN(dense_hits, db_.vectors().Search(queries, options.dense_candidates * over));
+    if (snap != nullptr && snap->has_vectors()) {
+      dense_hits = snap->Search(queries, options.dense_candidates * over);
+    } else {
+      CM_ASSIGN_OR_RETURN(dense_hits,
+                          db_.vectors().Search(queries, options.dense_candidates * over));
+    }
   }
+  const RerankerModel fusion = RerankerModel::Default();
   std::vector<std::vector<Candidate>> out(n);
+  absl::flat_hash_map<ClaimRowId, int> slot;
+  std::vector<int> dense_rank, lexical_rank;
+  std::vector<float> fused;
+  std::vector<int> order;
   for (int q = 0; q < n; ++q) {
-    std::unordered_map<ClaimRowId, int> slot;
+    slot.clear();
+    dense_rank.clear();
+    lexical_rank.clear();
     std::vector<Candidate>& cands = out[q];
-    std::vector<int> dense_rank, lexical_rank;
     auto get = [&](ClaimRowId row) -> int {
       auto [it, inserted] = slot.emplace(row, static_cast<int>(cands.size()));
       if (inserted) {
@@ -227,8 +369,14 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     if (use_dense) {
       for (size_t s = 0; s < cands.size(); ++s) {
         if (dense_rank[s] >= 0) continue;
-        absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
-        if (v.ok()) cands[s].dense = v->dot(queries.row(q));
+        if (snap != nullptr && snap->has_vectors()) {
+          const auto it = snap->slot_of_row.find(cands[s].row_id);
+          const int v = it == snap->slot_of_row.end() ? -1 : snap->vector_of_slot[it->second];
+          if (v >= 0) cands[s].dense = snap->vectors.row(v).dot(queries.row(q));
+        } else {
+          absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
+          if (v.ok()) cands[s].dense = v->dot(queries.row(q));
+        }
       }
     }
     float best_dense = -1, best_lexical = 0;
@@ -249,31 +397,44 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       f[7] = lexical_rank[s] >= 0 ? 1.f : 0.f;
     }
     // Claim-text features for the best candidates of a preliminary fusion.
-    const RerankerModel fusion = RerankerModel::Default();
-    std::sort(cands.begin(), cands.end(), [&](const Candidate& a, const Candidate& b) {
-      const float sa = fusion.Score(a.features), sb = fusion.Score(b.features);
-      return sa != sb ? sa > sb : a.row_id < b.row_id;
+    fused.resize(cands.size());
+    for (size_t s = 0; s < cands.size(); ++s) fused[s] = fusion.Score(cands[s].features);
+    order.resize(cands.size());
+    for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
+    const size_t depth = std::min(order.size(), static_cast<size_t>(kRerankDepth * over));
+    std::partial_sort(order.begin(), order.begin() + depth, order.end(), [&](int a, int b) {
+      return fused[a] != fused[b] ? fused[a] > fused[b] : cands[a].row_id < cands[b].row_id;
     });
-    if (static_cast<int>(cands.size()) > kRerankDepth * over) cands.resize(kRerankDepth * over);
-    std::vector<ClaimRowId> rows;
-    for (const Candidate& c : cands) rows.push_back(c.row_id);
-    CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
-                        db_.store().GetByRowIds(rows));
-    std::unordered_set<std::string> q_numbers, q_names;
-    Cues(clean[q], &q_numbers, &q_names);
+    order.resize(depth);
+    const CueSet q_cues = Cues(clean[q]);
     const int q_words = CountWords(clean[q]);
     std::vector<Candidate> kept;
-    for (size_t s = 0; s < cands.size(); ++s) {
-      if (!records[s].has_value()) continue;  // deleted since the index was loaded
-      const ClaimRecord& r = *records[s];
-      std::unordered_set<std::string> c_numbers, c_names;
-      const std::string body = absl::StrCat(r.text, " ", r.title);
-      Cues(body, &c_numbers, &c_names);
-      RerankFeatures& f = cands[s].features;
-      f[8] = Overlap(q_numbers, c_numbers);
-      f[9] = Overlap(q_names, c_names);
-      f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
-      kept.push_back(cands[s]);
+    kept.reserve(depth);
+    if (snap != nullptr) {
+      for (int s : order) {
+        const auto it = snap->slot_of_row.find(cands[s].row_id);
+        if (it == snap->slot_of_row.end()) continue;  // deleted before the snapshot
+        RerankFeatures& f = cands[s].features;
+        f[8] = Overlap(q_cues.numbers, snap->Numbers(it->second));
+        f[9] = Overlap(q_cues.names, snap->Names(it->second));
+        f[10] = std::log((snap->words[it->second] + 1.0f) / (q_words + 1.0f));
+        kept.push_back(cands[s]);
+      }
+    } else {
+      std::vector<ClaimRowId> rows;
+      for (int s : order) rows.push_back(cands[s].row_id);
+      CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
+                          db_.store().GetByRowIds(rows));
+      for (size_t i = 0; i < order.size(); ++i) {
+        if (!records[i].has_value()) continue;  // deleted since the index was loaded
+        const ClaimRecord& r = *records[i];
+        const CueSet c_cues = Cues(absl::StrCat(r.text, " ", r.title));
+        RerankFeatures& f = cands[order[i]].features;
+        f[8] = Overlap(q_cues.numbers, c_cues.numbers);
+        f[9] = Overlap(q_cues.names, c_cues.names);
+        f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
+        kept.push_back(cands[order[i]]);
+      }
     }
     cands = std::move(kept);
   }
@@ -285,7 +446,12 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all, Candidates(texts, options));
   const float match_t = options.match_threshold.value_or(reranker_.match_threshold);
   const float suggest_t = options.suggest_threshold.value_or(reranker_.suggest_threshold);
+  const ClaimFilter& f = options.filter;
+  const bool filtered = !f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
+                        !f.claim_date_from.empty() || !f.claim_date_to.empty();
   std::vector<std::vector<MatchResult>> out(texts.size());
+  // The top candidates of every text; their claims are read from the store in one call at the end.
+  std::vector<ClaimRowId> top_rows;
   for (size_t q = 0; q < texts.size(); ++q) {
     std::vector<Candidate>& cands = all[q];
     std::vector<float> scores(cands.size());
@@ -304,36 +470,31 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     }
     std::vector<int> order(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
-    std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const auto better = [&](int a, int b) {
       if (scores[a] != scores[b]) return scores[a] > scores[b];
       if (cands[a].bm25 != cands[b].bm25) return cands[a].bm25 > cands[b].bm25;
       return cands[a].row_id < cands[b].row_id;
-    });
-    std::vector<ClaimRowId> rows;
-    for (int s : order) rows.push_back(cands[s].row_id);
-    std::vector<bool> pass(rows.size(), true);
-    const ClaimFilter& f = options.filter;
-    if (!f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
-        !f.claim_date_from.empty() || !f.claim_date_to.empty()) {
+    };
+    std::vector<bool> pass;
+    if (filtered) {
+      std::sort(order.begin(), order.end(), better);
+      std::vector<ClaimRowId> rows;
+      rows.reserve(order.size());
+      for (int s : order) rows.push_back(cands[s].row_id);
       CM_ASSIGN_OR_RETURN(pass, db_.store().MatchesFilter(rows, f));
+    } else {
+      const size_t k = std::min(order.size(), static_cast<size_t>(options.k));
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
+      order.resize(k);
+      pass.assign(k, true);
     }
-    std::vector<ClaimRowId> top;
-    std::vector<int> top_slots;
-    for (size_t i = 0; i < rows.size() && static_cast<int>(top.size()) < options.k; ++i) {
-      if (!pass[i]) continue;
-      top.push_back(rows[i]);
-      top_slots.push_back(order[i]);
-    }
-    CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
-                        db_.store().GetByRowIds(top));
     const bool long_enough = CountWords(CleanQueryText(texts[q])) >= options.min_words_for_match;
-    for (size_t i = 0; i < top.size(); ++i) {
-      if (!records[i].has_value()) continue;
-      const Candidate& c = cands[top_slots[i]];
+    for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
+      if (!pass[i]) continue;
+      const Candidate& c = cands[order[i]];
       MatchResult m;
       m.row_id = c.row_id;
-      m.claim = std::move(*records[i]);
-      m.score = scores[top_slots[i]];
+      m.score = scores[order[i]];
       m.confidence =
           options.mode == MatchMode::kHybrid ? reranker_.Confidence(c.features) : m.score;
       m.dense = c.dense;
@@ -344,8 +505,23 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       } else if (m.confidence >= suggest_t) {
         m.decision = Decision::kSuggest;
       }
+      top_rows.push_back(c.row_id);
       out[q].push_back(std::move(m));
     }
+  }
+  CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
+                      db_.store().GetByRowIds(top_rows));
+  size_t next = 0;
+  for (std::vector<MatchResult>& results : out) {
+    std::vector<MatchResult> kept;
+    kept.reserve(results.size());
+    for (MatchResult& m : results) {
+      std::optional<ClaimRecord>& r = records[next++];
+      if (!r.has_value()) continue;  // deleted since the index was loaded
+      m.claim = *std::move(r);
+      kept.push_back(std::move(m));
+    }
+    results = std::move(kept);
   }
   return out;
 }
