@@ -41,7 +41,8 @@ bool IsCapitalisedFunctionWord(const std::string& lower) {
 }
 
 // Numbers ("2016", "4,250", "3.5") and capitalised words ("Trump", "NATO") of a text, lower-cased,
-// except capitalised function words, as sorted distinct 64-bit hashes (compared within one process only).
+// except capitalised function words, as sorted distinct 64-bit hashes (compared within one process
+// only).
 struct CueSet {
   std::vector<uint64_t> numbers;
   std::vector<uint64_t> names;
@@ -203,7 +204,7 @@ struct Matcher::Snapshot {
 
   // Exact top `k` by inner product for each query row, best first, equal scores by smaller row id.
   std::vector<std::vector<VectorIndex::Hit>> Search(const EmbeddingMatrix& queries, int k) const {
-    constexpr int kQueryBlock = 64;
+    constexpr int kQueryBlock = 256;
     const int n = static_cast<int>(vectors.rows());
     k = std::min(k, n);
     std::vector<std::vector<VectorIndex::Hit>> out(queries.rows());
@@ -242,8 +243,8 @@ struct Matcher::Snapshot {
   }
 };
 
-Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker)
-    : db_(db), reranker_(std::move(reranker)) {}
+Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker, int64_t max_snapshot_claims)
+    : db_(db), reranker_(std::move(reranker)), max_snapshot_claims_(max_snapshot_claims) {}
 
 Matcher::~Matcher() = default;
 
@@ -253,7 +254,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   absl::MutexLock lock(&snapshot_mu_);
   if (snapshot_done_) return snapshot_.get();
   const int64_t n = std::max<int64_t>(db_.vectors().size(), db_.bm25().size());
-  if (n > kMaxSnapshotClaims) {
+  if (n > max_snapshot_claims_) {
     snapshot_done_ = true;
     return nullptr;
   }

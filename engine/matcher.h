@@ -12,7 +12,7 @@
 // features need (word count, numbers and capitalised names of claim + title) and, for a flat vector
 // index, a copy of the claim vectors. Candidates are then scored without SQLite reads (the store is
 // read only for the k results reported, once per batch), and the dense channel is an exact scan of
-// the copy (one single-threaded GEMM per 64 queries; no OpenMP threads). The snapshot is read from
+// the copy (one single-threaded GEMM per 256 queries; no OpenMP threads). The snapshot is read from
 // the store and the vector index once (Prepare(), else the first query): about 0.1 s and 2 KiB per
 // claim at 19k claims of 512-d. Larger databases use the indexes and the store per query.
 //
@@ -82,14 +82,16 @@ inline constexpr int64_t kMaxSnapshotClaims = 300000;
 
 class Matcher {
  public:
-  // `reranker` defaults to RerankerModel::Default() when empty.
-  Matcher(const ClaimDatabase& db, RerankerModel reranker);
+  // `reranker` defaults to RerankerModel::Default() when empty. Databases of more than
+  // `max_snapshot_claims` claims are matched without the in-memory snapshot.
+  Matcher(const ClaimDatabase& db, RerankerModel reranker,
+          int64_t max_snapshot_claims = kMaxSnapshotClaims);
   ~Matcher();
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
 
   // Builds the in-memory snapshot now instead of at the first query (a no-op above
-  // kMaxSnapshotClaims or when built). Returns OK; fails with store / index read errors.
+  // max_snapshot_claims or when built). Returns OK; fails with store / index read errors.
   absl::Status Prepare() const;
 
   // Returns up to options.k results for `text`, best first. Fails on store / index errors.
@@ -107,11 +109,12 @@ class Matcher {
  private:
   struct Snapshot;  // matcher.cc
 
-  // Returns the snapshot (building it on first use), or null above kMaxSnapshotClaims.
+  // Returns the snapshot (building it on first use), or null above max_snapshot_claims_.
   absl::StatusOr<const Snapshot*> GetSnapshot() const;
 
   const ClaimDatabase& db_;
   RerankerModel reranker_;
+  const int64_t max_snapshot_claims_;
   mutable absl::Mutex snapshot_mu_;
   mutable bool snapshot_done_ ABSL_GUARDED_BY(snapshot_mu_) = false;
   mutable std::unique_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
