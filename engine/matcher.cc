@@ -260,7 +260,9 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   }
   auto snap = std::make_unique<Snapshot>();
   const VectorIndex& index = db_.vectors();
-  const bool keep_vectors = index.type() == VectorIndexType::kFlat && index.size() > 0;
+  // The copy of the vectors doubles their memory: only up to kMaxSnapshotVectorBytes.
+  const bool keep_vectors = index.type() == VectorIndexType::kFlat && index.size() > 0 &&
+                            index.size() * index.dim() * 4 <= kMaxSnapshotVectorBytes;
   std::vector<EmbeddingRow> rows;
   CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
     const int s = static_cast<int>(snap->words.size());

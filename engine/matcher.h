@@ -10,11 +10,12 @@
 //
 // Memory: for databases of up to kMaxSnapshotClaims claims the Matcher keeps, per claim, what the
 // features need (word count, numbers and capitalised names of claim + title) and, for a flat vector
-// index, a copy of the claim vectors. Candidates are then scored without SQLite reads (the store is
-// read only for the k results reported, once per batch), and the dense channel is an exact scan of
-// the copy (one single-threaded GEMM per 256 queries; no OpenMP threads). The snapshot is read from
-// the store and the vector index once (Prepare(), else the first query): about 0.1 s and 2 KiB per
-// claim at 19k claims of 512-d. Larger databases use the indexes and the store per query.
+// index of at most kMaxSnapshotVectorBytes, a copy of the claim vectors. Candidates are then scored
+// without SQLite reads (the store is read only for the k results reported, once per batch), and
+// the dense channel is an exact scan of the copy (one single-threaded Eigen GEMM per 256 queries;
+// no OpenMP threads). The snapshot is read from the store and the vector index once (Prepare(),
+// else the first query): about 0.3 s of CPU and 2.1 KiB per claim at 19k claims of 512-d. Larger
+// databases use the indexes and the store per query.
 //
 // Thread safety: Match / MatchBatch / Candidates / Prepare are const and may run concurrently from
 // many threads (the database's read side is thread-safe; the snapshot is built once under a
@@ -79,6 +80,8 @@ struct Candidate {
 
 // Up to this many claims the Matcher keeps its in-memory snapshot (see the top of this file).
 inline constexpr int64_t kMaxSnapshotClaims = 300000;
+// The snapshot copies the flat vectors only up to this size (131,072 claims of 512 floats).
+inline constexpr int64_t kMaxSnapshotVectorBytes = int64_t{256} << 20;
 
 class Matcher {
  public:
