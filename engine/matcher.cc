@@ -208,6 +208,7 @@ struct Matcher::Snapshot {
     const int n = static_cast<int>(vectors.rows());
     k = std::min(k, n);
     std::vector<std::vector<VectorIndex::Hit>> out(queries.rows());
+    if (k <= 0) return out;
     EmbeddingMatrix scores;
     std::vector<std::pair<float, int>> heap;
     const auto worse = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
@@ -220,7 +221,7 @@ struct Matcher::Snapshot {
       for (Eigen::Index q = 0; q < m; ++q) {
         const float* row = scores.row(q).data();
         heap.clear();
-        for (int j = 0; j < n; ++j) {
+        auto push = [&](int j) {
           if (static_cast<int>(heap.size()) < k) {
             heap.emplace_back(row[j], j);
             std::push_heap(heap.begin(), heap.end(), worse);
@@ -229,7 +230,20 @@ struct Matcher::Snapshot {
             heap.back() = {row[j], j};
             std::push_heap(heap.begin(), heap.end(), worse);
           }
+        };
+        // Once the heap is full, a run of scores none of which beats its minimum is skipped with
+        // one vectorised max.
+        constexpr int kRun = 32;
+        int j = 0;
+        for (; j + kRun <= n; j += kRun) {
+          if (static_cast<int>(heap.size()) == k &&
+              Eigen::Map<const Eigen::Matrix<float, kRun, 1>>(row + j).maxCoeff() <=
+                  heap.front().first) {
+            continue;
+          }
+          for (int t = j; t < j + kRun; ++t) push(t);
         }
+        for (; j < n; ++j) push(j);
         std::vector<VectorIndex::Hit>& hits = out[b + q];
         hits.reserve(heap.size());
         for (const auto& [score, j] : heap) hits.push_back({vector_rows[j], score});
