@@ -3,15 +3,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/status_macros.h"
 #include "embeddings/text_clean.h"
+#include "engine/bm25_index.h"
 #include "engine/text_analysis.h"
 
 namespace claimmatch {
@@ -42,9 +43,22 @@ bool IsCapitalisedFunctionWord(const std::string& lower) {
 }
 
 // Numbers ("2016", "4,250", "3.5") and capitalised words ("Trump", "NATO") of a text, lower-cased,
-// except capitalised function words.
-void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
-          std::unordered_set<std::string>* names) {
+// except capitalised function words, as sorted distinct 64-bit hashes (compared within one process
+// only).
+struct CueSet {
+  std::vector<uint64_t> numbers;
+  std::vector<uint64_t> names;
+};
+
+void SortUnique(std::vector<uint64_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+CueSet Cues(absl::string_view text) {
+  CueSet cues;
+  const absl::Hash<absl::string_view> hash;
+  std::string word_buf;
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char c = text[i];
@@ -61,25 +75,90 @@ void Cues(absl::string_view text, std::unordered_set<std::string>* numbers,
     }
     const absl::string_view word = text.substr(i, j - i);
     if (std::isdigit(static_cast<unsigned char>(word[0]))) {
-      std::string n;
+      word_buf.clear();
       for (char ch : word) {
-        if (ch != ',') n.push_back(ch);
+        if (ch != ',') word_buf.push_back(ch);
       }
-      numbers->insert(n);
+      cues.numbers.push_back(hash(word_buf));
     } else if (std::isupper(static_cast<unsigned char>(word[0])) && word.size() >= 2) {
-      std::string lower = absl::AsciiStrToLower(word);
-      if (!IsCapitalisedFunctionWord(lower)) names->insert(std::move(lower));
+      word_buf.assign(word.data(), word.size());
+      absl::AsciiStrToLower(&word_buf);
+      if (!IsCapitalisedFunctionWord(word_buf)) cues.names.push_back(hash(word_buf));
     }
     i = j;
   }
+  SortUnique(cues.numbers);
+  SortUnique(cues.names);
+  return cues;
 }
 
-float Overlap(const std::unordered_set<std::string>& query,
-              const std::unordered_set<std::string>& claim) {
+// Share of `query` (sorted, distinct) found in `claim` (sorted, distinct).
+float Overlap(absl::Span<const uint64_t> query, absl::Span<const uint64_t> claim) {
   if (query.empty()) return 0;
   int hit = 0;
-  for (const std::string& q : query) hit += claim.count(q) ? 1 : 0;
+  size_t j = 0;
+  for (uint64_t q : query) {
+    while (j < claim.size() && claim[j] < q) ++j;
+    if (j < claim.size() && claim[j] == q) ++hit;
+  }
   return static_cast<float>(hit) / static_cast<float>(query.size());
+}
+
+// Hashes of analysed terms (BM25 analysis), compared within one process only.
+uint64_t TermHash(absl::string_view term) { return absl::Hash<absl::string_view>()(term); }
+
+// A query's distinct analysed terms: (hash, idf) sorted by hash, and the idf sum.
+struct QueryTerms {
+  std::vector<std::pair<uint64_t, double>> terms;
+  double idf_total = 0;
+};
+
+QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm25) {
+  QueryTerms q;
+  for (const std::string& t : AnalyzeQueryToTerms(clean_query)) {
+    q.terms.emplace_back(TermHash(t), bm25.Idf(t));
+  }
+  std::sort(q.terms.begin(), q.terms.end());
+  q.terms.erase(std::unique(q.terms.begin(), q.terms.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                q.terms.end());
+  for (const auto& t : q.terms) q.idf_total += t.second;
+  return q;
+}
+
+// A claim's distinct analysed terms (sorted hashes) of its claim text and of claim + title, and
+// the idf sum of the claim text's.
+struct ClaimTerms {
+  std::vector<uint64_t> claim, body;
+  double claim_idf = 0;
+};
+
+ClaimTerms AnalyzeClaimTerms(const ClaimRecord& r, const Bm25Index& bm25) {
+  ClaimTerms c;
+  for (const std::string& t : AnalyzeToTerms(r.text)) {
+    const uint64_t h = TermHash(t);
+    if (std::find(c.claim.begin(), c.claim.end(), h) != c.claim.end()) continue;
+    c.claim.push_back(h);
+    c.claim_idf += bm25.Idf(t);
+  }
+  c.body = c.claim;
+  for (const std::string& t : AnalyzeToTerms(r.title)) c.body.push_back(TermHash(t));
+  SortUnique(c.claim);
+  SortUnique(c.body);
+  return c;
+}
+
+// Coverage features, IDF-weighted over distinct terms: f[11] the share of the claim text's terms
+// the query has, f[12] the share of the query's terms the claim + title have.
+void Coverage(const QueryTerms& q, absl::Span<const uint64_t> claim, double claim_idf,
+              absl::Span<const uint64_t> body, RerankFeatures* f) {
+  double claim_hit = 0, query_hit = 0;
+  for (const auto& [h, idf] : q.terms) {
+    if (std::binary_search(claim.begin(), claim.end(), h)) claim_hit += idf;
+    if (std::binary_search(body.begin(), body.end(), h)) query_hit += idf;
+  }
+  (*f)[11] = claim_idf > 0 ? static_cast<float>(std::min(1.0, claim_hit / claim_idf)) : 0.f;
+  (*f)[12] = q.idf_total > 0 ? static_cast<float>(query_hit / q.idf_total) : 0.f;
 }
 
 bool StartsWithAt(absl::string_view s, size_t i, absl::string_view prefix) {
@@ -160,11 +239,147 @@ std::string CleanQueryText(absl::string_view text) {
   return collapsed;
 }
 
-Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker)
-    : db_(db), reranker_(std::move(reranker)) {}
+struct Matcher::Snapshot {
+  absl::flat_hash_map<ClaimRowId, int> slot_of_row;
+  // By slot: the claim's words (for the length ratio), the idf sum of its claim text's distinct
+  // terms (claim coverage), and four sorted hash sets in cues: numbers in
+  // cues[cue_begin[4 s] .. cue_begin[4 s + 1]), then names, claim-text terms and claim + title
+  // terms, each up to the next cue_begin.
+  std::vector<int> words;
+  std::vector<float> claim_idf;
+  std::vector<uint32_t> cue_begin{0};
+  std::vector<uint64_t> cues;
+  // For a flat vector index: the claim vectors (a copy), row r belonging to vector_rows[r], and by
+  // slot the row (-1: not in the vector index).
+  EmbeddingMatrix vectors;
+  std::vector<ClaimRowId> vector_rows;
+  std::vector<int> vector_of_slot;
+
+  absl::Span<const uint64_t> Segment(int s, int i) const {
+    return absl::MakeConstSpan(cues.data() + cue_begin[4 * s + i],
+                               cues.data() + cue_begin[4 * s + i + 1]);
+  }
+  absl::Span<const uint64_t> Numbers(int s) const { return Segment(s, 0); }
+  absl::Span<const uint64_t> Names(int s) const { return Segment(s, 1); }
+  absl::Span<const uint64_t> ClaimTerms(int s) const { return Segment(s, 2); }
+  absl::Span<const uint64_t> BodyTerms(int s) const { return Segment(s, 3); }
+  bool has_vectors() const { return vectors.rows() > 0; }
+
+  // Exact top `k` by inner product for each query row, best first, equal scores by smaller row id.
+  std::vector<std::vector<VectorIndex::Hit>> Search(const EmbeddingMatrix& queries, int k) const {
+    constexpr int kQueryBlock = 256;
+    const int n = static_cast<int>(vectors.rows());
+    k = std::min(k, n);
+    std::vector<std::vector<VectorIndex::Hit>> out(queries.rows());
+    if (k <= 0) return out;
+    EmbeddingMatrix scores;
+    std::vector<std::pair<float, int>> heap;
+    const auto worse = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    for (Eigen::Index b = 0; b < queries.rows(); b += kQueryBlock) {
+      const Eigen::Index m = std::min<Eigen::Index>(kQueryBlock, queries.rows() - b);
+      scores.resize(m, n);
+      scores.noalias() = queries.middleRows(b, m) * vectors.transpose();
+      for (Eigen::Index q = 0; q < m; ++q) {
+        const float* row = scores.row(q).data();
+        heap.clear();
+        auto push = [&](int j) {
+          if (static_cast<int>(heap.size()) < k) {
+            heap.emplace_back(row[j], j);
+            std::push_heap(heap.begin(), heap.end(), worse);
+          } else if (row[j] > heap.front().first) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            heap.back() = {row[j], j};
+            std::push_heap(heap.begin(), heap.end(), worse);
+          }
+        };
+        // Once the heap is full, a run of scores none of which beats its minimum is skipped with
+        // one vectorised max.
+        constexpr int kRun = 32;
+        int j = 0;
+        for (; j + kRun <= n; j += kRun) {
+          if (static_cast<int>(heap.size()) == k &&
+              Eigen::Map<const Eigen::Matrix<float, kRun, 1>>(row + j).maxCoeff() <=
+                  heap.front().first) {
+            continue;
+          }
+          for (int t = j; t < j + kRun; ++t) push(t);
+        }
+        for (; j < n; ++j) push(j);
+        std::vector<VectorIndex::Hit>& hits = out[b + q];
+        hits.reserve(heap.size());
+        // Re-scored one by one: a GEMM's rounding depends on the block's shape, and a record must
+        // get the same scores whatever batch it is scored in (score --resume relies on it).
+        for (const auto& [score, j] : heap) {
+          hits.push_back({vector_rows[j], vectors.row(j).dot(queries.row(b + q))});
+        }
+        std::sort(hits.begin(), hits.end(),
+                  [](const VectorIndex::Hit& x, const VectorIndex::Hit& y) {
+                    return x.score != y.score ? x.score > y.score : x.id < y.id;
+                  });
+      }
+    }
+    return out;
+  }
+};
+
+Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker, int64_t max_snapshot_claims)
+    : db_(db), reranker_(std::move(reranker)), max_snapshot_claims_(max_snapshot_claims) {}
+
+Matcher::~Matcher() = default;
+
+absl::Status Matcher::Prepare() const { return GetSnapshot().status(); }
+
+absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  if (snapshot_done_) return snapshot_.get();
+  const int64_t n = std::max<int64_t>(db_.vectors().size(), db_.bm25().size());
+  if (n > max_snapshot_claims_) {
+    snapshot_done_ = true;
+    return nullptr;
+  }
+  auto snap = std::make_unique<Snapshot>();
+  const VectorIndex& index = db_.vectors();
+  // The copy of the vectors doubles their memory: only up to kMaxSnapshotVectorBytes.
+  const bool keep_vectors = index.type() == VectorIndexType::kFlat && index.size() > 0 &&
+                            index.size() * index.dim() * 4 <= kMaxSnapshotVectorBytes;
+  std::vector<EmbeddingRow> rows;
+  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
+    const int s = static_cast<int>(snap->words.size());
+    snap->slot_of_row.emplace(row, s);
+    snap->words.push_back(CountWords(r.text));
+    CueSet cues = Cues(absl::StrCat(r.text, " ", r.title));
+    ClaimTerms terms = AnalyzeClaimTerms(r, db_.bm25());
+    snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
+    for (const std::vector<uint64_t>* seg :
+         {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
+      snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
+      snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+    }
+    snap->vector_of_slot.push_back(-1);
+    if (keep_vectors && index.Contains(row)) {
+      absl::StatusOr<EmbeddingRow> v = index.Get(row);
+      if (v.ok()) {
+        snap->vector_of_slot.back() = static_cast<int>(rows.size());
+        snap->vector_rows.push_back(row);
+        rows.push_back(*std::move(v));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (!rows.empty()) {
+    snap->vectors.resize(static_cast<Eigen::Index>(rows.size()), index.dim());
+    for (size_t i = 0; i < rows.size(); ++i) snap->vectors.row(i) = rows[i];
+  }
+  snapshot_ = std::move(snap);
+  snapshot_done_ = true;
+  return snapshot_.get();
+}
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
+  CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
   std::vector<std::string> clean(n);
   for (int i = 0; i < n; ++i) {
@@ -190,13 +405,24 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       if (social[i].empty()) social[i] = clean[i];
     }
     CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(social, TextRole::kQuery));
-    CM_ASSIGN_OR_RETURN(dense_hits, db_.vectors().Search(queries, options.dense_candidates * over));
+    if (snap != nullptr && snap->has_vectors()) {
+      dense_hits = snap->Search(queries, options.dense_candidates * over);
+    } else {
+      CM_ASSIGN_OR_RETURN(dense_hits,
+                          db_.vectors().Search(queries, options.dense_candidates * over));
+    }
   }
+  const RerankerModel fusion = RerankerModel::Default();
   std::vector<std::vector<Candidate>> out(n);
+  absl::flat_hash_map<ClaimRowId, int> slot;
+  std::vector<int> dense_rank, lexical_rank;
+  std::vector<float> fused;
+  std::vector<int> order;
   for (int q = 0; q < n; ++q) {
-    std::unordered_map<ClaimRowId, int> slot;
+    slot.clear();
+    dense_rank.clear();
+    lexical_rank.clear();
     std::vector<Candidate>& cands = out[q];
-    std::vector<int> dense_rank, lexical_rank;
     auto get = [&](ClaimRowId row) -> int {
       auto [it, inserted] = slot.emplace(row, static_cast<int>(cands.size()));
       if (inserted) {
@@ -230,8 +456,14 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     if (use_dense) {
       for (size_t s = 0; s < cands.size(); ++s) {
         if (dense_rank[s] >= 0) continue;
-        absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
-        if (v.ok()) cands[s].dense = v->dot(queries.row(q));
+        if (snap != nullptr && snap->has_vectors()) {
+          const auto it = snap->slot_of_row.find(cands[s].row_id);
+          const int v = it == snap->slot_of_row.end() ? -1 : snap->vector_of_slot[it->second];
+          if (v >= 0) cands[s].dense = snap->vectors.row(v).dot(queries.row(q));
+        } else {
+          absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
+          if (v.ok()) cands[s].dense = v->dot(queries.row(q));
+        }
       }
     }
     float best_dense = -1, best_lexical = 0;
@@ -252,54 +484,49 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       f[7] = lexical_rank[s] >= 0 ? 1.f : 0.f;
     }
     // Claim-text features for the best candidates of a preliminary fusion.
-    const RerankerModel fusion = RerankerModel::Default();
-    std::sort(cands.begin(), cands.end(), [&](const Candidate& a, const Candidate& b) {
-      const float sa = fusion.Score(a.features), sb = fusion.Score(b.features);
-      return sa != sb ? sa > sb : a.row_id < b.row_id;
+    fused.resize(cands.size());
+    for (size_t s = 0; s < cands.size(); ++s) fused[s] = fusion.Score(cands[s].features);
+    order.resize(cands.size());
+    for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
+    const size_t depth = std::min(order.size(), static_cast<size_t>(kRerankDepth * over));
+    std::partial_sort(order.begin(), order.begin() + depth, order.end(), [&](int a, int b) {
+      return fused[a] != fused[b] ? fused[a] > fused[b] : cands[a].row_id < cands[b].row_id;
     });
-    if (static_cast<int>(cands.size()) > kRerankDepth * over) cands.resize(kRerankDepth * over);
-    std::vector<ClaimRowId> rows;
-    for (const Candidate& c : cands) rows.push_back(c.row_id);
-    CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
-                        db_.store().GetByRowIds(rows));
-    std::unordered_set<std::string> q_numbers, q_names;
-    Cues(clean[q], &q_numbers, &q_names);
+    order.resize(depth);
+    const CueSet q_cues = Cues(clean[q]);
     const int q_words = CountWords(clean[q]);
-    absl::flat_hash_map<std::string, double> q_idf;  // distinct query terms -> idf
-    double q_idf_total = 0;
-    for (std::string& t : AnalyzeQueryToTerms(clean[q])) {
-      if (q_idf.contains(t)) continue;
-      const double idf = db_.bm25().Idf(t);
-      q_idf_total += idf;
-      q_idf.emplace(std::move(t), idf);
-    }
+    const QueryTerms q_terms = AnalyzeQueryTerms(clean[q], db_.bm25());
     std::vector<Candidate> kept;
-    for (size_t s = 0; s < cands.size(); ++s) {
-      if (!records[s].has_value()) continue;  // deleted since the index was loaded
-      const ClaimRecord& r = *records[s];
-      std::unordered_set<std::string> c_numbers, c_names;
-      const std::string body = absl::StrCat(r.text, " ", r.title);
-      Cues(body, &c_numbers, &c_names);
-      RerankFeatures& f = cands[s].features;
-      f[8] = Overlap(q_numbers, c_numbers);
-      f[9] = Overlap(q_names, c_names);
-      f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
-      // Coverage, IDF-weighted over distinct terms: of the claim by the query, and of the query
-      // by the claim + title.
-      double claim_total = 0, claim_hit = 0, query_hit = 0;
-      absl::flat_hash_set<std::string> seen;
-      for (std::string& t : AnalyzeToTerms(r.text)) {
-        if (!seen.insert(t).second) continue;
-        const auto it = q_idf.find(t);
-        const double idf = it != q_idf.end() ? it->second : db_.bm25().Idf(t);
-        claim_total += idf;
-        if (it != q_idf.end()) claim_hit += idf;
+    kept.reserve(depth);
+    if (snap != nullptr) {
+      for (int s : order) {
+        const auto it = snap->slot_of_row.find(cands[s].row_id);
+        if (it == snap->slot_of_row.end()) continue;  // deleted before the snapshot
+        RerankFeatures& f = cands[s].features;
+        f[8] = Overlap(q_cues.numbers, snap->Numbers(it->second));
+        f[9] = Overlap(q_cues.names, snap->Names(it->second));
+        f[10] = std::log((snap->words[it->second] + 1.0f) / (q_words + 1.0f));
+        Coverage(q_terms, snap->ClaimTerms(it->second), snap->claim_idf[it->second],
+                 snap->BodyTerms(it->second), &f);
+        kept.push_back(cands[s]);
       }
-      for (std::string& t : AnalyzeToTerms(r.title)) seen.insert(std::move(t));
-      for (const auto& [t, idf] : q_idf) query_hit += seen.contains(t) ? idf : 0.0;
-      f[11] = claim_total > 0 ? static_cast<float>(claim_hit / claim_total) : 0.f;
-      f[12] = q_idf_total > 0 ? static_cast<float>(query_hit / q_idf_total) : 0.f;
-      kept.push_back(cands[s]);
+    } else {
+      std::vector<ClaimRowId> rows;
+      for (int s : order) rows.push_back(cands[s].row_id);
+      CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
+                          db_.store().GetByRowIds(rows));
+      for (size_t i = 0; i < order.size(); ++i) {
+        if (!records[i].has_value()) continue;  // deleted since the index was loaded
+        const ClaimRecord& r = *records[i];
+        const CueSet c_cues = Cues(absl::StrCat(r.text, " ", r.title));
+        RerankFeatures& f = cands[order[i]].features;
+        f[8] = Overlap(q_cues.numbers, c_cues.numbers);
+        f[9] = Overlap(q_cues.names, c_cues.names);
+        f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
+        const ClaimTerms terms = AnalyzeClaimTerms(r, db_.bm25());
+        Coverage(q_terms, terms.claim, terms.claim_idf, terms.body, &f);
+        kept.push_back(cands[order[i]]);
+      }
     }
     cands = std::move(kept);
   }
@@ -311,7 +538,12 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all, Candidates(texts, options));
   const float match_t = options.match_threshold.value_or(reranker_.match_threshold);
   const float suggest_t = options.suggest_threshold.value_or(reranker_.suggest_threshold);
+  const ClaimFilter& f = options.filter;
+  const bool filtered = !f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
+                        !f.claim_date_from.empty() || !f.claim_date_to.empty();
   std::vector<std::vector<MatchResult>> out(texts.size());
+  // The top candidates of every text; their claims are read from the store in one call at the end.
+  std::vector<ClaimRowId> top_rows;
   for (size_t q = 0; q < texts.size(); ++q) {
     std::vector<Candidate>& cands = all[q];
     std::vector<float> scores(cands.size());
@@ -330,36 +562,31 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     }
     std::vector<int> order(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
-    std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const auto better = [&](int a, int b) {
       if (scores[a] != scores[b]) return scores[a] > scores[b];
       if (cands[a].bm25 != cands[b].bm25) return cands[a].bm25 > cands[b].bm25;
       return cands[a].row_id < cands[b].row_id;
-    });
-    std::vector<ClaimRowId> rows;
-    for (int s : order) rows.push_back(cands[s].row_id);
-    std::vector<bool> pass(rows.size(), true);
-    const ClaimFilter& f = options.filter;
-    if (!f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
-        !f.claim_date_from.empty() || !f.claim_date_to.empty()) {
+    };
+    std::vector<bool> pass;
+    if (filtered) {
+      std::sort(order.begin(), order.end(), better);
+      std::vector<ClaimRowId> rows;
+      rows.reserve(order.size());
+      for (int s : order) rows.push_back(cands[s].row_id);
       CM_ASSIGN_OR_RETURN(pass, db_.store().MatchesFilter(rows, f));
+    } else {
+      const size_t k = std::min(order.size(), static_cast<size_t>(options.k));
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
+      order.resize(k);
+      pass.assign(k, true);
     }
-    std::vector<ClaimRowId> top;
-    std::vector<int> top_slots;
-    for (size_t i = 0; i < rows.size() && static_cast<int>(top.size()) < options.k; ++i) {
-      if (!pass[i]) continue;
-      top.push_back(rows[i]);
-      top_slots.push_back(order[i]);
-    }
-    CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
-                        db_.store().GetByRowIds(top));
     const bool long_enough = CountWords(CleanQueryText(texts[q])) >= options.min_words_for_match;
-    for (size_t i = 0; i < top.size(); ++i) {
-      if (!records[i].has_value()) continue;
-      const Candidate& c = cands[top_slots[i]];
+    for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
+      if (!pass[i]) continue;
+      const Candidate& c = cands[order[i]];
       MatchResult m;
       m.row_id = c.row_id;
-      m.claim = std::move(*records[i]);
-      m.score = scores[top_slots[i]];
+      m.score = scores[order[i]];
       m.confidence =
           options.mode == MatchMode::kHybrid ? reranker_.Confidence(c.features) : m.score;
       m.dense = c.dense;
@@ -370,8 +597,23 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       } else if (m.confidence >= suggest_t) {
         m.decision = Decision::kSuggest;
       }
+      top_rows.push_back(c.row_id);
       out[q].push_back(std::move(m));
     }
+  }
+  CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
+                      db_.store().GetByRowIds(top_rows));
+  size_t next = 0;
+  for (std::vector<MatchResult>& results : out) {
+    std::vector<MatchResult> kept;
+    kept.reserve(results.size());
+    for (MatchResult& m : results) {
+      std::optional<ClaimRecord>& r = records[next++];
+      if (!r.has_value()) continue;  // deleted since the index was loaded
+      m.claim = *std::move(r);
+      kept.push_back(std::move(m));
+    }
+    results = std::move(kept);
   }
   return out;
 }

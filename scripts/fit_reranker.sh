@@ -9,6 +9,7 @@
 # see it. The re-ranker is fitted on those honest features, selected and calibrated on tweets-dev /
 # debates-dev with the bundled model. About 10 minutes on 2 cores; deterministic.
 # Usage: scripts/fit_reranker.sh [DATA_DIR [WORK_DIR]]   (defaults: ../shared/data, a temp dir)
+# Fold models already in WORK_DIR (foldN/model) are reused: delete them after retraining the model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="$(cd "${1:-../shared/data}" && pwd)"
@@ -19,7 +20,7 @@ dev="$data/claims-dev"
 
 for f in 0 1; do
   d="$work/fold$f/data"
-  rm -rf "$work/fold$f" && mkdir -p "$d/claims-dev"
+  rm -rf "$d" && mkdir -p "$d/claims-dev"
   ln -s "$data/train" "$d/train"
   for x in "$dev"/*; do
     case "$(basename "$x")" in *-train.*) ;; *) ln -s "$x" "$d/claims-dev/" ;; esac
@@ -37,6 +38,10 @@ for s in ("tweets", "debates"):
                 qid = line.split("\t" if ext == "tsv" else None)[0]
                 (kept if zlib.crc32(qid.encode()) % 2 == f else held).write(line)
 PY
+  if [[ -f "$work/fold$f/model/model.safetensors" ]]; then
+    echo "fit_reranker: reusing $work/fold$f/model"
+    continue
+  fi
   echo "fit_reranker: training fold $f model (without half $((1 - f)) of the training queries)"
   scripts/train_default_model.sh "$d" "$work/fold$f/model" \
     --tokenizer models/default/sentencepiece.bpe.model > "$work/fold$f/train.log" 2>&1

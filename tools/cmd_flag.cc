@@ -42,7 +42,7 @@ int RunFlag(const Args& args) {
     if (!f) return Fail(absl::StrCat("cannot open ", path));
     input.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   }
-  absl::StatusOr<MatchSession> s = OpenMatchSession(p);
+  absl::StatusOr<MatchSession> s = OpenMatchSession(p, /*many_queries=*/false);  // a few sentences
   if (!s.ok()) {
     if (absl::IsInvalidArgument(s.status())) return UsageError(p, s.status().message());
     return Fail(s.status());

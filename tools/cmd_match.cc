@@ -43,7 +43,8 @@ int RunLookup(const Args& args) {
       .Example("claimmatch lookup --json --language en -k 3 \"vaccines cause autism\"")
       .Example("cut -f2 tweets.tsv | claimmatch lookup > results.jsonl");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
-  absl::StatusOr<MatchSession> s = OpenMatchSession(p);
+  // One query from the arguments: no in-memory snapshot (it would cost more than the query).
+  absl::StatusOr<MatchSession> s = OpenMatchSession(p, /*many_queries=*/p.positional().empty());
   if (!s.ok()) return SessionError(p, s.status());
   const bool color = UseColor(p.GetFlag("no-color"));
 

@@ -69,7 +69,7 @@ absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
   return RerankerModel::Default();
 }
 
-absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p) {
+absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_queries) {
   MatchSession s;
   auto usage = [](absl::string_view m) { return absl::InvalidArgumentError(m); };
   absl::StatusOr<MatchMode> mode = ParseMatchMode(p.Get("mode"));
@@ -129,7 +129,8 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p) {
   absl::StatusOr<RerankerModel> reranker =
       LoadRerankerFor(*s.db, p.Get("reranker"), &s.reranker_source);
   if (!reranker.ok()) return reranker.status();
-  s.matcher = std::make_unique<Matcher>(*s.db, *std::move(reranker));
+  s.matcher =
+      std::make_unique<Matcher>(*s.db, *std::move(reranker), many_queries ? kMaxSnapshotClaims : 0);
   return s;
 }
 

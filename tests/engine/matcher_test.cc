@@ -7,6 +7,9 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "embeddings/file_util.h"
 #include "engine/reranker.h"
@@ -18,6 +21,7 @@ namespace {
 
 using ::claimmatch::testing::IsOk;
 using ::claimmatch::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -434,6 +438,64 @@ TEST_F(MatcherTest, MatchBatchEqualsMatchOneByOne) {
       }
     }
   }
+}
+
+// The in-memory snapshot (claim cues, word counts, a copy of the flat vectors) and the path that
+// reads the store and the vector index per query give the same candidates, features and results.
+TEST_F(MatcherTest, SnapshotAndStorePathsAgree) {
+  const Matcher without_snapshot(*db_, RerankerModel::Default(), /*max_snapshot_claims=*/0);
+  ASSERT_THAT(matcher_->Prepare(), IsOk());
+  ASSERT_THAT(without_snapshot.Prepare(), IsOk());
+  const std::vector<std::string> texts = {
+      "If you drink bleach it will cure you of the coronavirus",
+      "NASA says the 1969 Moon landing was filmed in a studio",
+      "A vacina da gripe causa paralisia facial nos idosos",
+      "The recipe needs two cups of flour and an egg.",
+  };
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    o.k = 6;
+    auto a = matcher_->Candidates(texts, o);
+    auto b = without_snapshot.Candidates(texts, o);
+    ASSERT_THAT(a, IsOk());
+    ASSERT_THAT(b, IsOk());
+    for (size_t q = 0; q < texts.size(); ++q) {
+      ASSERT_EQ((*a)[q].size(), (*b)[q].size()) << texts[q];
+      for (size_t s = 0; s < (*a)[q].size(); ++s) {
+        EXPECT_EQ((*a)[q][s].row_id, (*b)[q][s].row_id) << texts[q];
+        for (int f = 0; f < kNumRerankFeatures; ++f) {
+          EXPECT_NEAR((*a)[q][s].features[f], (*b)[q][s].features[f], 1e-5)
+              << texts[q] << " feature " << RerankFeatureNames()[f];
+        }
+      }
+    }
+    o.filter.languages = {"en"};
+    auto ra = matcher_->MatchBatch(texts, o);
+    auto rb = without_snapshot.MatchBatch(texts, o);
+    ASSERT_THAT(ra, IsOk());
+    ASSERT_THAT(rb, IsOk());
+    for (size_t q = 0; q < texts.size(); ++q) {
+      EXPECT_EQ(Ids((*ra)[q]), Ids((*rb)[q])) << MatchModeName(mode) << ": " << texts[q];
+    }
+  }
+}
+
+// The snapshot is built once, by whichever of several concurrent first queries gets there first.
+TEST_F(MatcherTest, ConcurrentFirstQueriesAgree) {
+  const Matcher fresh(*db_, RerankerModel::Default());
+  const std::vector<std::string> texts = {"Sharks never get cancer",
+                                          "the Eiffel Tower was built for Barcelona"};
+  std::vector<std::vector<std::string>> top(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = fresh.MatchBatch(texts, MatchOptions{});
+      if (r.ok()) top[t] = {(*r)[0].at(0).claim.id, (*r)[1].at(0).claim.id};
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < 4; ++t) EXPECT_THAT(top[t], ElementsAre("c11", "c12")) << "thread " << t;
 }
 
 TEST_F(MatcherTest, EmptyBatchGivesNoResults) {
