@@ -28,6 +28,25 @@ using json = nlohmann::json;
 std::string Data(const std::string& rel) { return JoinPath(testing::TestDataDir(), rel); }
 std::string Model() { return Data("xlmr-tiny/model"); }
 
+// Starts `claimmatch ingest` of `file` into `db` as a child process (output discarded), committing
+// every `batch` records; returns its pid.
+pid_t StartIngest(const std::string& db, const std::string& file, const char* batch,
+                  const char* checkpoint_every) {
+  const std::string bin = testing::ClaimmatchBinary();
+  const std::string model = Model();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execl(bin.c_str(), bin.c_str(), "ingest", "--db", db.c_str(), "--model", model.c_str(),
+            "--batch", batch, "--checkpoint-every", checkpoint_every, file.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
 class DbCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -185,17 +204,7 @@ TEST_F(DbCliTest, KilledIngestLeavesACheckableDatabaseAndReRunCompletes) {
           << "\n";
     }
   }
-  const std::string bin = testing::ClaimmatchBinary();
-  const std::string model = Model();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execl(bin.c_str(), bin.c_str(), "ingest", "--db", db_.c_str(), "--model", model.c_str(),
-            "--batch", "500", "--checkpoint-every", "3", file.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = StartIngest(db_, file, "500", "3");
   // Wait until some batches are committed (and a checkpoint may have been saved), then kill.
   int64_t seen = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
@@ -294,17 +303,7 @@ TEST_F(DbCliTest, LookupsFromAnotherProcessKeepWorkingDuringIngest) {
   };
   lookup_all("before the ingest");
 
-  const std::string bin = testing::ClaimmatchBinary();
-  const std::string model = Model();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execl(bin.c_str(), bin.c_str(), "ingest", "--db", db_.c_str(), "--model", model.c_str(),
-            "--batch", "50", "--checkpoint-every", "4", all.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = StartIngest(db_, all, "50", "4");
   bool reaped = false;
   struct KillOnFailure {  // a failed assertion must not leave a frozen child behind
     pid_t pid;

@@ -53,11 +53,20 @@ PromptRun RunPrompt(const std::string& db, const std::string& history,
   }
   if (pid < 0) return run;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto last_key = std::chrono::steady_clock::now();
   size_t typed = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     if (typed < keys.size() && Count(run.screen, "claim> ") > static_cast<int>(typed)) {
       const std::string& k = keys[typed++];
       if (::write(fd, k.data(), k.size()) != static_cast<ssize_t>(k.size())) break;
+      last_key = std::chrono::steady_clock::now();
+    } else if (typed == keys.size() &&
+               std::chrono::steady_clock::now() - last_key > std::chrono::seconds(3)) {
+      // Still running after the last key: a key typed while the line editor was switching the
+      // terminal mode can be lost; type it again, as a person would.
+      const std::string& k = keys.back();
+      if (::write(fd, k.data(), k.size()) != static_cast<ssize_t>(k.size())) break;
+      last_key = std::chrono::steady_clock::now();
     }
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
