@@ -35,22 +35,10 @@ void AddModelOption(ArgParser& p, const char* help) {
 
 // The model for an existing database: --model/CLAIMMATCH_MODEL, else the one its manifest names,
 // else the bundled default.
+// (An unreadable manifest is what check and reindex report and repair, so it is not an error here.)
 std::string ModelForDb(const ArgParser& p, const std::string& db) {
-  if (p.IsSet("model")) return p.Get("model");
-  absl::StatusOr<Manifest> m = ClaimDatabase::ReadManifest(db);
-  if (m.ok() && !m->model.path.empty() && PathExists(m->model.path)) return m->model.path;
-  return DefaultModelDir();
-}
-
-absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads) {
-  EncoderOptions options;
-  options.threads = threads;
-  absl::StatusOr<std::unique_ptr<SentenceEncoder>> e = LoadSentenceEncoder(dir, options);
-  if (!e.ok()) {
-    return absl::Status(e.status().code(),
-                        absl::StrCat("cannot load model: ", e.status().message()));
-  }
-  return e;
+  absl::StatusOr<std::string> dir = DatabaseModelDir(p.IsSet("model") ? p.Get("model") : "", db);
+  return dir.ok() ? *dir : DefaultModelDir();
 }
 
 absl::StatusOr<VectorIndexOptions> IndexOptions(const std::string& name) {
@@ -110,10 +98,8 @@ int RunIngest(const Args& args) {
       .Example("claimmatch ingest --db ~/claims politifact.jsonl reviews.html")
       .Example("claimmatch ingest --db ~/claims --map text=statement,verdict=label sheet.csv");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
-  int threads = 2;
-  if (!p.GetInt("threads", &threads).ok() || threads < 1) {
-    return UsageError(p, "--threads needs a whole number >= 1");
-  }
+  absl::StatusOr<int> threads = ThreadsOption(p);
+  if (!threads.ok()) return UsageError(p, threads.status().message());
   int batch = 1000, checkpoint = 50;
   if (!p.GetInt("batch", &batch).ok() || batch < 1) {
     return UsageError(p, "--batch needs a whole number >= 1");
@@ -169,7 +155,7 @@ int RunIngest(const Args& args) {
   }
 
   absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder =
-      LoadEncoder(ModelForDb(p, db_dir), threads);
+      LoadEncoder(ModelForDb(p, db_dir), *threads);
   if (!encoder.ok()) return Fail(encoder.status());
   ProgressBar bar("ingest", "claims", !quiet);
   DatabaseOptions options;
@@ -366,10 +352,8 @@ int RunReindex(const Args& args) {
       .Example(
           "claimmatch reindex --db ~/claims --model models/paraphrase-multilingual-MiniLM-L12-v2");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
-  int threads = 2;
-  if (!p.GetInt("threads", &threads).ok() || threads < 1) {
-    return UsageError(p, "--threads needs a whole number >= 1");
-  }
+  absl::StatusOr<int> threads = ThreadsOption(p);
+  if (!threads.ok()) return UsageError(p, threads.status().message());
   const std::string db_dir = p.Get("db");
   if (!PathExists(JoinPath(db_dir, ClaimStore::kFileName))) {
     return Fail(absl::StrCat(db_dir, " has no claim store (", ClaimStore::kFileName,
@@ -381,7 +365,7 @@ int RunReindex(const Args& args) {
   absl::StatusOr<VectorIndexOptions> index = IndexOptions(index_name);
   if (!index.ok()) return UsageError(p, index.status().message());
   const std::string model = ModelForDb(p, db_dir);
-  absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder = LoadEncoder(model, threads);
+  absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder = LoadEncoder(model, *threads);
   if (!encoder.ok()) return Fail(encoder.status());
   const bool quiet = p.GetFlag("quiet");
   if (!quiet) {

@@ -48,10 +48,8 @@ int RunEmbed(const Args& args) {
       .Example("claimmatch embed --model tests/data/xlmr-tiny/model \"The moon landing was faked\"")
       .Example("claimmatch embed --input sentences.txt > vectors.jsonl");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
-  int threads = 0;
-  if (absl::Status s = p.GetInt("threads", &threads); !s.ok() || threads < 1) {
-    return UsageError(p, "--threads needs a whole number >= 1");
-  }
+  absl::StatusOr<int> threads = ThreadsOption(p);
+  if (!threads.ok()) return UsageError(p, threads.status().message());
   TextRole role = TextRole::kNone;
   const std::string role_name = p.Get("role");
   if (role_name == "query") {
@@ -67,7 +65,7 @@ int RunEmbed(const Args& args) {
   }
 
   EncoderOptions options;
-  options.threads = threads;
+  options.threads = *threads;
   absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder =
       LoadSentenceEncoder(p.Get("model"), options);
   if (!encoder.ok()) {

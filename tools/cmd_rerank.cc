@@ -45,17 +45,13 @@ class Encoders {
  public:
   explicit Encoders(std::string model) : override_(std::move(model)) {}
   absl::StatusOr<const SentenceEncoder*> For(const std::string& db) {
-    std::string path = override_;
-    if (path.empty()) {
-      auto m = ClaimDatabase::ReadManifest(db);
-      if (!m.ok()) return m.status();
-      path = m->model.path;
-    }
-    auto it = loaded_.find(path);
+    absl::StatusOr<std::string> path = DatabaseModelDir(override_, db);
+    if (!path.ok()) return path.status();
+    auto it = loaded_.find(*path);
     if (it == loaded_.end()) {
-      auto e = LoadSentenceEncoder(path);
+      auto e = LoadEncoder(*path, EncoderOptions().threads);
       if (!e.ok()) return e.status();
-      it = loaded_.emplace(path, *std::move(e)).first;
+      it = loaded_.emplace(*path, *std::move(e)).first;
     }
     return it->second.get();
   }

@@ -3,11 +3,14 @@
 #ifndef CLAIMMATCH_TOOLS_COMMANDS_H_
 #define CLAIMMATCH_TOOLS_COMMANDS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "embeddings/sentence_encoder.h"
 #include "tools/cli_args.h"
 
 namespace claimmatch::cli {
@@ -44,6 +47,15 @@ int RunEvaluate(const Args& args);
 
 // The bundled default model directory (CLAIMMATCH_MODEL overrides; see README).
 std::string DefaultModelDir();
+// The model directory for the existing database `db`: `model` when not empty, else the one its
+// manifest names (the bundled default when that path no longer exists). Fails with the manifest's
+// error when it cannot be read.
+absl::StatusOr<std::string> DatabaseModelDir(const std::string& model, const std::string& db);
+// Loads the model in `dir` with `threads` encoder threads; fails with the loader's code and
+// "cannot load model: ..." in front of its message.
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads);
+// The value of the --threads option; fails with kInvalidArgument unless it is a whole number >= 1.
+absl::StatusOr<int> ThreadsOption(const ArgParser& p);
 // The default claim database: $XDG_DATA_HOME/claimmatch/default, else
 // ~/.local/share/claimmatch/default (CLAIMMATCH_DB overrides, through the option's env).
 std::string DefaultDbDir();

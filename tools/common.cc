@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
+#include "engine/claim_database.h"
 #include "tools/commands.h"
 
 namespace claimmatch::cli {
@@ -33,6 +34,32 @@ int ParseOrExit(ArgParser& parser, const Args& args) {
 std::string DefaultModelDir() {
   if (const char* e = std::getenv("CLAIMMATCH_MODEL"); e != nullptr && *e != '\0') return e;
   return JoinPath(CLAIMMATCH_SOURCE_DIR, "models/default");
+}
+
+absl::StatusOr<std::string> DatabaseModelDir(const std::string& model, const std::string& db) {
+  if (!model.empty()) return model;
+  absl::StatusOr<Manifest> m = ClaimDatabase::ReadManifest(db);
+  if (!m.ok()) return m.status();
+  return !m->model.path.empty() && PathExists(m->model.path) ? m->model.path : DefaultModelDir();
+}
+
+absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads) {
+  EncoderOptions options;
+  options.threads = threads;
+  absl::StatusOr<std::unique_ptr<SentenceEncoder>> e = LoadSentenceEncoder(dir, options);
+  if (!e.ok()) {
+    return absl::Status(e.status().code(),
+                        absl::StrCat("cannot load model: ", e.status().message()));
+  }
+  return e;
+}
+
+absl::StatusOr<int> ThreadsOption(const ArgParser& p) {
+  int threads = 0;
+  if (!p.GetInt("threads", &threads).ok() || threads < 1) {
+    return absl::InvalidArgumentError("--threads needs a whole number >= 1");
+  }
+  return threads;
 }
 
 std::string DefaultDbDir() {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
+#include "embeddings/status_macros.h"
 #include "engine/verdict.h"
 #include "tools/commands.h"
 
@@ -75,14 +76,11 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   absl::StatusOr<MatchMode> mode = ParseMatchMode(p.Get("mode"));
   if (!mode.ok()) return usage(mode.status().message());
   s.options.mode = *mode;
-  int threads = 2;
   if (!p.GetInt("k", &s.options.k).ok() || s.options.k < 1) return usage("-k needs a number >= 1");
   if (!p.GetInt("min-words", &s.options.min_words_for_match).ok()) {
     return usage("--min-words needs a whole number");
   }
-  if (!p.GetInt("threads", &threads).ok() || threads < 1) {
-    return usage("--threads needs a whole number >= 1");
-  }
+  CM_ASSIGN_OR_RETURN(const int threads, ThreadsOption(p));
   for (const char* t : {"match-threshold", "suggest-threshold"}) {
     if (p.Get(t).empty()) continue;
     double v = 0;
@@ -108,20 +106,8 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   f.claim_date_to = p.Get("until");
 
   const std::string db_dir = p.Get("db");
-  std::string model = p.Get("model");
-  if (model.empty()) {
-    absl::StatusOr<Manifest> m = ClaimDatabase::ReadManifest(db_dir);
-    if (!m.ok()) return m.status();
-    model = PathExists(m->model.path) ? m->model.path : DefaultModelDir();
-  }
-  EncoderOptions eo;
-  eo.threads = threads;
-  absl::StatusOr<std::unique_ptr<SentenceEncoder>> encoder = LoadSentenceEncoder(model, eo);
-  if (!encoder.ok()) {
-    return absl::Status(encoder.status().code(),
-                        absl::StrCat("cannot load model: ", encoder.status().message()));
-  }
-  s.encoder = std::move(*encoder);
+  CM_ASSIGN_OR_RETURN(const std::string model, DatabaseModelDir(p.Get("model"), db_dir));
+  CM_ASSIGN_OR_RETURN(s.encoder, LoadEncoder(model, threads));
   absl::StatusOr<std::unique_ptr<ClaimDatabase>> db =
       ClaimDatabase::Open(db_dir, ClaimDatabase::Mode::kReadOnly, *s.encoder);
   if (!db.ok()) return db.status();
