@@ -246,16 +246,21 @@ int RunTrainReranker(const Args& args) {
     for (const Judged& j : dev_judged) total += MapAt5(j, m, nullptr);
     return total / dev_judged.size();
   };
-  RerankerModel best = *trained;
-  double best_map = mean_map(*trained);
-  std::fprintf(stderr, "train reranker: pointwise logistic model: mean dev MAP@5 %.4f\n", best_map);
-  if (const double map = mean_map(*listwise); true) {
-    std::fprintf(stderr, "train reranker: listwise logistic model: mean dev MAP@5 %.4f\n", map);
+  // The best candidate so far on mean dev MAP@5 (the first of equals).
+  RerankerModel best;
+  double best_map = -1;
+  auto consider = [&](const RerankerModel& m) {
+    const double map = mean_map(m);
     if (map > best_map + 1e-9) {
       best_map = map;
-      best = *listwise;
+      best = m;
     }
-  }
+    return map;
+  };
+  std::fprintf(stderr, "train reranker: pointwise logistic model: mean dev MAP@5 %.4f\n",
+               consider(*trained));
+  std::fprintf(stderr, "train reranker: listwise logistic model: mean dev MAP@5 %.4f\n",
+               consider(*listwise));
   for (int wl = 50; wl <= 95; wl += 5) {
     for (float rel : {0.f, 0.25f, 0.5f}) {
       for (float gap : {0.f, 0.5f, 1.f}) {
@@ -269,11 +274,7 @@ int RunTrainReranker(const Args& args) {
             "score fusion %.2f x BM25 fraction + %.2f x cosine + %.2f x BM25/best + %.2f x "
             "(cosine - best), selected on dev",
             wl / 100.0, (100 - wl) / 100.0, rel, gap);
-        const double map = mean_map(m);
-        if (map > best_map + 1e-9) {
-          best_map = map;
-          best = m;
-        }
+        consider(m);
       }
     }
   }
