@@ -1,6 +1,8 @@
 // The interactive `lookup` prompt, driven through a real pseudo-terminal: queries are answered,
 // the up arrow recalls the previous query (also from an earlier session, through the history
-// file), and Ctrl-D quits with exit code 0.
+// file), and an empty line quits with exit code 0. (Ctrl-D is not typed here: when it arrives
+// before libedit has put the terminal into raw mode, the terminal's line discipline takes it and
+// the prompt waits; CI saw that race. Typed by hand it quits.)
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
@@ -97,9 +99,9 @@ TEST(LookupPromptTest, AnswersRecallsWithTheUpArrowAndKeepsHistoryAcrossSessions
   ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
   const std::string history = JoinPath(root, "state/claimmatch/history");
 
-  // Session 1: a query, then Up + Enter repeats it, then Ctrl-D.
+  // Session 1: a query, then Up + Enter repeats it, then an empty line.
   const PromptRun first =
-      RunPrompt(db, history, {"wind turbines cause cancer\r", "\x1b[A\r", "\x04"});
+      RunPrompt(db, history, {"wind turbines cause cancer\r", "\x1b[A\r", "\r"});
   EXPECT_EQ(first.exit_code, 0) << first.screen;
   EXPECT_EQ(Count(first.screen, R"("query":"wind turbines cause cancer")"), 2) << first.screen;
   EXPECT_EQ(Count(first.screen, R"("claim_id":"c06")"), 2) << first.screen;
