@@ -72,6 +72,7 @@ struct StaticTrainer::State {
   Eigen::VectorXf best_weight;
   double best_score = -1;
   uint64_t data_fingerprint = 0;
+  Eigen::MatrixXf output_transform;  // dim x dim, or empty
 };
 
 absl::StatusOr<RetrievalMetrics> EvaluateRetrieval(const EmbeddingMatrix& queries,
@@ -226,7 +227,40 @@ EmbeddingMatrix StaticTrainer::FoldedEmbeddings() const {
   const Eigen::VectorXf& weight = best ? s.best_weight : s.weight;
   EmbeddingMatrix folded = emb;
   for (int r = 0; r < folded.rows(); ++r) folded.row(r) *= weight[r];
+  if (s.output_transform.size() > 0) folded = (folded * s.output_transform).eval();
   return folded;
+}
+
+absl::Status StaticTrainer::SetOutputTransform(const Eigen::MatrixXf& transform) {
+  if (transform.size() > 0 &&
+      (transform.rows() != options_.dim || transform.cols() != options_.dim)) {
+    return absl::InvalidArgumentError(absl::StrCat("output transform is ", transform.rows(), " x ",
+                                                   transform.cols(), ", expected ", options_.dim,
+                                                   " x ", options_.dim));
+  }
+  state_->output_transform = transform;
+  return absl::OkStatus();
+}
+
+EmbeddingMatrix StaticTrainer::EncodeSaved(absl::Span<const std::string> texts) const {
+  const EmbeddingMatrix table = FoldedEmbeddings();
+  const int n = static_cast<int>(texts.size());
+  EmbeddingMatrix out = EmbeddingMatrix::Zero(n, options_.dim);
+  const TokenId vocab = static_cast<TokenId>(table.rows());
+  ParallelFor(n, options_.threads, [&](int begin, int end) {
+    for (int i = begin; i < end; ++i) {
+      auto row = out.row(i);
+      int count = 0;
+      for (TokenId id : tokenizer_->Encode(texts[i], options_.max_tokens)) {
+        if (id < kFirstPooledId || id >= vocab) continue;
+        row.noalias() += table.row(id);
+        ++count;
+      }
+      const float norm = row.norm();
+      if (count > 0 && norm > 0) row /= norm;
+    }
+  });
+  return out;
 }
 
 absl::Status StaticTrainer::Save(absl::string_view dir,

@@ -32,6 +32,7 @@
 #include "embeddings/static_model.h"
 #include "embeddings/tokenizer.h"
 #include "embeddings/types.h"
+#include "embeddings/whitening.h"
 
 namespace claimmatch {
 
@@ -126,11 +127,18 @@ class StaticTrainer {
   // Mean training loss over the last logging window (or the last epoch); NaN before training.
   double recent_loss() const { return recent_loss_; }
 
+  // Sets a dim x dim linear map applied to every saved row (E -> E * transform), e.g.
+  // PartialWhitening(); mean pooling makes it act on sentence vectors exactly. An empty matrix
+  // clears it. Returns OK; fails with kInvalidArgument unless the matrix is empty or dim x dim.
+  absl::Status SetOutputTransform(const Eigen::MatrixXf& transform);
+  // Returns unit rows for `texts` as the saved model encodes them (the kept snapshot, the output
+  // transform), up to F16 rounding.
+  EmbeddingMatrix EncodeSaved(absl::Span<const std::string> texts) const;
   // Writes the model directory (token weights folded into the rows, which gives the same
   // vectors). Failures as SaveStaticModel().
   absl::Status Save(absl::string_view dir, const StaticModelSaveOptions& options = {}) const;
 
-  // The folded vocab x dim embedding matrix that Save() writes.
+  // The folded (and transformed) vocab x dim embedding matrix that Save() writes.
   EmbeddingMatrix FoldedEmbeddings() const;
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   int64_t step() const { return step_; }

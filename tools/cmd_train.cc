@@ -150,9 +150,32 @@ absl::Status RunTrainImpl(const ArgParser& p) {
     MineNegatives(*trainer, data.train_sets, data.sources[0]);
   }
   CM_RETURN_IF_ERROR(trainer->Train(data.sources, data.eval_sets, stderr));
+  double whiten = 0;
+  int whiten_texts = 0;
+  CM_RETURN_IF_ERROR(p.GetDouble("whiten", &whiten));
+  CM_RETURN_IF_ERROR(p.GetInt("whiten-texts", &whiten_texts));
+  if (whiten > 0 || p.GetFlag("remove-mean")) {
+    // The sample: every k-th training text (the language-balanced tokenizer texts under the
+    // shared preset), so the map is a pure function of the data.
+    std::vector<std::string> sample;
+    const size_t n = data.texts.size();
+    const size_t stride = whiten_texts > 0 && n > static_cast<size_t>(whiten_texts)
+                              ? (n + whiten_texts - 1) / whiten_texts
+                              : 1;
+    for (size_t i = 0; i < n; i += stride) sample.push_back(data.texts[i]);
+    CM_ASSIGN_OR_RETURN(Eigen::MatrixXf map, PartialWhitening(trainer->EncodeSaved(sample), whiten,
+                                                              p.GetFlag("remove-mean")));
+    CM_RETURN_IF_ERROR(trainer->SetOutputTransform(map));
+    std::fprintf(stderr, "whitening (alpha %g%s) estimated on %zu texts\n", whiten,
+                 p.GetFlag("remove-mean") ? ", mean direction removed" : "", sample.size());
+  }
   StaticModelSaveOptions so;
   so.fp16 = p.GetFlag("fp16");
   so.metadata = {{"trainer", "claimmatch train"}, {"seed", absl::StrCat(seed)}};
+  if (whiten > 0 || p.GetFlag("remove-mean")) {
+    so.metadata["whitening"] =
+        absl::StrCat("alpha ", whiten, p.GetFlag("remove-mean") ? ", mean removed" : "");
+  }
   CM_RETURN_IF_ERROR(trainer->Save(out_dir, so));
   std::fprintf(stderr, "wrote %s\n", out_dir.c_str());
   return absl::OkStatus();
@@ -326,6 +349,12 @@ int RunTrain(const Args& args) {
       .Option("checkpoint-every", "checkpoint every N steps (0: each epoch)", "0")
       .Flag("resume", "continue from the checkpoint")
       .Flag("fp16", "store the weights as F16")
+      .Option("whiten",
+              "after training, scale principal directions by eigenvalue^(-ALPHA/2) (0: off, 1: "
+              "full whitening)",
+              "0")
+      .Flag("remove-mean", "after training, project out the mean sentence direction")
+      .Option("whiten-texts", "training texts sampled to estimate the whitening", "100000")
       .Example(
           "claimmatch train --out models/default --data ../shared/data --preset shared "
           "--lowercase --fp16 --keep-best --mine-negatives")

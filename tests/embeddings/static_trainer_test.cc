@@ -5,10 +5,12 @@
 // encodes as the trainer does.
 #include "embeddings/static_trainer.h"
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "Eigen/Eigenvalues"
 #include "embeddings/file_util.h"
 #include "embeddings/sentence_encoder.h"
 #include "tests/test_util.h"
@@ -208,6 +210,107 @@ TEST(StaticTrainerTest, SavedModelEncodesLikeTrainer) {
   auto got = (*enc)->Encode(texts);
   ASSERT_THAT(got, IsOk());
   EXPECT_LT((*got - (*t)->Encode(texts)).cwiseAbs().maxCoeff(), 1e-5);
+}
+
+TEST(StaticTrainerTest, OutputTransformIsWhatTheSavedModelEncodes) {
+  StaticTrainerOptions o = Options();
+  o.epochs = 1;
+  auto t = StaticTrainer::Create(o, TaskTokenizer(), GetTask().texts);
+  ASSERT_THAT(t, IsOk());
+  std::vector<PairSource> sources = {{"task", GetTask().train, 1.0}};
+  ASSERT_THAT((*t)->Train(sources, {}, nullptr), IsOk());
+  EXPECT_THAT((*t)->SetOutputTransform(Eigen::MatrixXf::Identity(o.dim + 1, o.dim)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("is 33 x 32, expected 32 x 32")));
+  const std::vector<std::string> texts = {GetTask().test[0].anchor, GetTask().test[1].positive,
+                                          GetTask().test[2].anchor};
+  const EmbeddingMatrix plain = (*t)->EncodeSaved(texts);
+  EXPECT_LT((plain - (*t)->Encode(texts)).cwiseAbs().maxCoeff(), 1e-5);
+  auto map = PartialWhitening((*t)->EncodeSaved(GetTask().texts), 0.5, true);
+  ASSERT_THAT(map, IsOk());
+  ASSERT_THAT((*t)->SetOutputTransform(*map), IsOk());
+  const EmbeddingMatrix mapped = (*t)->EncodeSaved(texts);
+  // Mean pooling commutes with the map: the saved sentence vector is the normalised image of
+  // the untransformed one.
+  for (int i = 0; i < mapped.rows(); ++i) {
+    const EmbeddingRow expected = (plain.row(i) * *map).normalized();
+    EXPECT_LT((mapped.row(i) - expected).cwiseAbs().maxCoeff(), 1e-5) << i;
+  }
+  EXPECT_GT((mapped - plain).cwiseAbs().maxCoeff(), 1e-3);  // the map does something
+  const std::string dir = testing::MakeTempDir("static_whitened");
+  StaticModelSaveOptions so;
+  so.fp16 = false;
+  ASSERT_THAT((*t)->Save(dir, so), IsOk());
+  auto enc = LoadSentenceEncoder(dir);
+  ASSERT_THAT(enc, IsOk());
+  auto got = (*enc)->Encode(texts);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_LT((*got - mapped).cwiseAbs().maxCoeff(), 1e-5);
+}
+
+// Anisotropic Gaussian vectors (standard deviations 4, 2, 1, 0.5, 0.25, 0.1) around a mean.
+EmbeddingMatrix AnisotropicVectors() {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  const float sd[] = {4, 2, 1, 0.5f, 0.25f, 0.1f};
+  EmbeddingMatrix x(4000, 6);
+  for (int i = 0; i < x.rows(); ++i) {
+    for (int j = 0; j < 6; ++j) x(i, j) = 3.0f + sd[j] * normal(rng);
+  }
+  return x;
+}
+
+Eigen::VectorXd CovarianceEigenvalues(const EmbeddingMatrix& x) {
+  const Eigen::MatrixXd xd = x.cast<double>();
+  const Eigen::MatrixXd c = xd.rowwise() - xd.colwise().mean();
+  return Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(c.transpose() * c / xd.rows())
+      .eigenvalues();
+}
+
+TEST(PartialWhiteningTest, FullWhiteningEqualisesTheVariances) {
+  const EmbeddingMatrix x = AnisotropicVectors();
+  const Eigen::VectorXd before = CovarianceEigenvalues(x);
+  EXPECT_GT(before.maxCoeff() / before.minCoeff(), 1000);
+  auto map = PartialWhitening(x, 1.0, false);
+  ASSERT_THAT(map, IsOk());
+  const Eigen::VectorXd after = CovarianceEigenvalues(x * *map);
+  EXPECT_LT(after.maxCoeff() / after.minCoeff(), 1.0001);
+  // Half whitening takes the square root of the spread: 1600 / 0.01 -> about 400.
+  auto half = PartialWhitening(x, 0.5, false);
+  ASSERT_THAT(half, IsOk());
+  const Eigen::VectorXd mid = CovarianceEigenvalues(x * *half);
+  const double ratio = before.maxCoeff() / before.minCoeff();
+  EXPECT_NEAR(mid.maxCoeff() / mid.minCoeff(), std::sqrt(ratio), 0.01 * std::sqrt(ratio));
+}
+
+TEST(PartialWhiteningTest, IdentityAndMeanRemoval) {
+  const EmbeddingMatrix x = AnisotropicVectors();
+  auto identity = PartialWhitening(x, 0.0, false);
+  ASSERT_THAT(identity, IsOk());
+  EXPECT_EQ(*identity, Eigen::MatrixXf::Identity(6, 6));
+  auto projection = PartialWhitening(x, 0.0, true);
+  ASSERT_THAT(projection, IsOk());
+  const EmbeddingRow mean = x.colwise().mean();
+  EXPECT_LT((mean * *projection).norm(), 1e-4 * mean.norm());
+  EXPECT_LT((*projection * *projection - *projection).cwiseAbs().maxCoeff(), 1e-5);
+  EXPECT_LT((projection->transpose() - *projection).cwiseAbs().maxCoeff(), 1e-6);
+  // A vector orthogonal to the mean passes unchanged.
+  EmbeddingRow orthogonal = EmbeddingRow::Zero(6);
+  orthogonal(0) = 1;
+  orthogonal(1) = -1;
+  orthogonal -= orthogonal.dot(mean) / mean.squaredNorm() * mean;
+  EXPECT_LT((orthogonal * *projection - orthogonal).cwiseAbs().maxCoeff(), 1e-5);
+}
+
+TEST(PartialWhiteningTest, RejectsBadArguments) {
+  EXPECT_THAT(
+      PartialWhitening(EmbeddingMatrix::Ones(1, 4), 0.5, true),
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("at least 2 vectors")));
+  EXPECT_THAT(PartialWhitening(AnisotropicVectors(), 2.5, false),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("alpha 2.5 is not in [0, 2]")));
+  EXPECT_THAT(PartialWhitening(AnisotropicVectors(), -0.1, false),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("not in [0, 2]")));
 }
 
 TEST(StaticTrainerTest, RefusesDataWithNoTwoDistinctPairs) {
