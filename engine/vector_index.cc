@@ -50,15 +50,6 @@ absl::Status Guard(absl::string_view what, Fn&& fn) {
   }
 }
 
-// Auto pq_m: dim / 4, or the largest divisor of dim below it (at least 1). On real claim
-// embeddings (512-d) dim / 8 capped recall@10 near 0.63 whatever nprobe (benchmarks/README.md).
-int AutoPqM(int dim) {
-  for (int m = std::max(1, dim / 4); m > 1; --m) {
-    if (dim % m == 0) return m;
-  }
-  return 1;
-}
-
 absl::Status ValidateOptions(int dim, const VectorIndexOptions& o) {
   if (dim <= 0) return absl::InvalidArgumentError(absl::StrCat("dim must be > 0, got ", dim));
   switch (o.type) {
@@ -323,7 +314,7 @@ class IvfPqBackend : public VectorIndex::Backend {
       nlist = std::clamp<int64_t>(std::llround(4 * std::sqrt(static_cast<double>(n))), 1,
                                   std::max<int64_t>(1, n / 39));
     }
-    const int pq_m = options_.pq_m > 0 ? options_.pq_m : AutoPqM(dim_);
+    const int pq_m = options_.pq_m > 0 ? options_.pq_m : DefaultPqM(dim_);
     auto quantizer = std::make_unique<faiss::IndexFlatIP>(dim_);
     auto ivf =
         std::make_unique<faiss::IndexIVFPQ>(quantizer.get(), dim_, nlist, pq_m,
@@ -696,6 +687,15 @@ absl::StatusOr<std::unique_ptr<VectorIndex>> VectorIndex::Load(absl::string_view
   }
   if (last_change_seq != nullptr) *last_change_seq = seq;
   return std::unique_ptr<VectorIndex>(new VectorIndex(dim, options, std::move(backend)));
+}
+
+// On real claim embeddings (512-d) dim / 8 capped recall@10 near 0.63 whatever nprobe
+// (benchmarks/README.md, "Scale"); dim / 4 reached 0.69 at nprobe 32.
+int DefaultPqM(int dim) {
+  for (int m = std::max(1, dim / 4); m > 1; --m) {
+    if (dim % m == 0) return m;
+  }
+  return 1;
 }
 
 }  // namespace claimmatch

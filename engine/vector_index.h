@@ -74,6 +74,10 @@ struct VectorIndexOptions {
   int nprobe = 32;
 };
 
+// Returns the code size kIvfPq uses when pq_m is 0: dim / 4 bytes, or the largest divisor of dim
+// below that (at least 1), as FAISS needs pq_m to divide dim (400 -> 100, 512 -> 128, 10 -> 2).
+int DefaultPqM(int dim);
+
 // kIvfPq trains no earlier than this: 39 training points per PQ centroid (256 per sub-quantizer),
 // FAISS's own minimum. Below it a flat scan is fast anyway.
 inline constexpr int64_t kIvfPqMinTrainingVectors = 39 * 256;

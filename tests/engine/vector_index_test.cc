@@ -500,6 +500,29 @@ TEST(VectorIndexIvfPqTest, StaysExactUntilItCanTrainThenConverts) {
   for (int t = 0; t < 3; ++t) EXPECT_EQ(got[t], serial);
 }
 
+// The defaults chosen in benchmarks/README.md "Scale": IVF-PQ codes of dim / 4 bytes (a divisor
+// of dim, as FAISS requires) and 32 lists visited per query.
+TEST(VectorIndexIvfPqTest, DefaultsAreQuarterDimCodesAndNprobe32) {
+  const VectorIndexOptions defaults;
+  EXPECT_EQ(defaults.pq_m, 0);  // 0 = DefaultPqM(dim)
+  EXPECT_EQ(defaults.nprobe, 32);
+  EXPECT_EQ(defaults.ivf_nlist, 0);
+  EXPECT_EQ(DefaultPqM(400), 100);
+  EXPECT_EQ(DefaultPqM(512), 128);
+  EXPECT_EQ(DefaultPqM(384), 96);
+  EXPECT_EQ(DefaultPqM(10), 2);  // 10 / 4 = 2 divides 10
+  EXPECT_EQ(DefaultPqM(30), 6);  // 30 / 4 = 7 does not; 6 does
+  EXPECT_EQ(DefaultPqM(7), 1);   // prime: one sub-quantizer
+  EXPECT_EQ(DefaultPqM(3), 1);
+  for (int dim : {64, 100, 256, 300, 768, 1024}) EXPECT_EQ(dim % DefaultPqM(dim), 0) << dim;
+  // Create accepts the defaults for any dim (pq_m = 0 is resolved, never rejected).
+  for (int dim : {7, 400}) {
+    VectorIndexOptions options;
+    options.type = VectorIndexType::kIvfPq;
+    EXPECT_THAT(VectorIndex::Create(dim, options), IsOk()) << dim;
+  }
+}
+
 // Recall@10 of an approximate index against flat, on 12,000 clustered vectors and 200 queries.
 double RecallVsFlat(const VectorIndexOptions& options, int64_t n_remove) {
   ClusteredData data(kDim, /*topics=*/40, /*groups_per_topic=*/30, /*seed=*/7);
