@@ -15,4 +15,4 @@ exec build/tools/claimmatch train --out "$out" --data "$data" --preset shared \
   --in-domain-weight 16 --stsb-weight 10 --wmt-xl-weight 0.15 --ntrex-weight 0.1 \
   --tatoeba-weight 0.5 --stsb-xl-weight 0.1 --stsb-multi-weight 1 --cosent-weight 0.05 \
   --texts-per-language 3000 --fix-english --eval-every 400 --seed 42 --threads 2 \
-  --keep-best --fp16 "$@"
+  --keep-best --fp16 --whiten 0.5 --remove-mean "$@"
