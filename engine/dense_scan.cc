@@ -25,6 +25,17 @@ float RoundUp(double x) {
 // room for n rounded up to 16 entries.
 template <typename Fn>
 void ForEachAtLeast(const int32_t* scores, int n, int32_t threshold, Fn fn) {
+#ifdef CLAIMMATCH_DENSE_SCAN_VNNI
+  const __m512i t = _mm512_set1_epi32(threshold);
+  for (int b = 0; b < n; b += 16) {
+    uint32_t mask = _mm512_cmpge_epi32_mask(_mm512_loadu_si512(scores + b), t);
+    while (mask != 0) {
+      const int j = b + __builtin_ctz(mask);
+      mask &= mask - 1;
+      if (j < n) fn(j);
+    }
+  }
+#else
   for (int b = 0; b < n; b += 16) {
     int32_t top = scores[b];
     for (int l = 1; l < 16; ++l) top = std::max(top, scores[b + l]);
@@ -34,6 +45,7 @@ void ForEachAtLeast(const int32_t* scores, int n, int32_t threshold, Fn fn) {
       if (scores[j] >= threshold) fn(j);
     }
   }
+#endif
 }
 
 // Rows whose score in `scores` (n entries) is at least the c-th largest, ascending (ties at the
@@ -46,8 +58,9 @@ std::vector<int> TopRows(const int32_t* scores, int n, int c) {
     for (int j = 0; j < n; ++j) rows[j] = j;
     return rows;
   }
-  // A sample of every 16th row gives a floor that keeps about 2c rows; those are ranked exactly.
-  constexpr int kStride = 16;
+  // A sample of every 64th row gives a floor that keeps about 2c-3c rows (if it keeps fewer than
+  // c, every row is ranked); those are ranked exactly.
+  constexpr int kStride = 64;
   std::vector<int32_t> sample;
   sample.reserve(n / kStride + 1);
   for (int j = 0; j < n; j += kStride) sample.push_back(scores[j]);
