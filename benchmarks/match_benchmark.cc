@@ -4,6 +4,12 @@
 //   BM_Lookup/<mode>        one query per call (tweets-dev texts in turn); counters p50_ms, p99_ms
 //   BM_ScoreBatch/<batch>   MatchBatch over `batch` texts; items_per_second = records/s (one
 //   thread)
+//   BM_DenseScan/<prefilter>/<extra>   the dense top 50 of every query (engine/dense_scan.h) over
+//                           the database's vectors, with the 8-bit prefilter (1) or scoring every
+//                           row in float (0), <extra> rows scored before the bound; counters
+//                           same_as_exact (share of queries whose top 50 equals SearchExact's:
+//                           must be 1), scored_per_query (rows scored in float), build_s (CPU
+//                           seconds to build); items_per_second = queries/s
 //
 // The database comes from CLAIMMATCH_BENCH_DB (built beforehand, e.g. by scripts/run.sh or
 // `claimmatch ingest`), queries from CLAIMMATCH_BENCH_QUERIES (a TSV id<TAB>text; default: the
@@ -12,13 +18,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "embeddings/sentence_encoder.h"
+#include "embeddings/text_clean.h"
 #include "engine/claim_database.h"
+#include "engine/dense_scan.h"
 #include "engine/matcher.h"
 
 namespace claimmatch {
@@ -124,6 +133,78 @@ void BM_ScoreBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_ScoreBatch)->Arg(256)->Arg(2048)->Unit(benchmark::kMillisecond);
+
+// The database's vectors (store order) and the queries' dense embeddings, built once.
+struct DenseData {
+  EmbeddingMatrix vectors;
+  EmbeddingMatrix queries;
+  std::string error;
+};
+
+const DenseData& GetDense() {
+  static DenseData* d = [] {
+    auto* d = new DenseData;
+    const Fixture& f = Get();
+    if (!f.error.empty()) {
+      d->error = f.error;
+      return d;
+    }
+    std::vector<EmbeddingRow> rows;
+    absl::Status st = f.db->store().ForEach([&](ClaimRowId row, const ClaimRecord&) {
+      absl::StatusOr<EmbeddingRow> v = f.db->vectors().Get(row);
+      if (v.ok()) rows.push_back(*std::move(v));
+      return absl::OkStatus();
+    });
+    if (!st.ok() || rows.empty()) {
+      d->error = "cannot read the vectors";
+      return d;
+    }
+    d->vectors.resize(static_cast<Eigen::Index>(rows.size()), rows[0].size());
+    for (size_t i = 0; i < rows.size(); ++i) d->vectors.row(i) = rows[i];
+    std::vector<std::string> social;
+    for (const std::string& q : f.queries) social.push_back(CleanSocialText(q));
+    absl::StatusOr<EmbeddingMatrix> e = f.db->encoder().Encode(social, TextRole::kQuery);
+    if (!e.ok()) {
+      d->error = std::string(e.status().message());
+      return d;
+    }
+    d->queries = *std::move(e);
+    return d;
+  }();
+  return *d;
+}
+
+void BM_DenseScan(benchmark::State& state) {
+  const DenseData& d = GetDense();
+  if (!d.error.empty()) {
+    state.SkipWithError(d.error.c_str());
+    return;
+  }
+  DenseScanOptions options;
+  options.prefilter = state.range(0) != 0;
+  options.extra_candidates = static_cast<int>(state.range(1));
+  const auto t0 = std::clock();
+  const DenseScan scan(d.vectors, options);
+  const double build_s = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
+  constexpr int kTop = 50;
+  const auto exact = scan.SearchExact(d.queries, kTop);
+  int64_t scored = 0;
+  const auto fast = scan.Search(d.queries, kTop, &scored);
+  int64_t same = 0;
+  for (Eigen::Index q = 0; q < d.queries.rows(); ++q) same += fast[q] == exact[q];
+  for (auto _ : state) benchmark::DoNotOptimize(scan.Search(d.queries, kTop));
+  const double nq = static_cast<double>(d.queries.rows());
+  state.counters["same_as_exact"] = static_cast<double>(same) / nq;
+  state.counters["scored_per_query"] = static_cast<double>(scored) / nq;
+  state.counters["build_s"] = build_s;
+  state.SetItemsProcessed(state.iterations() * d.queries.rows());
+}
+BENCHMARK(BM_DenseScan)
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({1, 16})
+    ->Args({1, 50})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace claimmatch

@@ -13,6 +13,7 @@
 #include "embeddings/status_macros.h"
 #include "embeddings/text_clean.h"
 #include "engine/bm25_index.h"
+#include "engine/dense_scan.h"
 #include "engine/text_analysis.h"
 
 namespace claimmatch {
@@ -113,11 +114,17 @@ struct QueryTerms {
   double idf_total = 0;
 };
 
-QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm25) {
+// Also sets `*upper` to bm25.ScoreUpperBound(clean_query), computed from the same analysis (the
+// same sum in the same order, so the same double).
+QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm25, double* upper) {
   QueryTerms q;
+  *upper = 0;
   for (const std::string& t : AnalyzeQueryToTerms(clean_query)) {
-    q.terms.emplace_back(TermHash(t), bm25.Idf(t));
+    const double idf = bm25.Idf(t);
+    q.terms.emplace_back(TermHash(t), idf);
+    *upper += idf * (Bm25Index::kK1 + 1.0);
   }
+  if (bm25.size() == 0) *upper = 0;
   std::sort(q.terms.begin(), q.terms.end());
   q.terms.erase(std::unique(q.terms.begin(), q.terms.end(),
                             [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -152,10 +159,14 @@ ClaimTerms AnalyzeClaimTerms(const ClaimRecord& r, const Bm25Index& bm25) {
 // the query has, f[12] the share of the query's terms the claim + title have.
 void Coverage(const QueryTerms& q, absl::Span<const uint64_t> claim, double claim_idf,
               absl::Span<const uint64_t> body, RerankFeatures* f) {
+  // Both sides are sorted by hash: one merge each (the sums add in the query's order, as before).
   double claim_hit = 0, query_hit = 0;
+  size_t c = 0, b = 0;
   for (const auto& [h, idf] : q.terms) {
-    if (std::binary_search(claim.begin(), claim.end(), h)) claim_hit += idf;
-    if (std::binary_search(body.begin(), body.end(), h)) query_hit += idf;
+    while (c < claim.size() && claim[c] < h) ++c;
+    if (c < claim.size() && claim[c] == h) claim_hit += idf;
+    while (b < body.size() && body[b] < h) ++b;
+    if (b < body.size() && body[b] == h) query_hit += idf;
   }
   (*f)[11] = claim_idf > 0 ? static_cast<float>(std::min(1.0, claim_hit / claim_idf)) : 0.f;
   (*f)[12] = q.idf_total > 0 ? static_cast<float>(query_hit / q.idf_total) : 0.f;
@@ -249,9 +260,9 @@ struct Matcher::Snapshot {
   std::vector<float> claim_idf;
   std::vector<uint32_t> cue_begin{0};
   std::vector<uint64_t> cues;
-  // For a flat vector index: the claim vectors (a copy), row r belonging to vector_rows[r], and by
-  // slot the row (-1: not in the vector index).
-  EmbeddingMatrix vectors;
+  // For a flat vector index: the claim vectors (a copy) with their prefilter, row r belonging
+  // to vector_rows[r], and by slot the row (-1: not in the vector index).
+  std::unique_ptr<DenseScan> scan;
   std::vector<ClaimRowId> vector_rows;
   std::vector<int> vector_of_slot;
 
@@ -263,62 +274,20 @@ struct Matcher::Snapshot {
   absl::Span<const uint64_t> Names(int s) const { return Segment(s, 1); }
   absl::Span<const uint64_t> ClaimTerms(int s) const { return Segment(s, 2); }
   absl::Span<const uint64_t> BodyTerms(int s) const { return Segment(s, 3); }
-  bool has_vectors() const { return vectors.rows() > 0; }
+  bool has_vectors() const { return scan != nullptr; }
 
-  // Exact top `k` by inner product for each query row, best first, equal scores by smaller row id.
+  // Top `k` by inner product for each query row (DenseScan: exact scores of the prefilter's
+  // candidates), best first, equal scores by smaller row id.
   std::vector<std::vector<VectorIndex::Hit>> Search(const EmbeddingMatrix& queries, int k) const {
-    constexpr int kQueryBlock = 256;
-    const int n = static_cast<int>(vectors.rows());
-    k = std::min(k, n);
     std::vector<std::vector<VectorIndex::Hit>> out(queries.rows());
-    if (k <= 0) return out;
-    EmbeddingMatrix scores;
-    std::vector<std::pair<float, int>> heap;
-    const auto worse = [](const std::pair<float, int>& a, const std::pair<float, int>& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    };
-    for (Eigen::Index b = 0; b < queries.rows(); b += kQueryBlock) {
-      const Eigen::Index m = std::min<Eigen::Index>(kQueryBlock, queries.rows() - b);
-      scores.resize(m, n);
-      scores.noalias() = queries.middleRows(b, m) * vectors.transpose();
-      for (Eigen::Index q = 0; q < m; ++q) {
-        const float* row = scores.row(q).data();
-        heap.clear();
-        auto push = [&](int j) {
-          if (static_cast<int>(heap.size()) < k) {
-            heap.emplace_back(row[j], j);
-            std::push_heap(heap.begin(), heap.end(), worse);
-          } else if (row[j] > heap.front().first) {
-            std::pop_heap(heap.begin(), heap.end(), worse);
-            heap.back() = {row[j], j};
-            std::push_heap(heap.begin(), heap.end(), worse);
-          }
-        };
-        // Once the heap is full, a run of scores none of which beats its minimum is skipped with
-        // one vectorised max.
-        constexpr int kRun = 32;
-        int j = 0;
-        for (; j + kRun <= n; j += kRun) {
-          if (static_cast<int>(heap.size()) == k &&
-              Eigen::Map<const Eigen::Matrix<float, kRun, 1>>(row + j).maxCoeff() <=
-                  heap.front().first) {
-            continue;
-          }
-          for (int t = j; t < j + kRun; ++t) push(t);
-        }
-        for (; j < n; ++j) push(j);
-        std::vector<VectorIndex::Hit>& hits = out[b + q];
-        hits.reserve(heap.size());
-        // Re-scored one by one: a GEMM's rounding depends on the block's shape, and a record must
-        // get the same scores whatever batch it is scored in (score --resume relies on it).
-        for (const auto& [score, j] : heap) {
-          hits.push_back({vector_rows[j], vectors.row(j).dot(queries.row(b + q))});
-        }
-        std::sort(hits.begin(), hits.end(),
-                  [](const VectorIndex::Hit& x, const VectorIndex::Hit& y) {
-                    return x.score != y.score ? x.score > y.score : x.id < y.id;
-                  });
-      }
+    const std::vector<std::vector<DenseScan::Hit>> hits = scan->Search(queries, k);
+    for (size_t q = 0; q < hits.size(); ++q) {
+      out[q].reserve(hits[q].size());
+      for (const auto& [j, score] : hits[q]) out[q].push_back({vector_rows[j], score});
+      std::sort(out[q].begin(), out[q].end(),
+                [](const VectorIndex::Hit& x, const VectorIndex::Hit& y) {
+                  return x.score != y.score ? x.score > y.score : x.id < y.id;
+                });
     }
     return out;
   }
@@ -369,8 +338,9 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
     return absl::OkStatus();
   }));
   if (!rows.empty()) {
-    snap->vectors.resize(static_cast<Eigen::Index>(rows.size()), index.dim());
-    for (size_t i = 0; i < rows.size(); ++i) snap->vectors.row(i) = rows[i];
+    EmbeddingMatrix vectors(static_cast<Eigen::Index>(rows.size()), index.dim());
+    for (size_t i = 0; i < rows.size(); ++i) vectors.row(i) = rows[i];
+    snap->scan = std::make_unique<DenseScan>(std::move(vectors));
   }
   snapshot_ = std::move(snap);
   snapshot_done_ = true;
@@ -416,8 +386,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
   std::vector<std::vector<Candidate>> out(n);
   absl::flat_hash_map<ClaimRowId, int> slot;
   std::vector<int> dense_rank, lexical_rank;
-  std::vector<float> fused;
-  std::vector<int> order;
+  std::vector<float> fused, dots;
+  std::vector<int> order, slots, lexical_only, lexical_only_rows;
   for (int q = 0; q < n; ++q) {
     slot.clear();
     dense_rank.clear();
@@ -440,9 +410,11 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         dense_rank[s] = static_cast<int>(r);
       }
     }
+    // The query is analysed once for the BM25 fraction's bound and the coverage features (Search
+    // analyses it again inside the BM25 index).
     double upper = 0;
+    const QueryTerms q_terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &upper);
     if (use_lexical) {
-      upper = db_.bm25().ScoreUpperBound(clean[q]);
       const std::vector<Bm25Hit> hits =
           db_.bm25().Search(clean[q], options.lexical_candidates * over);
       for (size_t r = 0; r < hits.size(); ++r) {
@@ -453,17 +425,26 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       }
     }
     // Cosine for candidates only the lexical channel found.
-    if (use_dense) {
+    if (use_dense && snap != nullptr && snap->has_vectors()) {
+      // The rows are scattered in memory: collected first, then scored with prefetching.
+      lexical_only.clear();
+      lexical_only_rows.clear();
       for (size_t s = 0; s < cands.size(); ++s) {
         if (dense_rank[s] >= 0) continue;
-        if (snap != nullptr && snap->has_vectors()) {
-          const auto it = snap->slot_of_row.find(cands[s].row_id);
-          const int v = it == snap->slot_of_row.end() ? -1 : snap->vector_of_slot[it->second];
-          if (v >= 0) cands[s].dense = snap->vectors.row(v).dot(queries.row(q));
-        } else {
-          absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
-          if (v.ok()) cands[s].dense = v->dot(queries.row(q));
-        }
+        const auto it = snap->slot_of_row.find(cands[s].row_id);
+        const int v = it == snap->slot_of_row.end() ? -1 : snap->vector_of_slot[it->second];
+        if (v < 0) continue;
+        lexical_only.push_back(static_cast<int>(s));
+        lexical_only_rows.push_back(v);
+      }
+      dots.clear();
+      snap->scan->Dots(queries, q, lexical_only_rows, &dots);
+      for (size_t i = 0; i < lexical_only.size(); ++i) cands[lexical_only[i]].dense = dots[i];
+    } else if (use_dense) {
+      for (size_t s = 0; s < cands.size(); ++s) {
+        if (dense_rank[s] >= 0) continue;
+        absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
+        if (v.ok()) cands[s].dense = v->dot(queries.row(q));
       }
     }
     float best_dense = -1, best_lexical = 0;
@@ -495,19 +476,37 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     order.resize(depth);
     const CueSet q_cues = Cues(clean[q]);
     const int q_words = CountWords(clean[q]);
-    const QueryTerms q_terms = AnalyzeQueryTerms(clean[q], db_.bm25());
     std::vector<Candidate> kept;
     kept.reserve(depth);
     if (snap != nullptr) {
+      // Three passes, so that the scattered reads of the claims' data overlap: slots (and their
+      // offsets prefetched), the cue ranges prefetched, then the features.
+      slots.clear();
       for (int s : order) {
         const auto it = snap->slot_of_row.find(cands[s].row_id);
-        if (it == snap->slot_of_row.end()) continue;  // deleted before the snapshot
+        const int slot = it == snap->slot_of_row.end() ? -1 : it->second;
+        slots.push_back(slot);
+        if (slot >= 0) __builtin_prefetch(&snap->cue_begin[4 * slot]);
+      }
+      for (int slot : slots) {
+        if (slot < 0) continue;
+        const char* begin =
+            reinterpret_cast<const char*>(snap->cues.data() + snap->cue_begin[4 * slot]);
+        const char* end =
+            reinterpret_cast<const char*>(snap->cues.data() + snap->cue_begin[4 * slot + 4]);
+        for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p);
+        __builtin_prefetch(&snap->words[slot]);
+        __builtin_prefetch(&snap->claim_idf[slot]);
+      }
+      for (size_t i = 0; i < order.size(); ++i) {
+        const int s = order[i];
+        const int slot = slots[i];
+        if (slot < 0) continue;  // deleted before the snapshot
         RerankFeatures& f = cands[s].features;
-        f[8] = Overlap(q_cues.numbers, snap->Numbers(it->second));
-        f[9] = Overlap(q_cues.names, snap->Names(it->second));
-        f[10] = std::log((snap->words[it->second] + 1.0f) / (q_words + 1.0f));
-        Coverage(q_terms, snap->ClaimTerms(it->second), snap->claim_idf[it->second],
-                 snap->BodyTerms(it->second), &f);
+        f[8] = Overlap(q_cues.numbers, snap->Numbers(slot));
+        f[9] = Overlap(q_cues.names, snap->Names(slot));
+        f[10] = std::log((snap->words[slot] + 1.0f) / (q_words + 1.0f));
+        Coverage(q_terms, snap->ClaimTerms(slot), snap->claim_idf[slot], snap->BodyTerms(slot), &f);
         kept.push_back(cands[s]);
       }
     } else {

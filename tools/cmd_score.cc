@@ -1,18 +1,27 @@
 // claimmatch score: nightly batch scoring. Streams records in (JSONL, TSV/CSV with a header, or
 // plain lines), writes one JSONL result per record in input order, in constant memory.
 //
-// Output safety: results go to OUTPUT.partial (flushed and fsynced every chunk) and are renamed
-// to OUTPUT at the end; --resume counts the complete lines of OUTPUT.partial and skips that many
-// input records, so an interrupted run continues without redoing or duplicating records.
+// Pipeline: a reader (the calling thread) cuts the input into chunks of --chunk lines; --threads
+// workers parse, match and format whole chunks; the calling thread writes finished chunks in input
+// order. A record's result does not depend on the chunk it lands in (engine/matcher.h).
+//
+// Output safety: results go to OUTPUT.partial (flushed every chunk, fsynced every 2,048 records)
+// and are renamed to OUTPUT at the end; --resume counts the complete lines of OUTPUT.partial and
+// skips that many input records, so an interrupted run continues without redoing or duplicating
+// records.
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,39 +88,55 @@ class RecordReader {
         id_field_(std::move(id_field)),
         text_field_(std::move(text_field)) {}
 
-  // Reads the next record; false at the end of input.
-  bool Next(Record* r) {
-    std::string line;
-    while (std::getline(in_, line)) {
+  // Reads the next record's line (after the header, skipping blank JSONL lines) and its 1-based
+  // line number; false at the end of input. Not thread-safe.
+  bool NextLine(std::string* line, int64_t* line_no) {
+    while (std::getline(in_, *line)) {
       ++line_no_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line->empty() && line->back() == '\r') line->pop_back();
       if ((format_ == InputFormat::kTsv || format_ == InputFormat::kCsv) && header_.empty()) {
         if (format_ == InputFormat::kTsv) {
-          header_ = absl::StrSplit(line, '\t');
+          header_ = absl::StrSplit(*line, '\t');
         } else {
-          SplitCsv(line, &header_);
+          SplitCsv(*line, &header_);
         }
         continue;
       }
-      if (format_ == InputFormat::kJsonl && line.find_first_not_of(" \t") == std::string::npos) {
+      if (format_ == InputFormat::kJsonl && line->find_first_not_of(" \t") == std::string::npos) {
         continue;
       }
-      *r = Record();
-      r->line = line_no_;
-      size_t bad = 0;
-      if (!IsValidUtf8(line, &bad)) {
-        r->error = absl::StrCat("invalid UTF-8 at byte ", bad + 1);
-        r->passthrough = json{{"line", line_no_}};
-        return true;
-      }
-      Parse(line, r);
+      *line_no = line_no_;
       return true;
     }
     return false;
   }
 
+  // The record of `line` (read by NextLine). Const: may run on many threads once the header was
+  // read.
+  Record ParseLine(const std::string& line, int64_t line_no) const {
+    Record r;
+    r.line = line_no;
+    size_t bad = 0;
+    if (!IsValidUtf8(line, &bad)) {
+      r.error = absl::StrCat("invalid UTF-8 at byte ", bad + 1);
+      r.passthrough = json{{"line", line_no}};
+      return r;
+    }
+    Parse(line, &r);
+    return r;
+  }
+
+  // Reads and parses the next record; false at the end of input.
+  bool Next(Record* r) {
+    std::string line;
+    int64_t line_no = 0;
+    if (!NextLine(&line, &line_no)) return false;
+    *r = ParseLine(line, line_no);
+    return true;
+  }
+
  private:
-  void Parse(const std::string& line, Record* r) {
+  void Parse(const std::string& line, Record* r) const {
     switch (format_) {
       case InputFormat::kLines:
         r->passthrough = json{{"id", r->line}};
@@ -172,6 +197,75 @@ class RecordReader {
   int64_t line_no_ = 0;
 };
 
+// Records between fsyncs of the output (every chunk is flushed).
+constexpr int64_t kSyncEvery = 2048;
+
+// A chunk of input lines on its way through the pipeline of RunScore.
+struct ScoreChunk {
+  int64_t seq = 0;                 // position in the input, in chunks
+  std::vector<std::string> lines;  // read by the reader thread
+  std::vector<int64_t> line_nos;
+  // Filled by a worker: the records (passthrough fields dropped once formatted), the output
+  // lines of all of them in `text` (record i's ends at line_end[i]), and each scored record's
+  // top decision with its claim's normalised verdict.
+  std::vector<Record> records;
+  std::string text;
+  std::vector<size_t> line_end;
+  std::vector<Decision> top_decision;
+  std::vector<std::string> top_verdict;
+  absl::Status status;
+};
+
+// Parses, matches and formats `c` (a worker's part of RunScore).
+void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const MatchOptions& options,
+                  ScoreChunk& c) {
+  const size_t n = c.lines.size();
+  c.records.resize(n);
+  std::vector<std::string> texts;
+  std::vector<size_t> good;
+  for (size_t i = 0; i < n; ++i) {
+    c.records[i] = reader.ParseLine(c.lines[i], c.line_nos[i]);
+    if (c.records[i].error.empty()) {
+      good.push_back(i);
+      texts.push_back(c.records[i].text);
+    }
+  }
+  c.lines.clear();
+  c.lines.shrink_to_fit();
+  std::vector<std::vector<MatchResult>> results(n);
+  if (!texts.empty()) {
+    absl::StatusOr<std::vector<std::vector<MatchResult>>> res = matcher.MatchBatch(texts, options);
+    if (!res.ok()) {
+      c.status = res.status();
+      return;
+    }
+    for (size_t g = 0; g < good.size(); ++g) results[good[g]] = std::move((*res)[g]);
+  }
+  c.top_decision.assign(n, Decision::kNone);
+  c.top_verdict.assign(n, "");
+  c.line_end.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Record& rec = c.records[i];
+    json o = std::move(rec.passthrough);
+    rec.passthrough = json();
+    if (!rec.error.empty()) {
+      // Rejected records still get an output line, so outputs stay aligned with inputs.
+      o["decision"] = "error";
+      o["error"] = rec.error;
+    } else {
+      json q = QueryResultJson(rec.text, results[i]);
+      o["decision"] = std::move(q["decision"]);
+      o["matches"] = std::move(q["matches"]);
+      if (!results[i].empty()) {
+        c.top_decision[i] = results[i][0].decision;
+        c.top_verdict[i] = std::string(VerdictName(results[i][0].claim.verdict_normalized));
+      }
+    }
+    absl::StrAppend(&c.text, o.dump(-1, ' ', false, json::error_handler_t::replace), "\n");
+    c.line_end[i] = c.text.size();
+  }
+}
+
 // Counts complete lines of `path` and truncates a trailing partial line. Returns -1 on error.
 int64_t CountCompleteLines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -211,7 +305,7 @@ int RunScore(const Args& args) {
       .Option("id-field", "field / column holding the record id", "id")
       .Option("rejects", "write rejected records (line, reason) as JSONL here", "")
       .Option("summary", "also write the summary as JSON to this file", "")
-      .Option("chunk", "records per batch", "2048")
+      .Option("chunk", "records per batch (a worker's unit of work)", "512")
       .Flag("resume", "continue an interrupted run of the same --output")
       .Flag("strict", "stop at the first bad record (exit 3)")
       .Flag("quiet", "no progress bar or summary on stderr", 'q')
@@ -241,7 +335,7 @@ int RunScore(const Args& args) {
     return UsageError(p,
                       absl::StrCat("--format must be jsonl, tsv, csv or lines (got '", fmt, "')"));
   }
-  int chunk = 2048;
+  int chunk = 512;
   if (!p.GetInt("chunk", &chunk).ok() || chunk < 1)
     return UsageError(p, "--chunk needs a number >= 1");
   const bool resume = p.GetFlag("resume");
@@ -301,83 +395,132 @@ int RunScore(const Args& args) {
   if (skipped < skip) return Fail("--resume: the output has more records than the input");
   total_in = skipped;
 
+  // Pipeline: this thread reads lines into chunks; --threads workers parse, match and format
+  // whole chunks; this thread writes the finished chunks in input order. At most `window` chunks
+  // are in flight, so memory stays constant whatever the input size.
   const MatchOptions& options = s->options;
-  bool stop = false;
-  int exit_code = kExitOk;
-  while (!stop) {
-    std::vector<Record> batch;
-    while (static_cast<int>(batch.size()) < chunk && reader.Next(&r)) batch.push_back(std::move(r));
-    if (batch.empty()) break;
-    // Score the good records of the chunk on two threads (halves), keeping input order.
-    std::vector<int> good;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].error.empty()) good.push_back(static_cast<int>(i));
-    }
-    std::vector<std::vector<MatchResult>> results(batch.size());
-    absl::Status failure;
-    auto work = [&](size_t begin, size_t end, absl::Status* st) {
-      std::vector<std::string> texts;
-      for (size_t g = begin; g < end; ++g) texts.push_back(batch[good[g]].text);
-      if (texts.empty()) return;
-      auto res = s->matcher->MatchBatch(texts, options);
-      if (!res.ok()) {
-        *st = res.status();
-        return;
+  if (absl::Status st = s->matcher->Prepare(); !st.ok()) return Fail(st);
+  const int workers = std::max(1, s->threads);
+  const int64_t window = 2 * workers + 2;
+  std::mutex mu;
+  std::condition_variable todo_cv, done_cv;
+  std::deque<std::unique_ptr<ScoreChunk>> todo;         // guarded by mu
+  std::map<int64_t, std::unique_ptr<ScoreChunk>> done;  // guarded by mu
+  bool no_more = false;                                 // guarded by mu
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.emplace_back([&] {
+      while (true) {
+        std::unique_ptr<ScoreChunk> c;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          todo_cv.wait(lock, [&] { return !todo.empty() || no_more; });
+          if (todo.empty()) return;
+          c = std::move(todo.front());
+          todo.pop_front();
+        }
+        ProcessChunk(reader, *s->matcher, options, *c);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          const int64_t seq = c->seq;
+          done.emplace(seq, std::move(c));
+        }
+        done_cv.notify_all();
       }
-      for (size_t g = begin; g < end; ++g) results[good[g]] = std::move((*res)[g - begin]);
-    };
-    const size_t half = good.size() / 2;
-    absl::Status st2;
-    std::thread second(work, half, good.size(), &st2);
-    work(0, half, &failure);
-    second.join();
-    if (failure.ok()) failure = st2;
-    if (!failure.ok()) {
-      if (out != stdout) std::fclose(out);
-      return Fail(failure);
+    });
+  }
+  auto stop_pool = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      no_more = true;
+      todo.clear();
     }
-    std::string text_out;
-    for (size_t i = 0; i < batch.size(); ++i) {
+    todo_cv.notify_all();
+    for (std::thread& t : pool) t.join();
+    pool.clear();
+  };
+
+  bool stop = false;
+  bool eof = false;
+  int exit_code = kExitOk;
+  int64_t next_read = 0, next_write = 0, unsynced = 0;
+  absl::Status failure;
+  std::string line;
+  int64_t line_no = 0;
+  while (!stop) {
+    while (!eof && next_read - next_write < window) {
+      auto c = std::make_unique<ScoreChunk>();
+      c->seq = next_read;
+      while (static_cast<int>(c->lines.size()) < chunk && reader.NextLine(&line, &line_no)) {
+        c->lines.push_back(std::move(line));
+        c->line_nos.push_back(line_no);
+      }
+      if (c->lines.empty()) {
+        eof = true;
+        break;
+      }
+      ++next_read;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        todo.push_back(std::move(c));
+      }
+      todo_cv.notify_one();
+    }
+    if (next_write == next_read) break;  // everything read was written
+    std::unique_ptr<ScoreChunk> c;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      done_cv.wait(lock, [&] { return done.count(next_write) > 0; });
+      auto it = done.find(next_write);
+      c = std::move(it->second);
+      done.erase(it);
+    }
+    ++next_write;
+    if (!c->status.ok()) {
+      failure = c->status;
+      break;
+    }
+    size_t text_end = c->text.size();
+    for (size_t i = 0; i < c->records.size(); ++i) {
       ++total_in;
-      const Record& rec = batch[i];
+      const Record& rec = c->records[i];
       if (!rec.error.empty()) {
         ++rejected;
         reject_line(rec);
-        const std::string where = absl::StrCat(input_name, ":", rec.line);
         if (p.GetFlag("strict")) {
+          const std::string where = absl::StrCat(input_name, ":", rec.line);
           std::fprintf(stderr, "claimmatch: error: %s: %s (--strict)\n", where.c_str(),
                        rec.error.c_str());
           stop = true;
           exit_code = kExitRejected;
+          text_end = i == 0 ? 0 : c->line_end[i - 1];
           break;
         }
-        // Rejected records still get an output line, so outputs stay aligned with inputs.
-        json o = rec.passthrough;
-        o["decision"] = "error";
-        o["error"] = rec.error;
-        absl::StrAppend(&text_out, o.dump(-1, ' ', false, json::error_handler_t::replace), "\n");
         continue;
       }
       ++scored;
-      json o = rec.passthrough;
-      const json q = QueryResultJson(rec.text, results[i]);
-      o["decision"] = q["decision"];
-      o["matches"] = q["matches"];
-      if (!results[i].empty()) {
-        const MatchResult& top = results[i][0];
-        const std::string v(VerdictName(top.claim.verdict_normalized));
-        if (top.decision == Decision::kMatch) ++matches_by_verdict[v];
-        if (top.decision == Decision::kSuggest) ++suggestions_by_verdict[v];
-      }
-      absl::StrAppend(&text_out, o.dump(-1, ' ', false, json::error_handler_t::replace), "\n");
+      const std::string& v = c->top_verdict[i];
+      if (c->top_decision[i] == Decision::kMatch) ++matches_by_verdict[v];
+      if (c->top_decision[i] == Decision::kSuggest) ++suggestions_by_verdict[v];
     }
-    if (std::fwrite(text_out.data(), 1, text_out.size(), out) != text_out.size() ||
-        std::fflush(out) != 0) {
-      return Fail(absl::StrCat("cannot write ", output == "-" ? "stdout" : partial));
+    if (std::fwrite(c->text.data(), 1, text_end, out) != text_end || std::fflush(out) != 0) {
+      failure =
+          absl::InternalError(absl::StrCat("cannot write ", output == "-" ? "stdout" : partial));
+      break;
     }
-    if (out != stdout) ::fsync(::fileno(out));
+    unsynced += static_cast<int64_t>(c->records.size());
+    if (out != stdout && (unsynced >= kSyncEvery || stop)) {
+      ::fsync(::fileno(out));
+      unsynced = 0;
+    }
     bar.Update(total_in, total_in);
   }
+  stop_pool();
+  if (!failure.ok()) {
+    if (out != stdout) std::fclose(out);
+    return Fail(failure);
+  }
+  if (out != stdout && unsynced > 0) ::fsync(::fileno(out));
   bar.Finish();
   if (out != stdout) {
     if (std::fclose(out) != 0) return Fail(absl::StrCat("cannot write ", partial));

@@ -81,6 +81,7 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
     return usage("--min-words needs a whole number");
   }
   CM_ASSIGN_OR_RETURN(const int threads, ThreadsOption(p));
+  s.threads = threads;
   for (const char* t : {"match-threshold", "suggest-threshold"}) {
     if (p.Get(t).empty()) continue;
     double v = 0;

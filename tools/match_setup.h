@@ -20,6 +20,7 @@ struct MatchSession {
   std::unique_ptr<Matcher> matcher;
   MatchOptions options;
   std::string reranker_source;  // where the re-ranker came from (file, or "built-in")
+  int threads = 2;              // --threads
 };
 
 // Declares --db, --model, --mode, -k, --match-threshold, --suggest-threshold, --min-words,

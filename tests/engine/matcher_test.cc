@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "embeddings/file_util.h"
+#include "engine/bm25_index.h"
 #include "engine/reranker.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"
@@ -330,6 +331,23 @@ TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
   // Nothing shared.
   f = FeaturesOf("Drinking bleach cures the coronavirus.", "c12");
   EXPECT_LT(f[11], 0.15f);  // only "the" is shared
+}
+
+// The lexical feature is the BM25 score over the index's ScoreUpperBound of the cleaned query
+// (the matcher computes the bound from its own analysis of the query: it must be the same double).
+TEST_F(MatcherTest, LexicalFractionUsesTheIndexUpperBound) {
+  const std::string text = "Drinking bleach cures the coronavirus, says https://t.co/x a doctor";
+  const double upper = db_->bm25().ScoreUpperBound(CleanQueryText(text));
+  ASSERT_GT(upper, 0);
+  auto all = matcher_->Candidates({text}, MatchOptions());
+  ASSERT_THAT(all, IsOk());
+  int lexical = 0;
+  for (const Candidate& c : (*all)[0]) {
+    if (c.bm25 <= 0) continue;
+    ++lexical;
+    EXPECT_EQ(c.lexical, static_cast<float>(c.bm25 / upper));
+  }
+  EXPECT_GT(lexical, 0);
 }
 
 TEST_F(MatcherTest, UnfilteredReturnsEveryClaimWithLargeK) {

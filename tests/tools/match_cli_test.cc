@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "nlohmann/json.hpp"
@@ -436,6 +437,54 @@ TEST_F(MatchCliTest, ScoreStrictExits3) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr(in + ":3"));
   EXPECT_FALSE(PathExists(out)) << "a --strict failure must not produce a complete output";
+}
+
+// Many workers on tiny chunks finish out of order; the writer still emits input order, rejects
+// included, and every record gets the result it gets alone (one worker, one chunk).
+TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
+  const std::vector<std::string> texts = {
+      "Drinking bleach cures the coronavirus!",   "Wind turbines give people cancer",
+      "The recipe needs two cups of flour.",      "Sharks never get cancer",
+      "the Eiffel Tower was built for Barcelona", "Bill Gates wants to microchip us",
+      "A vacina da gripe causa paralisia facial", "carrots help you see at night"};
+  std::string in_text;
+  int expected_errors = 0;
+  for (int i = 0; i < 97; ++i) {
+    if (i % 13 == 5) {
+      absl::StrAppend(&in_text, "{not json\n");
+      ++expected_errors;
+    } else {
+      absl::StrAppend(&in_text,
+                      json{{"id", absl::StrCat("r", i)}, {"text", texts[i % texts.size()]}}.dump(),
+                      "\n");
+    }
+  }
+  const std::string in = Write("in.jsonl", in_text);
+  const std::string one = JoinPath(dir_, "one.jsonl"), many = JoinPath(dir_, "many.jsonl");
+  const std::string summary = JoinPath(dir_, "summary.json");
+  auto r =
+      Run({"score", "-q", "--threads", "1", "--chunk", "1000", "--input", in, "--output", one});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Run({"score", "-q", "--threads", "6", "--chunk", "2", "--input", in, "--output", many,
+           "--summary", summary});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(many));
+  ASSERT_THAT(lines, SizeIs(97));
+  EXPECT_EQ(ReadOrEmpty(many), ReadOrEmpty(one));
+  for (int i = 0; i < 97; ++i) {
+    const json o = json::parse(lines[i]);
+    if (i % 13 == 5) {
+      EXPECT_EQ(o["line"], i + 1);
+      EXPECT_EQ(o["decision"], "error");
+    } else {
+      EXPECT_EQ(o["id"], absl::StrCat("r", i));
+      EXPECT_EQ(o["text"], texts[i % texts.size()]);
+    }
+  }
+  const json s = json::parse(ReadOrEmpty(summary));
+  EXPECT_EQ(s["records"], 97);
+  EXPECT_EQ(s["rejected"], expected_errors);
+  EXPECT_EQ(s["scored"], 97 - expected_errors);
 }
 
 TEST_F(MatchCliTest, ScoreTsvWithHeader) {

@@ -1,0 +1,338 @@
+#include "engine/dense_scan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+#include <immintrin.h>
+#define CLAIMMATCH_DENSE_SCAN_VNNI 1
+#endif
+
+namespace claimmatch {
+namespace {
+
+// A float rounded up to the next representable value (a safe upper bound of `x` >= 0).
+float RoundUp(double x) {
+  const float f = static_cast<float>(x);
+  return static_cast<double>(f) >= x ? f : std::nextafter(f, std::numeric_limits<float>::max());
+}
+
+// Calls `fn(j)` for every j < n with scores[j] >= threshold, ascending. Blocks of 16 scores with
+// none that high are skipped with one vectorised comparison (most are). REQUIRES: `scores` has
+// room for n rounded up to 16 entries.
+template <typename Fn>
+void ForEachAtLeast(const int32_t* scores, int n, int32_t threshold, Fn fn) {
+#ifdef CLAIMMATCH_DENSE_SCAN_VNNI
+  const __m512i t = _mm512_set1_epi32(threshold);
+  for (int b = 0; b < n; b += 16) {
+    uint32_t mask = _mm512_cmpge_epi32_mask(_mm512_loadu_si512(scores + b), t);
+    while (mask != 0) {
+      const int j = b + __builtin_ctz(mask);
+      mask &= mask - 1;
+      if (j < n) fn(j);
+    }
+  }
+#else
+  for (int b = 0; b < n; b += 16) {
+    int32_t top = scores[b];
+    for (int l = 1; l < 16; ++l) top = std::max(top, scores[b + l]);
+    if (top < threshold) continue;
+    const int end = std::min(n, b + 16);
+    for (int j = b; j < end; ++j) {
+      if (scores[j] >= threshold) fn(j);
+    }
+  }
+#endif
+}
+
+// Rows whose score in `scores` (n entries) is at least the c-th largest, ascending (ties at the
+// threshold included, so the set depends only on the scores). REQUIRES: 0 < c <= n, `scores` as
+// for ForEachAtLeast.
+std::vector<int> TopRows(const int32_t* scores, int n, int c) {
+  std::vector<int> rows;
+  if (c >= n) {
+    rows.resize(n);
+    for (int j = 0; j < n; ++j) rows[j] = j;
+    return rows;
+  }
+  // A sample of every 64th row gives a floor that keeps about 2c-3c rows (if it keeps fewer than
+  // c, every row is ranked); those are ranked exactly.
+  constexpr int kStride = 64;
+  std::vector<int32_t> sample;
+  sample.reserve(n / kStride + 1);
+  for (int j = 0; j < n; j += kStride) sample.push_back(scores[j]);
+  const size_t rank = std::min(sample.size() - 1, static_cast<size_t>(2 * c / kStride));
+  std::nth_element(sample.begin(), sample.begin() + rank, sample.end(), std::greater<int32_t>());
+  int32_t floor = sample[rank];
+  std::vector<int32_t> kept;
+  auto collect = [&] {
+    rows.clear();
+    kept.clear();
+    ForEachAtLeast(scores, n, floor, [&](int j) {
+      rows.push_back(j);
+      kept.push_back(scores[j]);
+    });
+  };
+  collect();
+  if (static_cast<int>(rows.size()) < c) {  // an unlucky sample: rank every row
+    floor = std::numeric_limits<int32_t>::min();
+    collect();
+  }
+  std::nth_element(kept.begin(), kept.begin() + (c - 1), kept.end(), std::greater<int32_t>());
+  const int32_t threshold = kept[c - 1];
+  size_t w = 0;
+  for (int j : rows) {
+    if (scores[j] >= threshold) rows[w++] = j;
+  }
+  rows.resize(w);
+  return rows;
+}
+
+// Integer scores of NQ queries (words: 4 query bytes per int32, `groups` per query) against the
+// codes (see DenseScan's layout below).
+template <int NQ>
+void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* words,
+                 int32_t* scores, int padded_rows) {
+#ifdef CLAIMMATCH_DENSE_SCAN_VNNI
+  for (int b = 0; b < blocks; ++b) {
+    __m512i acc[NQ];
+    for (int t = 0; t < NQ; ++t) acc[t] = _mm512_setzero_si512();
+    const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
+    for (int g = 0; g < groups; ++g) {
+      const __m512i v = _mm512_loadu_si512(block + g * 64);
+      for (int t = 0; t < NQ; ++t) {
+        acc[t] = _mm512_dpbusd_epi32(acc[t], v, _mm512_set1_epi32(words[t * groups + g]));
+      }
+    }
+    for (int t = 0; t < NQ; ++t) {
+      _mm512_storeu_si512(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc[t]);
+    }
+  }
+#else
+  for (int t = 0; t < NQ; ++t) {
+    int8_t q[4];
+    for (int b = 0; b < blocks; ++b) {
+      int32_t acc[16] = {};
+      const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
+      for (int g = 0; g < groups; ++g) {
+        std::memcpy(q, &words[t * groups + g], 4);
+        for (int l = 0; l < 16; ++l) {
+          for (int i = 0; i < 4; ++i) acc[l] += block[g * 64 + l * 4 + i] * q[i];
+        }
+      }
+      std::memcpy(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc, sizeof(acc));
+    }
+  }
+#endif
+}
+
+}  // namespace
+
+// Layout of codes_: rows in blocks of kBlock (16); within block b, dimension group g (dimensions
+// 4g .. 4g + 3) takes 64 bytes: row 16 b + l at bytes 4 l .. 4 l + 3, as unsigned bytes x + 128.
+// A query's bytes z are signed, so an integer score is z . x + 128 sum(z) (offset removed later).
+DenseScan::DenseScan(EmbeddingMatrix vectors, const DenseScanOptions& options)
+    : vectors_(std::move(vectors)), options_(options) {
+  static_assert(kBlock == 16, "the kernels assume 16 rows per block");
+  const int n = size();
+  const int d = dim();
+  padded_dims_ = (d + 3) / 4 * 4;
+  padded_rows_ = (n + kBlock - 1) / kBlock * kBlock;
+  if (n == 0 || d == 0) return;
+  scale_ = vectors_.cwiseAbs().colwise().maxCoeff() / 127.f;
+  for (int c = 0; c < d; ++c) {
+    if (!(scale_[c] > 0) || !std::isfinite(scale_[c])) scale_[c] = 1;
+  }
+  const int groups = padded_dims_ / 4;
+  codes_.assign(static_cast<size_t>(padded_rows_) * padded_dims_, 128);
+  error_norm_.resize(n);
+  code_norm_.resize(n);
+  for (int j = 0; j < n; ++j) {
+    const int b = j / kBlock, l = j % kBlock;
+    double err = 0, norm = 0, row = 0;
+    for (int c = 0; c < d; ++c) {
+      const float v = vectors_(j, c);
+      const int x = static_cast<int>(std::clamp(std::lround(v / scale_[c]), -127L, 127L));
+      codes_[(static_cast<size_t>(b) * groups + c / 4) * (kBlock * 4) + l * 4 + c % 4] =
+          static_cast<uint8_t>(x + 128);
+      const double e = static_cast<double>(v) - static_cast<double>(scale_[c]) * x;
+      err += e * e;
+      norm += static_cast<double>(x) * x;
+      row += static_cast<double>(v) * v;
+    }
+    error_norm_[j] = RoundUp(std::sqrt(err) * (1 + 1e-9));
+    code_norm_[j] = RoundUp(std::sqrt(norm) * (1 + 1e-9));
+    max_error_norm_ = std::max(max_error_norm_, error_norm_[j]);
+    max_code_norm_ = std::max(max_code_norm_, code_norm_[j]);
+    max_row_norm_ = std::max(max_row_norm_, RoundUp(std::sqrt(row) * (1 + 1e-9)));
+  }
+}
+
+float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
+                               int64_t* offset) const {
+  const int d = dim();
+  float top = 0;
+  for (int c = 0; c < d; ++c) top = std::max(top, std::abs(query[c] * scale_[c]));
+  std::memset(z, 0, padded_dims_);
+  *offset = 0;
+  const float step = top / 127.f;
+  if (!(step > 0) || !std::isfinite(step)) {
+    *residual = 0;
+    return 0;
+  }
+  double res = 0;
+  for (int c = 0; c < d; ++c) {
+    const double w = static_cast<double>(query[c]) * scale_[c];
+    const long v = std::clamp(std::lround(w / step), -127L, 127L);
+    z[c] = static_cast<int8_t>(v);
+    *offset += 128 * v;
+    const double r = w - static_cast<double>(step) * v;
+    res += r * r;
+  }
+  *residual = RoundUp(std::sqrt(res) * (1 + 1e-9));
+  return step;
+}
+
+void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores) const {
+  const int groups = padded_dims_ / 4;
+  const int blocks = padded_rows_ / kBlock;
+  std::vector<int32_t> words(static_cast<size_t>(nq) * groups);
+  std::memcpy(words.data(), queries, static_cast<size_t>(nq) * padded_dims_);
+  const uint8_t* codes = codes_.data();
+  switch (nq) {
+#define CM_DENSE_SCAN_CASE(N)                                                  \
+  case N:                                                                      \
+    ScoreBlocks<N>(codes, blocks, groups, words.data(), scores, padded_rows_); \
+    break;
+    CM_DENSE_SCAN_CASE(1)
+    CM_DENSE_SCAN_CASE(2)
+    CM_DENSE_SCAN_CASE(3)
+    CM_DENSE_SCAN_CASE(4)
+    CM_DENSE_SCAN_CASE(5)
+    CM_DENSE_SCAN_CASE(6)
+    CM_DENSE_SCAN_CASE(7)
+    CM_DENSE_SCAN_CASE(8)
+#undef CM_DENSE_SCAN_CASE
+    default:
+      break;
+  }
+  static_assert(kGroup == 8, "IntegerScores handles up to 8 queries per pass");
+}
+
+void DenseScan::Dots(const EmbeddingMatrix& queries, Eigen::Index q, const std::vector<int>& rows,
+                     std::vector<float>* out) const {
+  constexpr size_t kAhead = 4;  // rows prefetched ahead
+  const size_t row_bytes = static_cast<size_t>(dim()) * sizeof(float);
+  auto prefetch = [&](int j) {
+    const char* p = reinterpret_cast<const char*>(vectors_.row(j).data());
+    for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+  };
+  for (size_t i = 0; i < std::min(kAhead, rows.size()); ++i) prefetch(rows[i]);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i + kAhead < rows.size()) prefetch(rows[i + kAhead]);
+    out->push_back(vectors_.row(rows[i]).dot(queries.row(q)));
+  }
+}
+
+void DenseScan::KeepBest(std::vector<Hit>& hits, int k) {
+  const auto better = [](const Hit& a, const Hit& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  const size_t top = std::min(hits.size(), static_cast<size_t>(k));
+  std::partial_sort(hits.begin(), hits.begin() + top, hits.end(), better);
+  hits.resize(top);
+}
+
+std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries, Eigen::Index q,
+                                                 const int32_t* scores, float step, float residual,
+                                                 int64_t offset, int k, int64_t* scored) const {
+  const int n = size();
+  std::vector<Hit> hits;
+  if (!(step > 0)) {  // a zero query (or one the quantiser cannot scale): score every row
+    hits.reserve(n);
+    for (int j = 0; j < n; ++j) hits.emplace_back(j, vectors_.row(j).dot(queries.row(q)));
+    if (scored != nullptr) *scored += n;
+    KeepBest(hits, k);
+    return hits;
+  }
+  const std::vector<int> first = TopRows(scores, n, std::min(n, k + options_.extra_candidates));
+  std::vector<float> dots;
+  dots.reserve(first.size() + 64);
+  Dots(queries, q, first, &dots);
+  std::vector<float> best = dots;
+  std::nth_element(best.begin(), best.begin() + (k - 1), best.end(), std::greater<float>());
+  const double tau = best[k - 1];  // at most the k-th best score of all rows
+  const double qnorm = queries.row(q).cast<double>().norm();
+  // Float rounding of a d-term dot product: at most about d * 2^-24 * |q| |v|.
+  const double margin = (4e-7 * dim() + 1e-5) * qnorm * max_row_norm_;
+  const double e_max = qnorm * max_error_norm_ + static_cast<double>(residual) * max_code_norm_;
+  const double floor = tau - margin;
+  const double s_min = std::floor((floor - e_max) / step) + static_cast<double>(offset) - 1;
+  const int32_t s_thr =
+      s_min <= std::numeric_limits<int32_t>::min()
+          ? std::numeric_limits<int32_t>::min()
+          : static_cast<int32_t>(std::min<double>(s_min, std::numeric_limits<int32_t>::max()));
+  std::vector<int> more;
+  size_t f = 0;
+  ForEachAtLeast(scores, n, s_thr, [&](int j) {
+    while (f < first.size() && first[f] < j) ++f;
+    if (f < first.size() && first[f] == j) return;  // scored already
+    const double a = static_cast<double>(step) * (static_cast<double>(scores[j]) - offset);
+    const double e = qnorm * error_norm_[j] + static_cast<double>(residual) * code_norm_[j];
+    if (a + e >= floor) more.push_back(j);
+  });
+  Dots(queries, q, more, &dots);
+  hits.reserve(dots.size());
+  for (size_t i = 0; i < first.size(); ++i) hits.emplace_back(first[i], dots[i]);
+  for (size_t i = 0; i < more.size(); ++i) hits.emplace_back(more[i], dots[first.size() + i]);
+  if (scored != nullptr) *scored += static_cast<int64_t>(hits.size());
+  KeepBest(hits, k);
+  return hits;
+}
+
+std::vector<std::vector<DenseScan::Hit>> DenseScan::SearchExact(const EmbeddingMatrix& queries,
+                                                                int k) const {
+  std::vector<std::vector<Hit>> out(queries.rows());
+  if (k <= 0 || size() == 0) return out;
+  for (Eigen::Index q = 0; q < queries.rows(); ++q) {
+    std::vector<Hit>& hits = out[q];
+    hits.reserve(size());
+    for (int j = 0; j < size(); ++j) hits.emplace_back(j, vectors_.row(j).dot(queries.row(q)));
+    KeepBest(hits, k);
+  }
+  return out;
+}
+
+std::vector<std::vector<DenseScan::Hit>> DenseScan::Search(const EmbeddingMatrix& queries, int k,
+                                                           int64_t* scored) const {
+  const int n = size();
+  if (k <= 0 || n == 0) return std::vector<std::vector<Hit>>(queries.rows());
+  k = std::min(k, n);
+  if (!options_.prefilter || n <= k + options_.extra_candidates) {
+    if (scored != nullptr) *scored += static_cast<int64_t>(n) * queries.rows();
+    return SearchExact(queries, k);
+  }
+  std::vector<std::vector<Hit>> out(queries.rows());
+  std::vector<int8_t> z(static_cast<size_t>(kGroup) * padded_dims_);
+  std::vector<int32_t> scores(static_cast<size_t>(kGroup) * padded_rows_);
+  float step[kGroup], residual[kGroup];
+  int64_t offset[kGroup];
+  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
+    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
+    for (int t = 0; t < m; ++t) {
+      step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
+                              &offset[t]);
+    }
+    IntegerScores(z.data(), m, scores.data());
+    for (int t = 0; t < m; ++t) {
+      out[b + t] = SearchOne(queries, b + t, scores.data() + static_cast<size_t>(t) * padded_rows_,
+                             step[t], residual[t], offset[t], k, scored);
+    }
+  }
+  return out;
+}
+
+}  // namespace claimmatch
