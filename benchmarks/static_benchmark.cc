@@ -9,6 +9,12 @@
 //   BM_StaticEncodeTweets/1   the same with the word cache warm
 //   BM_StaticEncodeFile/0, /1  Encode of the lines of CLAIMMATCH_BENCH_TEXT (one text per line:
 //                        real text, e.g. tweets), cold and warm as above; skipped when unset
+//   BM_StaticNightlyEncode/<n>    what a nightly batch sees: ONE pass of Encode over the first n
+//                        lines of CLAIMMATCH_BENCH_NIGHTLY (0: all; distinct real texts), in
+//                        batches of 1,000, by a freshly loaded model (the word cache starts empty
+//                        and fills during the pass); skipped when unset
+//   BM_StaticNightlyTokenize/<n>  the same pass, tokenisation alone (fresh Tokenizer, cache on)
+//   BM_StaticNightlySpm/<n>       the same texts tokenised by plain sentencepiece (cache off)
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "benchmark/benchmark.h"
 #include "embeddings/sentence_encoder.h"
 #include "embeddings/tokenizer.h"
@@ -156,6 +163,94 @@ void BM_StaticEncodeFile(benchmark::State& state) {
 }
 BENCHMARK(BM_StaticEncodeFile)->Arg(0)->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StaticEncodeFile)->Arg(1)->Unit(benchmark::kMillisecond);
+
+const std::vector<std::string>& NightlyTexts() {
+  static const auto* texts =
+      new std::vector<std::string>(FileTexts(std::getenv("CLAIMMATCH_BENCH_NIGHTLY")));
+  return *texts;
+}
+
+// The first range(0) nightly texts (0: all), or an empty span.
+absl::Span<const std::string> NightlyPrefix(const benchmark::State& state) {
+  const std::vector<std::string>& all = NightlyTexts();
+  const size_t n = state.range(0) == 0 ? all.size() : static_cast<size_t>(state.range(0));
+  if (all.empty() || n > all.size()) return {};
+  return absl::MakeConstSpan(all).first(n);
+}
+
+void BM_StaticNightlyEncode(benchmark::State& state) {
+  const absl::Span<const std::string> texts = NightlyPrefix(state);
+  if (texts.empty()) {
+    state.SkipWithError("set CLAIMMATCH_BENCH_NIGHTLY to a file with enough lines");
+    return;
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::unique_ptr<SentenceEncoder> enc = LoadEncoder();
+    state.ResumeTiming();
+    for (size_t i = 0; i < texts.size(); i += 1000) {
+      auto out = enc->Encode(texts.subspan(i, 1000));
+      benchmark::DoNotOptimize(out);
+    }
+    state.PauseTiming();
+    enc.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * texts.size());
+}
+BENCHMARK(BM_StaticNightlyEncode)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(0)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+// One pass over the first range(0) nightly texts by a fresh tokenizer with `cache_size`.
+void NightlyTokenize(benchmark::State& state, int cache_size) {
+  const absl::Span<const std::string> texts = NightlyPrefix(state);
+  if (texts.empty()) {
+    state.SkipWithError("set CLAIMMATCH_BENCH_NIGHTLY to a file with enough lines");
+    return;
+  }
+  TokenizerOptions o;
+  o.word_cache_size = cache_size;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto tok = Tokenizer::Load(ModelDir() + "/sentencepiece.bpe.model", o);
+    if (!tok.ok()) {
+      state.SkipWithError("cannot load the tokenizer (set CLAIMMATCH_MODEL)");
+      return;
+    }
+    state.ResumeTiming();
+    for (const std::string& t : texts) benchmark::DoNotOptimize((*tok)->Encode(t, 512));
+    state.PauseTiming();
+    const WordCacheStats stats = (*tok)->word_cache_stats();
+    state.counters["searched"] = static_cast<double>(stats.searched);
+    state.counters["spm_words"] = static_cast<double>(stats.sentencepiece);
+    state.counters["whole_texts"] = static_cast<double>(stats.whole_texts);
+    tok->reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * texts.size());
+}
+
+void BM_StaticNightlyTokenize(benchmark::State& state) {
+  NightlyTokenize(state, TokenizerOptions().word_cache_size);
+}
+BENCHMARK(BM_StaticNightlyTokenize)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(0)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+void BM_StaticNightlySpm(benchmark::State& state) { NightlyTokenize(state, 0); }
+BENCHMARK(BM_StaticNightlySpm)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(0)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace claimmatch

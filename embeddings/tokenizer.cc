@@ -1,6 +1,7 @@
 #include "embeddings/tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -137,19 +138,141 @@ std::string CheckCharsMap(absl::string_view blob) {
   return "";
 }
 
-// What the context check of unigram words needs: the pieces sentencepiece's Viterbi search can
+// sentencepiece's precompiled normalisation map (see CheckCharsMap): a darts-clone double array
+// of the rules' keys, whose values index the NUL-terminated replacements that follow it.
+class NormalizationTrie {
+ public:
+  NormalizationTrie() = default;
+  // `blob`: the precompiled map ("" = identity normalisation).
+  explicit NormalizationTrie(absl::string_view blob) {
+    if (blob.size() < 4) return;
+    const auto byte = [&](size_t i) { return uint32_t{static_cast<uint8_t>(blob[i])}; };
+    const uint32_t trie_size = byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
+    if (trie_size > blob.size() - 4) return;
+    replacements_ = std::string(blob.substr(4 + trie_size));
+    units_.resize(trie_size / 4);
+    for (size_t i = 0; i < units_.size(); ++i) {
+      const size_t at = 4 + 4 * i;
+      units_[i] = byte(at) | byte(at + 1) << 8 | byte(at + 2) << 16 | byte(at + 3) << 24;
+    }
+  }
+  // Finds the longest rule whose key is a prefix of `s` (sentencepiece's Normalizer::
+  // NormalizePrefix): returns its key's length, 0 if there is none, and sets `replacement`; returns
+  // std::string::npos where the map cannot tell (malformed).
+  size_t LongestMatch(absl::string_view s, absl::string_view& replacement) const {
+    if (units_.empty()) return 0;
+    size_t longest = 0, pos = Offset(units_[0]);
+    for (size_t i = 0; i < s.size(); ++i) {
+      const uint32_t c = static_cast<uint8_t>(s[i]);
+      pos ^= c;
+      if (pos >= units_.size()) return std::string::npos;
+      const uint32_t u = units_[pos];
+      if ((u & ((1u << 31) | 0xFFu)) != c) break;
+      pos ^= Offset(u);
+      if ((u >> 8) & 1) {  // has_leaf: s[0, i] is a key; its value is the unit at `pos`
+        if (pos >= units_.size()) return std::string::npos;
+        const size_t at = units_[pos] & ((1u << 31) - 1);
+        if (at >= replacements_.size()) return std::string::npos;
+        replacement = absl::NullSafeStringView(replacements_.c_str() + at);
+        longest = i + 1;
+      }
+    }
+    return longest;
+  }
+
+ private:
+  static size_t Offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
+  std::vector<uint32_t> units_;
+  std::string replacements_;
+};
+
+// What the unigram search of the word cache needs: the pieces sentencepiece's Viterbi search can
 // use (NORMAL = 1, USER_DEFINED = 4, UNUSED = 5; <unk>, control and byte pieces are not searched).
 struct PieceInfo {
   int id;
   int type;
   float score;
 };
+
+// A byte trie over those pieces (node 0 is the root; a node's value indexes the piece table),
+// built once at load: a node's children are a sorted run of labels, or, for nodes with many
+// children (the root, "▁"), a table of 256.
+class PieceTrie {
+ public:
+  // `keys` sorted by byte, no duplicates (sentencepiece rejects duplicate pieces).
+  void Build(const std::vector<std::pair<std::string, int32_t>>& keys) {
+    nodes_.clear();
+    labels_.clear();
+    children_.clear();
+    tables_.clear();
+    BuildNode(keys, 0, keys.size(), 0);
+  }
+  // Returns the child of `node` by byte `c`, or -1.
+  int32_t Child(int32_t node, uint8_t c) const {
+    const Node& n = nodes_[node];
+    if (n.table >= 0) return tables_[static_cast<size_t>(n.table) * 256 + c];
+    const uint8_t* l = labels_.data() + n.first;
+    for (uint32_t i = 0; i < n.count; ++i) {
+      if (l[i] == c) return children_[n.first + i];
+    }
+    return -1;
+  }
+  // Returns the piece-table index of the key ending at `node`, or -1.
+  int32_t value(int32_t node) const { return nodes_[node].value; }
+
+ private:
+  static constexpr uint32_t kMaxListed = 12;  // more children: a table
+  struct Node {
+    int32_t value = -1;
+    int32_t table = -1;
+    uint32_t first = 0, count = 0;
+  };
+  // Adds the node of keys[lo, hi), which share their first `depth` bytes; returns its index.
+  int32_t BuildNode(const std::vector<std::pair<std::string, int32_t>>& keys, size_t lo, size_t hi,
+                    size_t depth) {
+    const int32_t node = static_cast<int32_t>(nodes_.size());
+    nodes_.emplace_back();
+    if (lo < hi && keys[lo].first.size() == depth) nodes_[node].value = keys[lo++].second;
+    std::vector<std::pair<size_t, size_t>> groups;
+    for (size_t i = lo; i < hi;) {
+      size_t j = i + 1;
+      while (j < hi && keys[j].first[depth] == keys[i].first[depth]) ++j;
+      groups.emplace_back(i, j);
+      i = j;
+    }
+    const uint32_t first = static_cast<uint32_t>(labels_.size());
+    nodes_[node].first = first;
+    nodes_[node].count = static_cast<uint32_t>(groups.size());
+    for (const auto& [i, j] : groups) labels_.push_back(static_cast<uint8_t>(keys[i].first[depth]));
+    children_.resize(labels_.size(), -1);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const int32_t child = BuildNode(keys, groups[g].first, groups[g].second, depth + 1);
+      children_[first + g] = child;
+    }
+    if (groups.size() > kMaxListed) {
+      nodes_[node].table = static_cast<int32_t>(tables_.size() / 256);
+      tables_.resize(tables_.size() + 256, -1);
+      int32_t* t = tables_.data() + static_cast<size_t>(nodes_[node].table) * 256;
+      for (size_t g = 0; g < groups.size(); ++g) t[labels_[first + g]] = children_[first + g];
+    }
+    return node;
+  }
+
+  std::vector<Node> nodes_;
+  std::vector<uint8_t> labels_;
+  std::vector<int32_t> children_;
+  std::vector<int32_t> tables_;
+};
+
 struct ModelFacts {
   bool unigram = true;
-  absl::flat_hash_map<std::string, PieceInfo> pieces;
-  size_t max_piece_bytes = 0;
-  float unk_score = 0;     // the lowest NORMAL score minus sentencepiece's penalty of 10
-  double score_bound = 0;  // the largest |score| of any one-character step of the search
+  std::vector<PieceInfo> pieces;  // indexed by the trie's values
+  PieceTrie trie;
+  NormalizationTrie normalization;
+  bool user_defined = false;   // some piece is USER_DEFINED (the normaliser then skips them)
+  bool byte_fallback = false;  // some piece is a BYTE piece (<unk> is written as bytes)
+  float unk_score = 0;         // the lowest NORMAL score minus sentencepiece's penalty of 10
+  double score_bound = 0;      // the largest |score| of any one-character step of the search
 };
 
 // Whether sentencepiece's ids of a text are always the concatenation of the ids of its
@@ -164,6 +287,7 @@ std::string CheckWordSplit(absl::string_view model, ModelFacts& facts) {
   int id = 0;
   float min_score = std::numeric_limits<float>::max(), max_abs_score = 0;
   absl::string_view charsmap;
+  std::vector<std::pair<std::string, int32_t>> keys;  // the searchable pieces, for the trie
   uint64_t f, v;
   int wt;
   absl::string_view b;
@@ -191,9 +315,11 @@ std::string CheckWordSplit(absl::string_view model, ModelFacts& facts) {
         max_abs_score = std::max(max_abs_score, std::abs(score));
       }
       if (type == 1 || type == 4 || type == 5) {
-        facts.pieces.try_emplace(std::string(piece), PieceInfo{id, static_cast<int>(type), score});
-        facts.max_piece_bytes = std::max(facts.max_piece_bytes, piece.size());
+        keys.emplace_back(std::string(piece), static_cast<int32_t>(facts.pieces.size()));
+        facts.pieces.push_back(PieceInfo{id, static_cast<int>(type), score});
       }
+      if (type == 4) facts.user_defined = true;
+      if (type == 6) facts.byte_fallback = true;
       ++id;
       if (bad_piece.empty() && (piece.find(kSpaceSymbol, 1) != absl::string_view::npos ||
                                 piece.find(' ') != absl::string_view::npos)) {
@@ -228,6 +354,12 @@ std::string CheckWordSplit(absl::string_view model, ModelFacts& facts) {
   facts.unigram = model_type == 1;
   facts.unk_score = min_score - 10.0f;  // unigram_model.cc: kUnkPenalty
   facts.score_bound = std::max<double>(max_abs_score, std::abs(facts.unk_score));
+  facts.normalization = NormalizationTrie(charsmap);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end(),
+                         [](const auto& a, const auto& b) { return a.first == b.first; }),
+             keys.end());
+  facts.trie.Build(keys);
   return CheckCharsMap(charsmap);
 }
 
@@ -236,33 +368,85 @@ inline size_t OneCharLen(char c) {
   return "\1\1\1\1\1\1\1\1\1\1\1\1\2\2\3\4"[(static_cast<uint8_t>(c) & 0xFF) >> 4];
 }
 
-// The context check of a unigram word. sentencepiece's Viterbi search adds float scores from the
-// start of the text, so where two segmentations of a word score within rounding of each other,
-// which one wins depends on the score of the text before the word. This re-runs the search over
-// the word's normalised text `pieces` (sentencepiece's result for the word alone, `ids`) in double
-// precision, confirms it finds the same ids, and returns the smallest margin between the winning
-// and the runner-up candidate at any node of the winning path (0 for a tie), with the word's length
-// in characters in `chars`; -1 if it cannot vouch for the word (user-defined pieces, byte
-// fallback, a different result).
-double WordMargin(const ModelFacts& facts, const std::vector<std::string>& pieces,
-                  const std::vector<int>& ids, int unk_id, size_t& chars, double& score) {
-  const std::string norm = absl::StrJoin(pieces, "");
-  std::vector<size_t> at;  // byte offset of each character, then the end
-  for (size_t i = 0; i < norm.size(); i += std::min(OneCharLen(norm[i]), norm.size() - i)) {
-    at.push_back(i);
+// sentencepiece's string_util::DecodeUTF8: the length of the valid UTF-8 character `s` starts
+// with (shortest form, no surrogate, at most U+10FFFF), or 0 where the normaliser would write
+// U+FFFD instead.
+size_t ValidCharLen(absl::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(s[i])); };
+  const auto trail = [&](size_t i) { return (b(i) & 0xC0) == 0x80; };
+  const uint32_t c = b(0);
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0 && s.size() >= 2 && trail(1)) {
+    return ((c & 0x1F) << 6 | (b(1) & 0x3F)) >= 0x80 ? 2 : 0;
   }
-  const size_t n = at.size();
-  at.push_back(norm.size());
-  chars = n;
-  constexpr double kNone = -std::numeric_limits<double>::infinity();
+  if ((c & 0xF0) == 0xE0 && s.size() >= 3 && trail(1) && trail(2)) {
+    const uint32_t cp = (c & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
+    return cp >= 0x800 && (cp < 0xD800 || cp >= 0xE000) ? 3 : 0;
+  }
+  if ((c & 0xF8) == 0xF0 && s.size() >= 4 && trail(1) && trail(2) && trail(3)) {
+    const uint32_t cp = (c & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
+    return cp >= 0x10000 && cp <= 0x10FFFF ? 4 : 0;
+  }
+  return 0;
+}
+
+// Writes sentencepiece's normalised text of the space-free `word` to `norm`: "▁", then each
+// rule's replacement where a rule matches, else the character itself (Normalizer::Normalize).
+// Returns false, leaving the word to sentencepiece, where that is not certain: invalid UTF-8, a
+// replacement with a space (it splits the word), a word that normalises to nothing.
+bool NormalizeWord(const ModelFacts& facts, absl::string_view word, std::string& norm) {
+  norm.assign(kSpaceSymbol.data(), kSpaceSymbol.size());
+  for (size_t i = 0; i < word.size();) {
+    const absl::string_view rest = word.substr(i);
+    absl::string_view replacement;
+    const size_t key = facts.normalization.LongestMatch(rest, replacement);
+    if (key == std::string::npos) return false;
+    if (key > 0) {
+      if (replacement.find(' ') != absl::string_view::npos) return false;
+      norm.append(replacement.data(), replacement.size());
+      i += key;
+      continue;
+    }
+    const size_t len = ValidCharLen(rest);
+    if (len == 0) return false;
+    norm.append(rest.data(), len);
+    i += len;
+  }
+  return norm.size() > kSpaceSymbol.size();
+}
+
+// Scratch space of the unigram search, reused across the words of one text.
+struct SearchScratch {
   struct Node {
-    double best = kNone, second = kNone;
-    size_t from = 0;
-    int id = -1;
+    double best, second;
+    size_t from;
+    int id;
   };
-  std::vector<Node> node(n + 1);
-  node[0].best = 0;
-  const auto offer = [](Node& to, double score, size_t from, int id) {
+  std::vector<Node> node;
+  std::vector<int> ids;  // the search's result
+  std::string norm;      // the normalised word
+  std::vector<int> spm_ids;
+  std::vector<std::string> spm_pieces;
+};
+
+// SearchWord's result where it cannot stand in for sentencepiece's search: a user-defined piece is
+// a candidate, or the path holds <unk> in a byte-fallback model (sentencepiece writes bytes).
+constexpr double kNeedsSentencepiece = -2;
+
+// sentencepiece's unigram Viterbi search over the normalised text `norm` of one word (unigram_
+// model.cc, EncodeOptimized: nodes by byte offset, steps by character, <unk> where no piece spans
+// exactly one character, a run of <unk> merged into one), with exact (double) scores. Writes the
+// winning path's sentencepiece ids to `s.ids`, the number of characters to `chars` and the path's
+// score to `score`, and returns the smallest margin between the winning and the runner-up candidate
+// at any node of the path (0 for a tie), or kNeedsSentencepiece. Where that margin covers the float
+// rounding of sentencepiece's own search (WordCache::Bound), its result is these ids.
+double SearchWord(const ModelFacts& facts, absl::string_view norm, int unk_id, SearchScratch& s,
+                  size_t& chars, double& score) {
+  constexpr double kNone = -std::numeric_limits<double>::infinity();
+  const size_t size = norm.size();
+  s.node.assign(size + 1, SearchScratch::Node{kNone, kNone, 0, -1});
+  s.node[0].best = 0;
+  const auto offer = [](SearchScratch::Node& to, double score, size_t from, int id) {
     if (score > to.best) {
       to.second = to.best;
       to.best = score;
@@ -272,29 +456,40 @@ double WordMargin(const ModelFacts& facts, const std::vector<std::string>& piece
       to.second = score;
     }
   };
-  for (size_t k = 0; k < n; ++k) {
+  chars = 0;
+  for (size_t k = 0; k < size;) {
+    const size_t mblen = std::min(OneCharLen(norm[k]), size - k);
+    const double here = s.node[k].best;
     bool single = false;
-    for (size_t e = k + 1; e <= n && at[e] - at[k] <= facts.max_piece_bytes; ++e) {
-      const auto it = facts.pieces.find(absl::string_view(norm).substr(at[k], at[e] - at[k]));
-      if (it == facts.pieces.end() || it->second.type == 5) continue;
-      if (it->second.type == 4) return -1;
-      offer(node[e], node[k].best + it->second.score, k, it->second.id);
-      if (e == k + 1) single = true;
+    int32_t t = 0;
+    for (size_t e = k; e < size; ++e) {
+      t = facts.trie.Child(t, static_cast<uint8_t>(norm[e]));
+      if (t < 0) break;
+      const int32_t v = facts.trie.value(t);
+      if (v < 0) continue;
+      const PieceInfo& p = facts.pieces[v];
+      if (p.type == 5) continue;  // UNUSED
+      if (p.type == 4) return kNeedsSentencepiece;
+      offer(s.node[e + 1], here + p.score, k, p.id);
+      if (e + 1 - k == mblen) single = true;
     }
-    if (!single) offer(node[k + 1], node[k].best + facts.unk_score, k, unk_id);
+    if (!single) offer(s.node[k + mblen], here + facts.unk_score, k, unk_id);
+    k += mblen;
+    ++chars;
   }
-  std::vector<int> path;
+  s.ids.clear();
   double margin = std::numeric_limits<double>::infinity();
-  for (size_t e = n; e > 0; e = node[e].from) {
+  for (size_t e = size; e > 0; e = s.node[e].from) {
+    const SearchScratch::Node& n = s.node[e];
+    if (n.id < 0) return kNeedsSentencepiece;  // unreachable (not for valid input)
+    if (n.id == unk_id && facts.byte_fallback) return kNeedsSentencepiece;
     // sentencepiece merges a run of unknown pieces into one.
-    if (!(node[e].id == unk_id && !path.empty() && path.back() == unk_id)) {
-      path.push_back(node[e].id);
-    }
-    margin = std::min(margin, node[e].best - node[e].second);
+    if (!(n.id == unk_id && !s.ids.empty() && s.ids.back() == unk_id)) s.ids.push_back(n.id);
+    margin = std::min(margin, n.best - n.second);
   }
-  std::reverse(path.begin(), path.end());
-  score = node[n].best;
-  return path == ids ? margin : -1;
+  std::reverse(s.ids.begin(), s.ids.end());
+  score = s.node[size].best;
+  return margin;
 }
 
 }  // namespace
@@ -328,6 +523,7 @@ struct Tokenizer::WordCache {
 
   const size_t capacity;  // most words; the table is emptied when full
   const ModelFacts facts;
+  std::atomic<int64_t> searched{0}, sentencepiece{0}, whole_texts{0};  // WordCacheStats
   absl::Mutex mu;
   absl::flat_hash_map<std::string, Span> words ABSL_GUARDED_BY(mu);
   std::vector<TokenId> ids ABSL_GUARDED_BY(mu);
@@ -374,6 +570,16 @@ bool Tokenizer::word_cache_enabled(std::string* why) const {
   return cache_ != nullptr;
 }
 
+WordCacheStats Tokenizer::word_cache_stats() const {
+  WordCacheStats s;
+  if (cache_ != nullptr) {
+    s.searched = cache_->searched.load(std::memory_order_relaxed);
+    s.sentencepiece = cache_->sentencepiece.load(std::memory_order_relaxed);
+    s.whole_texts = cache_->whole_texts.load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
 bool Tokenizer::UsesWordCache(absl::string_view text) const {
   return cache_ != nullptr && !absl::StrContains(text, kSpaceSymbol);
 }
@@ -399,8 +605,8 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
   absl::InlinedVector<Fresh, 8> fresh;
   bool exact = true;
   double before = 0;  // the score of the words so far (see WordCache::Bound)
-  std::vector<int> spm_ids;
-  std::vector<std::string> spm_pieces;
+  SearchScratch scratch;
+  int64_t searched = 0, via_sentencepiece = 0;
   {
     absl::ReaderMutexLock lock(&cache.mu);
     size_t i = 0;
@@ -426,10 +632,26 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
       size_t word_chars = 0;
       double margin = 0, score = 0;
       if (cache.facts.unigram) {
-        sp_->EncodeIdsAndPieces(std::string_view(word.data(), word.size()), &spm_ids, &spm_pieces);
-        margin = WordMargin(cache.facts, spm_pieces, spm_ids, spm_unk_id_, word_chars, score);
-        for (int id : spm_ids) out.push_back(MapId(id, spm_unk_id_));
+        // The search itself over the word's normalised text where that is certain, else
+        // sentencepiece's ids (and its normalised text, for the margin).
+        margin = kNeedsSentencepiece;
+        if (!cache.facts.user_defined && NormalizeWord(cache.facts, word, scratch.norm)) {
+          margin = SearchWord(cache.facts, scratch.norm, spm_unk_id_, scratch, word_chars, score);
+        }
+        if (margin == kNeedsSentencepiece) {
+          ++via_sentencepiece;
+          sp_->EncodeIdsAndPieces(std::string_view(word.data(), word.size()), &scratch.spm_ids,
+                                  &scratch.spm_pieces);
+          scratch.norm = absl::StrJoin(scratch.spm_pieces, "");
+          margin = SearchWord(cache.facts, scratch.norm, spm_unk_id_, scratch, word_chars, score);
+          if (margin < 0 || scratch.ids != scratch.spm_ids) margin = -1;
+          scratch.ids.swap(scratch.spm_ids);
+        } else {
+          ++searched;
+        }
+        for (int id : scratch.ids) out.push_back(MapId(id, spm_unk_id_));
       } else {
+        ++via_sentencepiece;
         AppendSpmIds(word, out);
       }
       const WordCache::Span span{0, 0, cache.Bound(margin, word_chars), score,
@@ -456,6 +678,11 @@ bool Tokenizer::AppendWordIds(absl::string_view text, size_t limit,
       }
     }
   }
+  if (searched > 0) cache.searched.fetch_add(searched, std::memory_order_relaxed);
+  if (via_sentencepiece > 0) {
+    cache.sentencepiece.fetch_add(via_sentencepiece, std::memory_order_relaxed);
+  }
+  if (!exact) cache.whole_texts.fetch_add(1, std::memory_order_relaxed);
   if (out.size() > stop) out.resize(stop);
   return exact;
 }

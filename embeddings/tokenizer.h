@@ -18,12 +18,21 @@
 // precision), and a text where a word's margin does not cover the float rounding that the score of
 // the text before it allows is encoded whole (as are texts with words whose segmentation ties).
 //
+// A word not yet in the cache (unigram models) is segmented by the tokenizer's own copy of that
+// search (a piece trie, scores in double precision, the margin in the same pass) over the word's
+// normalised text, which it computes from the model's normalisation map: its ids are then those of
+// sentencepiece wherever its margin holds, as above. Words it cannot normalise with certainty
+// (invalid UTF-8, a rule that writes a space, a word that normalises to nothing, models with
+// user-defined pieces) go to sentencepiece, one call per word (the search re-checks its ids and
+// gives the margin), as does every word of a BPE model.
+//
 // Thread safety: Encode* may run concurrently; the word cache is guarded by a reader/writer lock
 // and is bounded (emptied when full).
 #ifndef CLAIMMATCH_EMBEDDINGS_TOKENIZER_H_
 #define CLAIMMATCH_EMBEDDINGS_TOKENIZER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +53,13 @@ inline constexpr TokenId kBosId = 0;
 inline constexpr TokenId kPadId = 1;
 inline constexpr TokenId kEosId = 2;
 inline constexpr TokenId kUnkId = 3;
+
+// What the word cache did since the tokenizer was loaded (for tests and benchmarks).
+struct WordCacheStats {
+  int64_t searched = 0;       // missed words segmented by the tokenizer's own unigram search
+  int64_t sentencepiece = 0;  // missed words given to sentencepiece (see tokenizer.h)
+  int64_t whole_texts = 0;    // texts encoded whole because a word's margin did not hold
+};
 
 struct TokenizerOptions {
   // Most words whose ids are remembered (0: no cache, every text goes to sentencepiece whole).
@@ -81,6 +97,8 @@ class Tokenizer {
   bool word_cache_enabled(std::string* why = nullptr) const;
   // Returns whether `text` takes the word-cache path.
   bool UsesWordCache(absl::string_view text) const;
+  // Returns the word cache's counters (all 0 when it is off).
+  WordCacheStats word_cache_stats() const;
   // The serialized sentencepiece model (for fingerprints and for copying a model).
   const std::string& serialized() const { return serialized_; }
 

@@ -21,6 +21,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"
@@ -322,6 +323,127 @@ TEST(TokenizerWordCacheTest, ConcurrentUseWithATinyCache) {
   EXPECT_EQ(wrong, std::vector<int>(4, 0));
 }
 
+// The miss path: words new to the cache (several in one text, repeated within a text, very long)
+// are segmented by the tokenizer's own search and give sentencepiece's ids, cold and warm.
+TEST(TokenizerWordCacheTest, MissedWordsMatchSentencepiece) {
+  std::string mixed;  // a long word of letters, digits and punctuation (no normalisation rule)
+  for (int i = 0; i < 3000; ++i) mixed += "ab1-9z.QX"[(i * 7 + i / 13) % 9];
+  const std::vector<std::string> texts = {
+      "zorbulating quixotic flimflam jabberwocky snollygoster",
+      "blorf blorf blorf zing blorf zing",
+      "pneumonoultramicroscopicsilicovolcanoconiosis supercalifragilisticexpialidocious",
+      std::string(5000, 'a'),
+      std::string(3, 'a') + " " + std::string(1000, '0') + " " + std::string(999, '0'),
+      mixed,
+      "x " + mixed + " y " + mixed,
+      "https://t.co/yoEOL6vXBm?utm_source=twitter&utm_medium=social#anchor-" + mixed.substr(0, 80),
+      "caf\xC3\xA9 na\xC3\xAFve r\xC3\xA9sum\xC3\xA9 \xC3\xBC"
+      "ber Stra\xC3\x9F"
+      "e",
+      "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83"
+      "\x88 \xF0\x9F\x99\x82\xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD \xF0\x90\x8D\x88\xF0\x90\x8D\x89",
+      "100000 000100 0000 00 0 1e100 3.14159265358979",
+  };
+  for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
+    auto cached = LoadOrDie(path, 1 << 16);
+    auto plain = LoadOrDie(path, 0);
+    ASSERT_NE(cached, nullptr);
+    ASSERT_NE(plain, nullptr);
+    ExpectSameIds(*cached, *plain, texts, path);
+    EXPECT_GE(cached->word_cache_stats().searched, 25) << path;
+  }
+}
+
+// The search normalises words itself (here NFKC: full-width letters, curly quotes, capitals);
+// words it cannot normalise with certainty go to sentencepiece: a rule that writes a space (the
+// no-break space inside a word) and invalid UTF-8.
+TEST(TokenizerWordCacheTest, WordsTheSearchCannotNormaliseGoToSentencepiece) {
+  auto cached = LoadOrDie(DefaultModelPath(), 1 << 16);
+  auto plain = LoadOrDie(DefaultModelPath(), 0);
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(plain, nullptr);
+  const std::string text =
+      "\xEF\xBD\x86\xEF\xBD\x95\xEF\xBD\x8C\xEF\xBD\x8C \xE2\x80\x9CQuoted\xE2\x80\x9D "
+      "CNN a\xC2\xA0"
+      "b plain \xC3(";
+  EXPECT_EQ(cached->Encode(text, 512), plain->Encode(text, 512));
+  const WordCacheStats stats = cached->word_cache_stats();
+  EXPECT_EQ(stats.searched, 4);
+  EXPECT_EQ(stats.sentencepiece, 2);
+  EXPECT_EQ(stats.whole_texts, 0);
+}
+
+// Every distinct word of the test data as a text of its own, with a cold cache: no whole-text
+// encoding hides a wrong search result.
+TEST(TokenizerWordCacheTest, EveryDataWordAloneMatchesSentencepiece) {
+  std::vector<std::string> words;
+  for (const std::string& t : DataTexts()) {
+    for (absl::string_view w : absl::StrSplit(t, ' ', absl::SkipEmpty())) words.emplace_back(w);
+  }
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  ASSERT_GT(words.size(), 50000u);
+  for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
+    auto cached = LoadOrDie(path, 1 << 18);
+    auto plain = LoadOrDie(path, 0);
+    ASSERT_NE(cached, nullptr);
+    ASSERT_NE(plain, nullptr);
+    int mismatches = 0;
+    for (const std::string& w : words) {
+      if (cached->Encode(w, 512) != plain->Encode(w, 512) && ++mismatches <= 5) {
+        ADD_FAILURE() << path << ": ids differ for \"" << w << "\"";
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << path;
+    const WordCacheStats stats = cached->word_cache_stats();
+    EXPECT_GT(stats.searched, static_cast<int64_t>(words.size() * 9 / 10)) << path;
+    EXPECT_LT(stats.whole_texts, static_cast<int64_t>(words.size() / 20)) << path;
+  }
+}
+
+// Truncation at max_tokens on the miss path: each length on a fresh cache.
+TEST(TokenizerWordCacheTest, ColdTruncationMatchesSentencepiece) {
+  auto plain = LoadOrDie(DefaultModelPath(), 0);
+  ASSERT_NE(plain, nullptr);
+  const std::string text =
+      "Unprecedented flibbertigibbet counterrevolutionaries misunderestimated "
+      "the quixotically bamboozled hullabaloo of 2019-04-02 #windmills @ChrisLarsen";
+  for (int max_tokens : {0, 1, 2, 3, 4, 7, 12, 20, 40}) {
+    auto cached = LoadOrDie(DefaultModelPath(), 1 << 10);
+    ASSERT_NE(cached, nullptr);
+    EXPECT_EQ(cached->Encode(text, max_tokens), plain->Encode(text, max_tokens)) << max_tokens;
+    EXPECT_EQ(cached->Encode(text, max_tokens), plain->Encode(text, max_tokens)) << max_tokens;
+  }
+}
+
+// Four threads miss the same new words at the same time (default model, default cache).
+TEST(TokenizerWordCacheTest, ConcurrentColdMissesMatchSentencepiece) {
+  auto cached = LoadOrDie(DefaultModelPath(), TokenizerOptions().word_cache_size);
+  auto plain = LoadOrDie(DefaultModelPath(), 0);
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(plain, nullptr);
+  std::vector<std::string> texts =
+      Lines(JoinPath(testing::TestDataDir(), "claims-dev/tweets-dev.tsv"), 1);
+  for (const std::string& t :
+       Lines(JoinPath(testing::TestDataDir(), "multilingual-sample/ntrex128-sample.tsv"), 1)) {
+    texts.push_back(t);
+  }
+  std::vector<std::vector<TokenId>> want;
+  for (const std::string& t : texts) want.push_back(plain->Encode(t, 128));
+  std::vector<int> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (size_t k = 0; k < texts.size(); ++k) {
+        if (cached->Encode(texts[k], 128) != want[k]) ++wrong[w];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
+  EXPECT_GT(cached->word_cache_stats().searched, 1000);
+}
+
 // Models trained here: the cache must be exact for other model types and normalisations, and
 // must switch itself off for settings that let pieces or normalisation cross a space.
 class TrainedModelsTest : public ::testing::Test {
@@ -385,6 +507,12 @@ TEST_F(TrainedModelsTest, UnigramIdentity) {
 }
 TEST_F(TrainedModelsTest, UnigramNfkcCaseFoldByteFallback) {
   ExpectExact(Train("bytes", "unigram", "nfkc_cf", {{"byte_fallback", "true"}}), "");
+}
+// User-defined symbols are kept whole by the normaliser: every word of such a model goes to
+// sentencepiece.
+TEST_F(TrainedModelsTest, UnigramUserDefinedSymbols) {
+  ExpectExact(Train("userdef", "unigram", "nmt_nfkc", {{"user_defined_symbols", "@user,#tag,ab"}}),
+              "");
 }
 // Rules that write a space, remove a character, or write a space before or after a letter keep
 // the word-split property (see tokenizer.h).
