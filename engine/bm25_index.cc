@@ -290,32 +290,23 @@ bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
   return true;
 }
 
-void Bm25Index::Compact() {
+Bm25Index::Renumbering Bm25Index::Renumber() const {
+  Renumbering r;
   const size_t n_docs = doc_ids_.size();
-  // Live documents by ascending length, then current number.
-  std::vector<uint32_t> order;
-  order.reserve(doc_of_id_.size());
+  r.order.reserve(doc_of_id_.size());
   for (size_t d = 0; d < n_docs; ++d) {
-    if (doc_alive_[d]) order.push_back(static_cast<uint32_t>(d));
+    if (doc_alive_[d]) r.order.push_back(static_cast<uint32_t>(d));
   }
-  std::stable_sort(order.begin(), order.end(),
+  std::stable_sort(r.order.begin(), r.order.end(),
                    [&](uint32_t a, uint32_t b) { return doc_lengths_[a] < doc_lengths_[b]; });
-  std::vector<uint32_t> new_doc(n_docs, UINT32_MAX);
-  for (size_t i = 0; i < order.size(); ++i) new_doc[order[i]] = static_cast<uint32_t>(i);
   // Terms without live documents disappear; the others keep their relative order, so forward
   // lists stay sorted by term id.
-  std::vector<uint32_t> new_term(terms_.size(), UINT32_MAX);
-  std::vector<std::string> terms;
-  std::vector<PostingList> postings;
+  r.new_term.assign(terms_.size(), UINT32_MAX);
+  r.term_begin.push_back(0);
   for (size_t t = 0; t < terms_.size(); ++t) {
     if (postings_[t].live_df == 0) continue;
-    new_term[t] = static_cast<uint32_t>(terms.size());
-    terms.push_back(std::move(terms_[t]));
-    PostingList list;
-    list.docs.reserve(postings_[t].live_df);
-    list.tfs.reserve(postings_[t].live_df);
-    list.live_df = postings_[t].live_df;
-    postings.push_back(std::move(list));
+    r.new_term[t] = static_cast<uint32_t>(r.term_begin.size() - 1);
+    r.term_begin.push_back(r.term_begin.back() + postings_[t].live_df);
   }
   // Each document's forward list holds its term ids ascending, and so does the term-ordered walk
   // of the postings: it yields each document's frequencies in its forward list's order.
@@ -326,30 +317,60 @@ void Bm25Index::Compact() {
       for (size_t i = 0; i < list.docs.size(); ++i) forward_tfs[fill[list.docs[i]]++] = list.tfs[i];
     }
   }
+  std::vector<uint64_t> fill(r.term_begin.begin(), r.term_begin.end() - 1);
+  r.docs.resize(r.term_begin.back());
+  r.tfs.resize(r.term_begin.back());
+  for (size_t i = 0; i < r.order.size(); ++i) {
+    const uint32_t d = r.order[i];
+    const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
+    for (uint64_t j = forward_begin_[d]; j < end; ++j) {
+      const uint64_t at = fill[r.new_term[forward_terms_[j]]]++;
+      r.docs[at] = static_cast<uint32_t>(i);
+      r.tfs[at] = forward_tfs[j];
+    }
+  }
+  return r;
+}
+
+void Bm25Index::Compact() {
+  const Renumbering r = Renumber();
+  const size_t n_docs = doc_ids_.size();
+  std::vector<std::string> terms;
+  std::vector<PostingList> postings(r.term_begin.size() - 1);
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    if (r.new_term[t] != UINT32_MAX) terms.push_back(std::move(terms_[t]));
+  }
   std::vector<ClaimRowId> doc_ids;
   std::vector<uint32_t> doc_lengths;
   std::vector<uint64_t> forward_begin;
   std::vector<uint32_t> forward_terms;
-  doc_ids.reserve(order.size());
-  doc_lengths.reserve(order.size());
-  forward_begin.reserve(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    const uint32_t d = order[i];
-    const uint32_t len = doc_lengths_[d];
+  doc_ids.reserve(r.order.size());
+  doc_lengths.reserve(r.order.size());
+  forward_begin.reserve(r.order.size());
+  forward_terms.reserve(r.docs.size());
+  for (const uint32_t d : r.order) {
     doc_ids.push_back(doc_ids_[d]);
-    doc_lengths.push_back(len);
+    doc_lengths.push_back(doc_lengths_[d]);
     forward_begin.push_back(forward_terms.size());
     const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
     for (uint64_t j = forward_begin_[d]; j < end; ++j) {
-      const uint32_t t = new_term[forward_terms_[j]];
-      postings[t].Append(static_cast<uint32_t>(i), forward_tfs[j], len,
-                         options_.postings_per_block);
-      forward_terms.push_back(t);
+      forward_terms.push_back(r.new_term[forward_terms_[j]]);
+    }
+  }
+  for (size_t t = 0; t < postings.size(); ++t) {
+    PostingList& list = postings[t];
+    const uint64_t begin = r.term_begin[t];
+    const uint64_t end = r.term_begin[t + 1];
+    list.live_df = static_cast<uint32_t>(end - begin);
+    list.docs.reserve(end - begin);
+    list.tfs.reserve(end - begin);
+    for (uint64_t i = begin; i < end; ++i) {
+      list.Append(r.docs[i], r.tfs[i], doc_lengths[r.docs[i]], options_.postings_per_block);
     }
   }
   term_ids_.clear();
   for (size_t t = 0; t < terms.size(); ++t) term_ids_.emplace(terms[t], static_cast<uint32_t>(t));
-  for (auto& [id, d] : doc_of_id_) d = new_doc[d];
+  for (size_t i = 0; i < doc_ids.size(); ++i) doc_of_id_[doc_ids[i]] = static_cast<uint32_t>(i);
   terms_ = std::move(terms);
   postings_ = std::move(postings);
   doc_ids_ = std::move(doc_ids);
@@ -721,36 +742,30 @@ std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k,
 }
 
 absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {
-  // Live documents only, renumbered in order; terms without live documents are dropped.
-  std::vector<uint32_t> new_doc(doc_ids_.size(), UINT32_MAX);
-  uint64_t n_docs = 0;
-  for (size_t d = 0; d < doc_ids_.size(); ++d) {
-    if (doc_alive_[d]) new_doc[d] = static_cast<uint32_t>(n_docs++);
-  }
-  uint64_t n_postings = 0;
-  for (const PostingList& list : postings_) n_postings += list.live_df;
+  // Live documents only, numbered by length; terms without live documents are dropped.
+  const Renumbering r = Renumber();
+  const uint64_t n_docs = r.order.size();
+  const uint64_t n_terms = r.term_begin.size() - 1;
+  const uint64_t n_postings = r.docs.size();
   std::string payload;
-  payload.reserve(32 + n_docs * 12 + n_postings * 8 + terms_.size() * 16);
+  payload.reserve(32 + n_docs * 12 + n_postings * 8 + n_terms * 16);
   PutU64(&payload, static_cast<uint64_t>(change_seq));
   PutU64(&payload, n_docs);
-  PutU64(&payload, live_terms_);
+  PutU64(&payload, n_terms);
   PutU64(&payload, n_postings);
-  for (size_t d = 0; d < doc_ids_.size(); ++d) {
-    if (!doc_alive_[d]) continue;
+  for (const uint32_t d : r.order) {
     PutU64(&payload, static_cast<uint64_t>(doc_ids_[d]));
     PutU32(&payload, doc_lengths_[d]);
   }
   for (size_t t = 0; t < terms_.size(); ++t) {
-    const PostingList& list = postings_[t];
-    if (list.live_df == 0) continue;
+    const uint32_t nt = r.new_term[t];
+    if (nt == UINT32_MAX) continue;
     PutU32(&payload, static_cast<uint32_t>(terms_[t].size()));
     payload.append(terms_[t]);
-    PutU32(&payload, list.live_df);
-    for (size_t i = 0; i < list.docs.size(); ++i) {
-      const uint32_t d = new_doc[list.docs[i]];
-      if (d == UINT32_MAX) continue;
-      PutU32(&payload, d);
-      PutU32(&payload, list.tfs[i]);
+    PutU32(&payload, static_cast<uint32_t>(r.term_begin[nt + 1] - r.term_begin[nt]));
+    for (uint64_t i = r.term_begin[nt]; i < r.term_begin[nt + 1]; ++i) {
+      PutU32(&payload, r.docs[i]);
+      PutU32(&payload, r.tfs[i]);
     }
   }
   std::string file(kMagic, sizeof(kMagic));

@@ -170,8 +170,18 @@ class Bm25Index {
     void AddBoundPoint(uint32_t tf, uint32_t len);
   };
   static constexpr size_t kMaxBoundPoints = 8;
-  struct QueryTerm;      // defined in bm25_index.cc
-  struct TermCursor;     // defined in bm25_index.cc
+  struct QueryTerm;   // defined in bm25_index.cc
+  struct TermCursor;  // defined in bm25_index.cc
+  // The live documents numbered by ascending length (then current number), and the postings of
+  // the terms they hold under these numbers.
+  struct Renumbering {
+    std::vector<uint32_t> order;       // by new number: the current number
+    std::vector<uint32_t> new_term;    // by term id: the new id (UINT32_MAX: no live document)
+    std::vector<uint64_t> term_begin;  // by new term id, plus an end: offsets into docs and tfs
+    std::vector<uint32_t> docs;        // new document numbers, ascending per term
+    std::vector<uint32_t> tfs;
+  };
+  Renumbering Renumber() const;
   struct PreparedQuery;  // defined in bm25_index.cc
 
   // Analyzes `query` into scored terms (one per distinct term, weighted by its count).

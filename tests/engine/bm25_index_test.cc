@@ -416,6 +416,61 @@ TEST(Bm25IndexTest, SaveLoadRoundTrip) {
   EXPECT_THAT(Bm25Index::Load(path), IsOk());
 }
 
+// A file written in insertion order (as before documents were numbered by length) still loads,
+// is renumbered, and searches the same.
+TEST(Bm25IndexTest, LoadsAFileInInsertionOrder) {
+  std::string payload;
+  auto put = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) payload.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  put(77, 8);  // change sequence
+  put(2, 8);   // documents
+  put(2, 8);   // terms
+  put(3, 8);   // postings
+  put(10, 8);  // document 0: id 10, 2 tokens
+  put(2, 4);
+  put(20, 8);  // document 1: id 20, 1 token
+  put(1, 4);
+  put(5, 4);
+  payload += "alpha";
+  put(2, 4);  // df 2: (0, 1), (1, 1)
+  for (uint64_t v : {0, 1, 1, 1}) put(v, 4);
+  put(4, 4);
+  payload += "beta";
+  put(1, 4);  // df 1: (0, 1)
+  for (uint64_t v : {0, 1}) put(v, 4);
+  std::string file = "CMBM25IX";
+  for (uint64_t v : {uint64_t{1}, uint64_t{0}}) {
+    for (int i = 0; i < 4; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  for (uint64_t v : {static_cast<uint64_t>(payload.size()), Fingerprint64(payload)}) {
+    for (int i = 0; i < 8; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  file += payload;
+  const std::string path = JoinPath(MakeTempDir("bm25_old_order"), "index.bm25");
+  ASSERT_THAT(WriteFileAtomically(path, file), IsOk());
+  int64_t seq = 0;
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path, &seq);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(seq, 77);
+  Bm25Index expected;
+  ASSERT_THAT(expected.Add(10, {"alpha beta"}), IsOk());
+  ASSERT_THAT(expected.Add(20, {"alpha"}), IsOk());
+  for (const char* query : {"alpha", "beta", "alpha beta"}) {
+    EXPECT_EQ(loaded->Search(query, 5), expected.SearchExhaustive(query, 5)) << query;
+  }
+  ASSERT_EQ(loaded->Search("alpha", 5).size(), 2u);
+  EXPECT_EQ(loaded->Search("alpha", 5)[0].first, 20);  // the shorter document
+  // Saved again, documents come by length: the file changes, the results do not.
+  ASSERT_THAT(loaded->Save(path, 77), IsOk());
+  absl::StatusOr<std::string> resaved = ReadFile(path);
+  ASSERT_THAT(resaved, IsOk());
+  EXPECT_NE(*resaved, file);
+  absl::StatusOr<Bm25Index> again = Bm25Index::Load(path);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->Search("alpha beta", 5), expected.SearchExhaustive("alpha beta", 5));
+}
+
 TEST(Bm25IndexTest, LoadMissingFileIsNotFound) {
   EXPECT_THAT(Bm25Index::Load(JoinPath(MakeTempDir("bm25_missing"), "none.bm25")),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("none.bm25")));
