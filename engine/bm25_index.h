@@ -18,22 +18,26 @@
 // `window_docs` numbers; per window, each term is bounded by the blocks that overlap the window
 // (and by its global bound, from the term's (f, |D|) Pareto points). A window whose bounds sum
 // below the current k-th score is skipped; otherwise the terms whose bounds, summed from the
-// lowest, stay below the k-th score are "non-essential": they are only probed for documents found
-// through the other ("essential") terms, whose postings in the window are accumulated
-// term-at-a-time. Documents are numbered by ascending length (|D|, then insertion order) whenever
-// the index is loaded or compacted, so a window holds documents of about the same length and
-// its bounds are tight: long documents' windows lose most of their essential terms. Documents
-// added later are appended (still exact, less pruning until the next load or compaction).
-// Per-term contributions are rounded to fixed point (units of 2^-48, coarser only when a huge
-// query could overflow 63 bits) before summing, so a document's score does not depend on
-// summation order and the pruned search returns exactly what the exhaustive one
-// (SearchExhaustive) does: same ids, same scores, same order.
+// lowest, stay below the k-th score are "non-essential": documents are found only through the
+// other ("essential") terms, whose postings in the window are accumulated term-at-a-time. A
+// non-essential term with few postings in the window and a bound worth a share of the k-th score
+// is then merged into the documents found (its postings walked once); one pass over the window
+// keeps the documents that can still reach the k-th score, and only those probe the remaining
+// non-essential terms (stop-word-like: long lists, tiny bounds). Documents are numbered by
+// ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
+// compacted, so a window holds documents of about the same length: its bounds are tighter, and
+// lengths are read from runs of equal length instead of per posting. Documents added later are
+// appended (still exact, somewhat slower until the next load or compaction). Per-term
+// contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
+// overflow 63 bits; at least one unit) before summing, so a document's
+// score does not depend on summation order and the pruned search returns exactly what the
+// exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
 // frequencies) plus the block summaries; a forward list of each document's term ids supports
 // removal. Remove() leaves a tombstone: the document stops counting in N, n(q) and avgdl at once,
 // and its postings are dropped when tombstones exceed a quarter of the live documents (and in
-// every saved file, which holds live documents only, in document-number order).
+// every saved file, which holds live documents only, numbered by length).
 //
 // Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
 // concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
