@@ -658,10 +658,12 @@ std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k,
     // the window compared with the essential ones (highest bound first) are merged into them:
     // each of their postings whose document was found adds its contribution. This costs at most
     // kMergeFactor times the essential work, and spares probing them for each document found.
+    // Terms whose bound is below 1/kMergeMinShare of the threshold are left to the probes: few
+    // documents come that close to the threshold, and such terms (stop words) have long lists.
     // Terms order[merged, first_essential) are merged; the rest are probed below.
     size_t merged = first_essential;
     while (merged > 0 && in_window[order[merged - 1]] <= kMergeFactor * essential_postings &&
-           bound[order[merged - 1]] * kMergeMinShare >= threshold) {
+           bound[order[merged - 1]] >= threshold / kMergeMinShare) {
       const uint32_t t = order[--merged];
       if (bound[t] == 0) continue;
       TermCursor c = cursors[t];
