@@ -1,6 +1,9 @@
 // Benchmarks of engine/bm25_index (see benchmarks/README.md for the figures and the command):
 //
-//   BM_Bm25Search/<n_claims>            exact top-100 with MaxScore pruning (Bm25Index::Search)
+//   BM_Bm25Search/<n_claims>            exact top-100 with block-max MaxScore (Bm25Index::Search)
+//                                       on the index as a claim database opens it (Save + Load:
+//                                       documents numbered by length)
+//   BM_Bm25SearchAsAdded/<n_claims>     the same on the index as built by Add (insertion order)
 //   BM_Bm25SearchExhaustive/<n_claims>  the same results scoring every matching claim (baseline)
 //
 // Corpus: n synthetic claims with claim, title and subtitle fields whose lengths are copied from a
@@ -9,11 +12,15 @@
 // tweets of CheckThat! tweets-dev, as raw text (analysis is part of the timed query). Each
 // iteration runs every query once, timing each in thread CPU time (the machines are shared);
 // counters give the per-query p50_ms / p99_ms over all iterations, queries/s (items_per_second,
-// from the same CPU times) and the CPU time to build the index (build_s).
+// from the same CPU times), the CPU time to build the index (build_s) and to save and load it
+// (reload_s), and per query what Search did (Bm25SearchStats: postings scored, candidates, probes,
+// windows skipped, essential terms per window visited).
 // Data: $CLAIMMATCH_TEST_DATA, else the source tree's tests/data.
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -84,11 +91,13 @@ double ThreadCpuSeconds() {
 }
 
 struct Corpus {
-  Bm25Index index;
+  Bm25Index added;   // as built by Add
+  Bm25Index loaded;  // after Save + Load
   double build_seconds = 0;
+  double reload_seconds = 0;
 };
 
-// The index of `n` synthetic claims, built once per size.
+// The indexes of `n` synthetic claims, built once per size.
 const Corpus& SyntheticCorpus(int n) {
   static auto* const cache = new std::map<int, std::unique_ptr<Corpus>>;
   std::unique_ptr<Corpus>& slot = (*cache)[n];
@@ -110,25 +119,37 @@ const Corpus& SyntheticCorpus(int n) {
     }
   }
   slot = std::make_unique<Corpus>();
-  const double start = ThreadCpuSeconds();
+  double start = ThreadCpuSeconds();
   for (int i = 0; i < n; ++i) {
-    if (!slot->index.Add(i, docs[i]).ok()) std::abort();
+    if (!slot->added.Add(i, docs[i]).ok()) std::abort();
   }
   slot->build_seconds = ThreadCpuSeconds() - start;
+  const std::string path = "/tmp/bm25_benchmark." + std::to_string(getpid()) + ".bm25";
+  start = ThreadCpuSeconds();
+  if (!slot->added.Save(path).ok()) std::abort();
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path);
+  if (!loaded.ok()) std::abort();
+  slot->loaded = *std::move(loaded);
+  slot->reload_seconds = ThreadCpuSeconds() - start;
+  std::remove(path.c_str());
   return *slot;
 }
 
-template <bool kExhaustive>
+enum class Mode { kLoaded, kAsAdded, kExhaustive };
+
+template <Mode kMode>
 void RunQueries(benchmark::State& state) {
   const Corpus& corpus = SyntheticCorpus(static_cast<int>(state.range(0)));
+  const Bm25Index& index = kMode == Mode::kAsAdded ? corpus.added : corpus.loaded;
   const std::vector<std::string>& queries = Queries();
   std::vector<double> latencies_ms;
+  Bm25SearchStats stats;
   for (auto _ : state) {
     double total = 0;
     for (const std::string& q : queries) {
       const double start = ThreadCpuSeconds();
-      std::vector<Bm25Hit> hits =
-          kExhaustive ? corpus.index.SearchExhaustive(q, 100) : corpus.index.Search(q, 100);
+      std::vector<Bm25Hit> hits = kMode == Mode::kExhaustive ? index.SearchExhaustive(q, 100)
+                                                             : index.Search(q, 100, &stats);
       benchmark::DoNotOptimize(hits);
       const double s = ThreadCpuSeconds() - start;
       total += s;
@@ -144,13 +165,35 @@ void RunQueries(benchmark::State& state) {
   state.counters["p50_ms"] = quantile(0.50);
   state.counters["p99_ms"] = quantile(0.99);
   state.counters["build_s"] = corpus.build_seconds;
+  state.counters["reload_s"] = corpus.reload_seconds;
+  if (kMode != Mode::kExhaustive) {
+    const double per_query = 1.0 / static_cast<double>(latencies_ms.size());
+    state.counters["postings"] = static_cast<double>(stats.postings_scored) * per_query;
+    state.counters["merged"] = static_cast<double>(stats.postings_merged) * per_query;
+    state.counters["candidates"] = static_cast<double>(stats.candidates) * per_query;
+    state.counters["probes"] = static_cast<double>(stats.probes) * per_query;
+    state.counters["offered"] = static_cast<double>(stats.offered) * per_query;
+    state.counters["skipped_windows"] =
+        static_cast<double>(stats.windows_skipped) / static_cast<double>(stats.windows);
+    state.counters["essential_terms"] =
+        static_cast<double>(stats.essential_terms) /
+        static_cast<double>(std::max<int64_t>(1, stats.windows - stats.windows_skipped));
+    state.counters["terms"] = static_cast<double>(stats.terms) * per_query;
+  }
   state.SetItemsProcessed(static_cast<int64_t>(latencies_ms.size()));
 }
 
-void BM_Bm25Search(benchmark::State& state) { RunQueries<false>(state); }
-void BM_Bm25SearchExhaustive(benchmark::State& state) { RunQueries<true>(state); }
+void BM_Bm25Search(benchmark::State& state) { RunQueries<Mode::kLoaded>(state); }
+void BM_Bm25SearchAsAdded(benchmark::State& state) { RunQueries<Mode::kAsAdded>(state); }
+void BM_Bm25SearchExhaustive(benchmark::State& state) { RunQueries<Mode::kExhaustive>(state); }
 
 BENCHMARK(BM_Bm25Search)
+    ->Arg(33'000)
+    ->Arg(300'000)
+    ->Iterations(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Bm25SearchAsAdded)
     ->Arg(33'000)
     ->Arg(300'000)
     ->Iterations(5)

@@ -14,10 +14,12 @@ namespace {
 
 // The per-document part of one term's contribution, in fixed point: `weight` already holds
 // qtf * idf * (k1 + 1) * scale (scores are summed as integers: exact and order-independent).
-// Monotone in `tf` (up) and `len` (down), so it bounds itself.
+// Monotone in `tf` (up) and `len` (down), so it bounds itself; at least 1, so a document holding
+// a query term has a positive score.
 inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1, double c2) {
   const double t = static_cast<double>(tf);
-  return static_cast<int64_t>(weight * t / (t + c1 + c2 * static_cast<double>(len)) + 0.5);
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(weight * t / (t + c1 + c2 * static_cast<double>(len)) + 0.5));
 }
 
 struct Candidate {
@@ -138,6 +140,26 @@ struct Bm25Index::PreparedQuery {
   double c2 = 0.0;         // k1 * b / avgdl
 };
 
+Bm25Index::Bm25Index(const Bm25IndexOptions& options) : options_(options) {
+  options_.postings_per_block = std::max<uint32_t>(options_.postings_per_block, 1);
+  options_.window_docs = std::max<uint32_t>(options_.window_docs, 1);
+}
+
+void Bm25Index::PostingList::Append(uint32_t doc, uint32_t tf, uint32_t len,
+                                    uint32_t postings_per_block) {
+  if (docs.size() % postings_per_block == 0) {
+    blocks.push_back({doc, doc, tf, len});
+  } else {
+    Block& b = blocks.back();
+    b.last_doc = doc;
+    b.max_tf = std::max(b.max_tf, tf);
+    b.min_len = std::min(b.min_len, len);
+  }
+  docs.push_back(doc);
+  tfs.push_back(tf);
+  AddBoundPoint(tf, len);
+}
+
 void Bm25Index::PostingList::AddBoundPoint(uint32_t tf, uint32_t len) {
   auto& points = bound_points;
   for (const auto& [t, l] : points) {
@@ -209,15 +231,37 @@ uint32_t Bm25Index::AppendDocument(ClaimRowId id, uint32_t length,
   forward_begin_.push_back(forward_terms_.size());
   for (const auto& [term, tf] : counts) {
     PostingList& list = postings_[term];
-    list.docs.push_back(d);
-    list.tfs.push_back(tf);
+    list.Append(d, tf, length, options_.postings_per_block);
     if (list.live_df++ == 0) ++live_terms_;
-    list.AddBoundPoint(tf, length);
     forward_terms_.push_back(term);
   }
   doc_of_id_[id] = d;
   live_tokens_ += length;
+  ExtendLengthRuns(d);
   return d;
+}
+
+void Bm25Index::ExtendLengthRuns(uint32_t d) {
+  if (sorted_docs_ != d) return;
+  const uint32_t len = doc_lengths_[d];
+  if (run_len_.empty() || run_len_.back() < len) {
+    run_end_.push_back(d + 1);
+    run_len_.push_back(len);
+  } else if (run_len_.back() == len) {
+    run_end_.back() = d + 1;
+  } else {
+    return;  // shorter than its predecessor: the sorted prefix ends here
+  }
+  sorted_docs_ = d + 1;
+}
+
+void Bm25Index::RebuildLengthRuns() {
+  sorted_docs_ = 0;
+  run_end_.clear();
+  run_len_.clear();
+  for (size_t d = 0; d < doc_lengths_.size() && sorted_docs_ == d; ++d) {
+    ExtendLengthRuns(static_cast<uint32_t>(d));
+  }
 }
 
 bool Bm25Index::Remove(ClaimRowId id) {
@@ -246,55 +290,87 @@ bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
   return true;
 }
 
-void Bm25Index::Compact() {
+Bm25Index::Renumbering Bm25Index::Renumber() const {
+  Renumbering r;
   const size_t n_docs = doc_ids_.size();
-  std::vector<uint32_t> new_doc(n_docs, UINT32_MAX);
-  uint32_t next = 0;
+  r.order.reserve(doc_of_id_.size());
   for (size_t d = 0; d < n_docs; ++d) {
-    if (doc_alive_[d]) new_doc[d] = next++;
+    if (doc_alive_[d]) r.order.push_back(static_cast<uint32_t>(d));
   }
-  // Terms without live documents disappear; the others keep their relative order.
-  std::vector<uint32_t> new_term(terms_.size(), UINT32_MAX);
-  std::vector<std::string> terms;
-  std::vector<PostingList> postings;
+  std::stable_sort(r.order.begin(), r.order.end(),
+                   [&](uint32_t a, uint32_t b) { return doc_lengths_[a] < doc_lengths_[b]; });
+  // Terms without live documents disappear; the others keep their relative order, so forward
+  // lists stay sorted by term id.
+  r.new_term.assign(terms_.size(), UINT32_MAX);
+  r.term_begin.push_back(0);
   for (size_t t = 0; t < terms_.size(); ++t) {
-    PostingList& old = postings_[t];
-    if (old.live_df == 0) continue;
-    new_term[t] = static_cast<uint32_t>(terms.size());
-    terms.push_back(std::move(terms_[t]));
-    PostingList list;
-    list.docs.reserve(old.live_df);
-    list.tfs.reserve(old.live_df);
-    list.live_df = old.live_df;
-    for (size_t i = 0; i < old.docs.size(); ++i) {
-      const uint32_t d = new_doc[old.docs[i]];
-      if (d == UINT32_MAX) continue;
-      list.docs.push_back(d);
-      list.tfs.push_back(old.tfs[i]);
-      list.AddBoundPoint(old.tfs[i], doc_lengths_[old.docs[i]]);
+    if (postings_[t].live_df == 0) continue;
+    r.new_term[t] = static_cast<uint32_t>(r.term_begin.size() - 1);
+    r.term_begin.push_back(r.term_begin.back() + postings_[t].live_df);
+  }
+  // Each document's forward list holds its term ids ascending, and so does the term-ordered walk
+  // of the postings: it yields each document's frequencies in its forward list's order.
+  std::vector<uint32_t> forward_tfs(forward_terms_.size());
+  {
+    std::vector<uint64_t> fill(forward_begin_);
+    for (const PostingList& list : postings_) {
+      for (size_t i = 0; i < list.docs.size(); ++i) forward_tfs[fill[list.docs[i]]++] = list.tfs[i];
     }
-    postings.push_back(std::move(list));
+  }
+  std::vector<uint64_t> fill(r.term_begin.begin(), r.term_begin.end() - 1);
+  r.docs.resize(r.term_begin.back());
+  r.tfs.resize(r.term_begin.back());
+  for (size_t i = 0; i < r.order.size(); ++i) {
+    const uint32_t d = r.order[i];
+    const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
+    for (uint64_t j = forward_begin_[d]; j < end; ++j) {
+      const uint64_t at = fill[r.new_term[forward_terms_[j]]]++;
+      r.docs[at] = static_cast<uint32_t>(i);
+      r.tfs[at] = forward_tfs[j];
+    }
+  }
+  return r;
+}
+
+void Bm25Index::Compact() {
+  const Renumbering r = Renumber();
+  const size_t n_docs = doc_ids_.size();
+  std::vector<std::string> terms;
+  std::vector<PostingList> postings(r.term_begin.size() - 1);
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    if (r.new_term[t] != UINT32_MAX) terms.push_back(std::move(terms_[t]));
   }
   std::vector<ClaimRowId> doc_ids;
   std::vector<uint32_t> doc_lengths;
   std::vector<uint64_t> forward_begin;
   std::vector<uint32_t> forward_terms;
-  doc_ids.reserve(next);
-  doc_lengths.reserve(next);
-  forward_begin.reserve(next);
-  for (size_t d = 0; d < n_docs; ++d) {
-    if (!doc_alive_[d]) continue;
+  doc_ids.reserve(r.order.size());
+  doc_lengths.reserve(r.order.size());
+  forward_begin.reserve(r.order.size());
+  forward_terms.reserve(r.docs.size());
+  for (const uint32_t d : r.order) {
     doc_ids.push_back(doc_ids_[d]);
     doc_lengths.push_back(doc_lengths_[d]);
     forward_begin.push_back(forward_terms.size());
     const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
-    for (uint64_t i = forward_begin_[d]; i < end; ++i) {
-      forward_terms.push_back(new_term[forward_terms_[i]]);
+    for (uint64_t j = forward_begin_[d]; j < end; ++j) {
+      forward_terms.push_back(r.new_term[forward_terms_[j]]);
+    }
+  }
+  for (size_t t = 0; t < postings.size(); ++t) {
+    PostingList& list = postings[t];
+    const uint64_t begin = r.term_begin[t];
+    const uint64_t end = r.term_begin[t + 1];
+    list.live_df = static_cast<uint32_t>(end - begin);
+    list.docs.reserve(end - begin);
+    list.tfs.reserve(end - begin);
+    for (uint64_t i = begin; i < end; ++i) {
+      list.Append(r.docs[i], r.tfs[i], doc_lengths[r.docs[i]], options_.postings_per_block);
     }
   }
   term_ids_.clear();
   for (size_t t = 0; t < terms.size(); ++t) term_ids_.emplace(terms[t], static_cast<uint32_t>(t));
-  for (auto& [id, d] : doc_of_id_) d = new_doc[d];
+  for (size_t i = 0; i < doc_ids.size(); ++i) doc_of_id_[doc_ids[i]] = static_cast<uint32_t>(i);
   terms_ = std::move(terms);
   postings_ = std::move(postings);
   doc_ids_ = std::move(doc_ids);
@@ -302,6 +378,7 @@ void Bm25Index::Compact() {
   doc_alive_.assign(doc_ids_.size(), 1);
   forward_begin_ = std::move(forward_begin);
   forward_terms_ = std::move(forward_terms);
+  RebuildLengthRuns();
 }
 
 double Bm25Index::Idf(absl::string_view term) const {
@@ -397,131 +474,300 @@ std::vector<Bm25Hit> Bm25Index::SearchExhaustive(absl::string_view query, int k)
   return top.Finish(q.inv_scale);
 }
 
-std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k) const {
+// A query term's position in its postings during Search.
+struct Bm25Index::TermCursor {
+  const uint32_t* docs;
+  const uint32_t* tfs;
+  const Block* blocks;
+  size_t pos;    // next posting
+  size_t end;    // number of postings
+  size_t block;  // no block before it reaches the current window
+  size_t n_blocks;
+  double weight;
+  int64_t upper_bound;  // over the whole list
+  uint32_t cached_len;  // the contribution of f = 1 at |D| = cached_len is cached_value
+  int64_t cached_value;
+
+  // Returns the term's contribution to a document of `len` tokens holding it `tf` times.
+  int64_t Score(uint32_t tf, uint32_t len, double c1, double c2) {
+    if (tf != 1) return Contribution(weight, tf, len, c1, c2);
+    if (len != cached_len) {
+      cached_len = len;
+      cached_value = Contribution(weight, 1, len, c1, c2);
+    }
+    return cached_value;
+  }
+  // Moves to the first posting >= `d` (gallop, then binary search).
+  void SeekTo(uint32_t d) {
+    if (pos >= end || docs[pos] >= d) return;
+    size_t lo = pos;
+    size_t step = 1;
+    while (lo + step < end && docs[lo + step] < d) {
+      lo += step;
+      step <<= 1;
+    }
+    const size_t hi = std::min(lo + step, end);
+    pos = static_cast<size_t>(std::lower_bound(docs + lo, docs + hi, d) - docs);
+  }
+  // Calls visit(d - base, tf, |d|) for each posting d in [base, limit), from the current
+  // position on, and moves past them. Lengths come from the runs (`run_end`, `run_len`, starting
+  // at run `run`, which must not end at or before `base`) when `run_end` is non-null, else from
+  // `lengths`. Returns the number of postings visited.
+  template <typename Visit>
+  size_t ScanWindow(uint32_t base, uint64_t limit, const uint32_t* run_end, const uint32_t* run_len,
+                    size_t run, const uint32_t* lengths, Visit visit) {
+    const size_t start = pos;
+    size_t p = pos;
+    if (run_end != nullptr) {
+      uint32_t end_of_run = run_end[run];
+      uint32_t len = run_len[run];
+      for (; p < end && docs[p] < limit; ++p) {
+        const uint32_t d = docs[p];
+        if (d >= end_of_run) {
+          do {
+            ++run;
+          } while (d >= run_end[run]);
+          end_of_run = run_end[run];
+          len = run_len[run];
+        }
+        visit(d - base, tfs[p], len);
+      }
+    } else {
+      for (; p < end && docs[p] < limit; ++p) visit(docs[p] - base, tfs[p], lengths[docs[p]]);
+    }
+    pos = p;
+    return p - start;
+  }
+};
+
+std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k,
+                                       Bm25SearchStats* stats) const {
   if (k <= 0) return {};
-  PreparedQuery q = PrepareQuery(query);
+  const PreparedQuery q = PrepareQuery(query);
   if (q.terms.empty()) return {};
-  std::vector<QueryTerm>& terms = q.terms;
   const double c1 = q.c1;
   const double c2 = q.c2;
-  std::sort(terms.begin(), terms.end(),
-            [](const QueryTerm& a, const QueryTerm& b) { return a.upper_bound < b.upper_bound; });
-  const size_t n = terms.size();
-  struct Cursor {
-    const uint32_t* docs;
-    const uint32_t* tfs;
-    size_t pos;
-    size_t end;
-    double weight;
-  };
-  std::vector<Cursor> cursors(n);
-  std::vector<int64_t> prefix(n);  // prefix[i] = sum of upper bounds of terms 0..i
-  int64_t sum = 0;
+  const size_t n = q.terms.size();
+  const uint32_t per_block = options_.postings_per_block;
+  std::vector<TermCursor> cursors(n);
   for (size_t i = 0; i < n; ++i) {
-    const PostingList& list = *terms[i].list;
-    cursors[i] = {list.docs.data(), list.tfs.data(), 0, list.docs.size(), terms[i].weight};
-    sum += terms[i].upper_bound;
-    prefix[i] = sum;
+    const PostingList& list = *q.terms[i].list;
+    TermCursor& c = cursors[i];
+    c.docs = list.docs.data();
+    c.tfs = list.tfs.data();
+    c.blocks = list.blocks.data();
+    c.pos = 0;
+    c.end = list.docs.size();
+    c.block = 0;
+    c.n_blocks = list.blocks.size();
+    c.weight = q.terms[i].weight;
+    c.upper_bound = q.terms[i].upper_bound;
+    c.cached_len = UINT32_MAX;
+    c.cached_value = 0;
   }
+  Bm25SearchStats st;
+  st.terms = static_cast<int64_t>(n);
   TopK top(k);
-  int64_t threshold = -1;      // a candidate scoring below this cannot enter the top k
-  size_t first_essential = 0;  // terms [0, first_essential) cannot alone reach the threshold
-  // Documents are visited in windows of kWindow numbers: the essential terms' postings in the
-  // window are accumulated term at a time, then each document found is completed by probing the
-  // non-essential terms (highest bound first) until its bound drops below the threshold.
-  constexpr uint32_t kWindow = 4096;
-  std::vector<int64_t> acc(kWindow, 0);
-  std::vector<uint64_t> found(kWindow / 64, 0);
-  while (first_essential < n) {
-    uint32_t base = UINT32_MAX;
-    for (size_t i = first_essential; i < n; ++i) {
-      const Cursor& c = cursors[i];
-      if (c.pos < c.end && c.docs[c.pos] < base) base = c.docs[c.pos];
-    }
-    if (base == UINT32_MAX) break;
-    const uint64_t limit = static_cast<uint64_t>(base) + kWindow;
-    for (size_t i = first_essential; i < n; ++i) {
-      Cursor& c = cursors[i];
-      for (; c.pos < c.end && c.docs[c.pos] < limit; ++c.pos) {
-        const uint32_t d = c.docs[c.pos];
-        acc[d - base] += Contribution(c.weight, c.tfs[c.pos], doc_lengths_[d], c1, c2);
-        found[(d - base) >> 6] |= uint64_t{1} << ((d - base) & 63);
+  int64_t threshold = -1;  // a candidate scoring below this cannot enter the top k
+  // Per window: each term's bound and its postings (at most) in the window, the terms by
+  // ascending bound, and prefix[j] = the sum of the bounds of order[0..j].
+  std::vector<int64_t> bound(n);
+  std::vector<size_t> in_window(n);
+  std::vector<uint32_t> order(n);
+  std::vector<int64_t> prefix(n);
+  // See the merge below.
+  constexpr size_t kMergeFactor = 2;
+  constexpr int64_t kMergeMinShare = 8;
+  const uint32_t window = options_.window_docs;
+  // Scores of the window's documents (padded to whole groups of the final scan).
+  std::vector<int64_t> acc_storage(window + 16, 0);
+  int64_t* const acc = acc_storage.data();
+  const uint64_t n_docs = doc_ids_.size();
+  const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
+  size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
+  for (uint64_t base = 0; base < n_docs; base += window) {
+    const uint64_t limit = std::min<uint64_t>(base + window, n_docs);
+    const auto base32 = static_cast<uint32_t>(base);
+    ++st.windows;
+    int64_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      // The blocks overlapping [base, limit): from the first that ends at or after base, while
+      // they start before limit.
+      TermCursor& c = cursors[i];
+      while (c.block < c.n_blocks && c.blocks[c.block].last_doc < base) ++c.block;
+      c.pos = std::max(c.pos, c.block * per_block);  // earlier blocks end before base
+      uint32_t max_tf = 0;
+      uint32_t min_len = UINT32_MAX;
+      size_t j = c.block;
+      for (; j < c.n_blocks && c.blocks[j].first_doc < limit; ++j) {
+        max_tf = std::max(max_tf, c.blocks[j].max_tf);
+        min_len = std::min(min_len, c.blocks[j].min_len);
+        if (c.blocks[j].last_doc >= limit) {
+          ++j;
+          break;
+        }
       }
+      in_window[i] = (j - c.block) * per_block;
+      // +1 absorbs any last-bit rounding, as for the global bound.
+      bound[i] = max_tf == 0
+                     ? 0
+                     : std::min(c.upper_bound, Contribution(c.weight, max_tf, min_len, c1, c2) + 1);
+      total += bound[i];
+      order[i] = static_cast<uint32_t>(i);
     }
-    for (uint32_t w = 0; w < kWindow / 64; ++w) {
-      for (uint64_t bits = found[w]; bits != 0; bits &= bits - 1) {
-        const uint32_t offset = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
-        const uint32_t d = base + offset;
-        int64_t score = acc[offset];
-        acc[offset] = 0;
-        if (!doc_alive_[d]) continue;
-        const uint32_t len = doc_lengths_[d];
-        bool pruned = false;
-        for (size_t i = first_essential; i-- > 0;) {
-          if (score + prefix[i] < threshold) {
-            pruned = true;
-            break;
-          }
-          Cursor& c = cursors[i];
-          if (c.pos >= c.end) continue;
-          if (c.docs[c.pos] < d) {  // gallop, then binary search
-            size_t lo = c.pos;
-            size_t step = 1;
-            while (lo + step < c.end && c.docs[lo + step] < d) {
-              lo += step;
-              step <<= 1;
+    if (total == 0 || total < threshold) {
+      ++st.windows_skipped;
+      continue;
+    }
+    for (size_t i = 1; i < n; ++i) {  // insertion sort: a few dozen terms at most
+      const uint32_t t = order[i];
+      size_t j = i;
+      for (; j > 0 && bound[order[j - 1]] > bound[t]; --j) order[j] = order[j - 1];
+      order[j] = t;
+    }
+    int64_t sum = 0;
+    for (size_t j = 0; j < n; ++j) {
+      sum += bound[order[j]];
+      prefix[j] = sum;
+    }
+    // Terms order[0, first_essential) cannot alone reach the threshold.
+    size_t first_essential = 0;
+    while (prefix[first_essential] < threshold) ++first_essential;  // total >= threshold
+    st.essential_terms += static_cast<int64_t>(n - first_essential);
+    const uint32_t* run_end = nullptr;
+    const uint32_t* run_len = nullptr;
+    if (limit <= sorted_docs_) {
+      while (run_end_[window_run] <= base) ++window_run;
+      run_end = run_end_.data();
+      run_len = run_len_.data();
+    }
+    size_t essential_postings = 0;
+    for (size_t j = first_essential; j < n; ++j) {
+      if (bound[order[j]] == 0) continue;
+      TermCursor c = cursors[order[j]];
+      c.SeekTo(base32);
+      essential_postings +=
+          c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(),
+                       [&](uint32_t offset, uint32_t tf, uint32_t len) {
+                         acc[offset] += c.Score(tf, len, c1, c2);
+                       });
+      cursors[order[j]] = c;
+    }
+    st.postings_scored += static_cast<int64_t>(essential_postings);
+    // acc[offset] > 0 now marks the documents found. Non-essential terms with few postings in
+    // the window compared with the essential ones (highest bound first) are merged into them:
+    // each of their postings whose document was found adds its contribution. This costs at most
+    // kMergeFactor times the essential work, and spares probing them for each document found.
+    // Terms whose bound is below 1/kMergeMinShare of the threshold are left to the probes: few
+    // documents come that close to the threshold, and such terms (stop words) have long lists.
+    // Terms order[merged, first_essential) are merged; the rest are probed below.
+    size_t merged = first_essential;
+    while (merged > 0 && in_window[order[merged - 1]] <= kMergeFactor * essential_postings &&
+           bound[order[merged - 1]] >= threshold / kMergeMinShare) {
+      const uint32_t t = order[--merged];
+      if (bound[t] == 0) continue;
+      TermCursor c = cursors[t];
+      c.SeekTo(base32);
+      st.postings_merged += static_cast<int64_t>(
+          c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(),
+                       [&](uint32_t offset, uint32_t tf, uint32_t len) {
+                         const int64_t v = c.Score(tf, len, c1, c2);
+                         acc[offset] += acc[offset] > 0 ? v : 0;
+                       }));
+      cursors[t] = c;
+    }
+    // Each found document that can still reach the threshold with the remaining terms' bounds is
+    // completed by probing them, highest bound first, while its bound stays above the threshold.
+    // acc is zeroed for the next window as it is read.
+    const int64_t rest = merged > 0 ? prefix[merged - 1] : 0;
+    int64_t at_least = std::max<int64_t>(1, threshold - rest);
+    size_t candidate_run = window_run;
+    constexpr uint32_t kGroup = 16;
+    for (uint32_t g = 0; g < window; g += kGroup) {
+      int64_t* const a = acc + g;
+      bool any = false;
+      for (uint32_t i = 0; i < kGroup; ++i) any |= a[i] >= at_least;
+      if (any) {
+        for (uint32_t i = 0; i < kGroup; ++i) {
+          if (a[i] < at_least) continue;
+          const uint32_t d = base32 + g + i;
+          if (has_tombstones && !doc_alive_[d]) continue;
+          ++st.candidates;
+          int64_t score = a[i];
+          uint32_t len = 0;
+          if (merged > 0) {
+            if (run_end != nullptr) {
+              while (run_end[candidate_run] <= d) ++candidate_run;
+              len = run_len[candidate_run];
+            } else {
+              len = doc_lengths_[d];
             }
-            const size_t hi = std::min(lo + step, c.end);
-            c.pos = static_cast<size_t>(std::lower_bound(c.docs + lo, c.docs + hi, d) - c.docs);
           }
-          if (c.pos < c.end && c.docs[c.pos] == d) {
-            score += Contribution(c.weight, c.tfs[c.pos], len, c1, c2);
-            ++c.pos;
+          bool pruned = false;
+          for (size_t j = merged; j-- > 0;) {
+            if (score + prefix[j] < threshold) {
+              pruned = true;
+              break;
+            }
+            if (bound[order[j]] == 0) continue;
+            TermCursor& c = cursors[order[j]];
+            c.SeekTo(d);
+            ++st.probes;
+            if (c.pos < c.end && c.docs[c.pos] == d) {
+              score += c.Score(c.tfs[c.pos], len, c1, c2);
+              ++c.pos;
+            }
           }
-        }
-        if (!pruned && top.Offer(score, doc_ids_[d]) && top.full()) {
-          threshold = top.threshold();
+          if (pruned || score < threshold) continue;
+          ++st.offered;
+          if (top.Offer(score, doc_ids_[d]) && top.full()) {
+            threshold = top.threshold();
+            at_least = std::max<int64_t>(1, threshold - rest);
+          }
         }
       }
-      found[w] = 0;
+      for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
     }
-    // The partition only changes between windows (a stale, lower threshold is always safe).
-    while (first_essential < n && prefix[first_essential] < threshold) ++first_essential;
+  }
+  if (stats != nullptr) {
+    stats->terms += st.terms;
+    stats->windows += st.windows;
+    stats->windows_skipped += st.windows_skipped;
+    stats->essential_terms += st.essential_terms;
+    stats->postings_scored += st.postings_scored;
+    stats->postings_merged += st.postings_merged;
+    stats->candidates += st.candidates;
+    stats->probes += st.probes;
+    stats->offered += st.offered;
   }
   return top.Finish(q.inv_scale);
 }
 
 absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {
-  // Live documents only, renumbered in order; terms without live documents are dropped.
-  std::vector<uint32_t> new_doc(doc_ids_.size(), UINT32_MAX);
-  uint64_t n_docs = 0;
-  for (size_t d = 0; d < doc_ids_.size(); ++d) {
-    if (doc_alive_[d]) new_doc[d] = static_cast<uint32_t>(n_docs++);
-  }
-  uint64_t n_postings = 0;
-  for (const PostingList& list : postings_) n_postings += list.live_df;
+  // Live documents only, numbered by length; terms without live documents are dropped.
+  const Renumbering r = Renumber();
+  const uint64_t n_docs = r.order.size();
+  const uint64_t n_terms = r.term_begin.size() - 1;
+  const uint64_t n_postings = r.docs.size();
   std::string payload;
-  payload.reserve(32 + n_docs * 12 + n_postings * 8 + terms_.size() * 16);
+  payload.reserve(32 + n_docs * 12 + n_postings * 8 + n_terms * 16);
   PutU64(&payload, static_cast<uint64_t>(change_seq));
   PutU64(&payload, n_docs);
-  PutU64(&payload, live_terms_);
+  PutU64(&payload, n_terms);
   PutU64(&payload, n_postings);
-  for (size_t d = 0; d < doc_ids_.size(); ++d) {
-    if (!doc_alive_[d]) continue;
+  for (const uint32_t d : r.order) {
     PutU64(&payload, static_cast<uint64_t>(doc_ids_[d]));
     PutU32(&payload, doc_lengths_[d]);
   }
   for (size_t t = 0; t < terms_.size(); ++t) {
-    const PostingList& list = postings_[t];
-    if (list.live_df == 0) continue;
+    const uint32_t nt = r.new_term[t];
+    if (nt == UINT32_MAX) continue;
     PutU32(&payload, static_cast<uint32_t>(terms_[t].size()));
     payload.append(terms_[t]);
-    PutU32(&payload, list.live_df);
-    for (size_t i = 0; i < list.docs.size(); ++i) {
-      const uint32_t d = new_doc[list.docs[i]];
-      if (d == UINT32_MAX) continue;
-      PutU32(&payload, d);
-      PutU32(&payload, list.tfs[i]);
+    PutU32(&payload, static_cast<uint32_t>(r.term_begin[nt + 1] - r.term_begin[nt]));
+    for (uint64_t i = r.term_begin[nt]; i < r.term_begin[nt + 1]; ++i) {
+      PutU32(&payload, r.docs[i]);
+      PutU32(&payload, r.tfs[i]);
     }
   }
   std::string file(kMagic, sizeof(kMagic));
@@ -533,7 +779,8 @@ absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {
   return WriteFileAtomically(path, file);
 }
 
-absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* change_seq) {
+absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* change_seq,
+                                          const Bm25IndexOptions& options) {
   absl::StatusOr<std::string> contents = ReadFile(path);
   if (!contents.ok()) return contents.status();
   const absl::string_view file = *contents;
@@ -585,7 +832,8 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
     return DataLoss(path, absl::StrCat("counts exceed the file size (", n_docs, " documents, ",
                                        n_terms, " terms, ", n_postings, " postings)"));
   }
-  Bm25Index index;
+  Bm25Index index(options);
+  const uint32_t per_block = index.options_.postings_per_block;
   index.doc_ids_.reserve(n_docs);
   index.doc_lengths_.reserve(n_docs);
   for (uint64_t d = 0; d < n_docs; ++d) {
@@ -619,8 +867,9 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
       return DataLoss(path, absl::StrCat("duplicate term ", t));
     }
     PostingList list;
-    list.docs.resize(df);
-    list.tfs.resize(df);
+    list.docs.reserve(df);
+    list.tfs.reserve(df);
+    list.blocks.reserve((df + per_block - 1) / per_block);
     list.live_df = df;
     for (uint32_t i = 0; i < df; ++i) {
       uint32_t d = 0;
@@ -630,9 +879,7 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
       if (d >= n_docs || (i > 0 && d <= list.docs[i - 1]) || tf == 0) {
         return DataLoss(path, absl::StrCat("bad posting ", i, " of term ", t));
       }
-      list.docs[i] = d;
-      list.tfs[i] = tf;
-      list.AddBoundPoint(tf, index.doc_lengths_[d]);
+      list.Append(d, tf, index.doc_lengths_[d], per_block);
       tf_sum[d] += tf;
       ++terms_per_doc[d];
     }
@@ -667,6 +914,8 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
   }
   index.doc_alive_.assign(n_docs, 1);
   index.live_terms_ = index.terms_.size();
+  index.RebuildLengthRuns();
+  if (index.sorted_docs_ != n_docs) index.Compact();
   return index;
 }
 

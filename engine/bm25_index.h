@@ -11,21 +11,33 @@
 // Text goes through engine/text_analysis.h: documents through AnalyzeText, queries through
 // AnalyzeQuery (URLs removed, one-character tokens dropped).
 //
-// Search is MaxScore (Turtle & Flood 1995, as in Lucene and PISA): terms are ordered by an upper
-// bound of their contribution (from the term's largest f and shortest |D|); the low-bound terms
-// whose bounds sum below the current k-th score are only probed for documents found through the
-// others. Documents are visited in windows of 4096 numbers (as Lucene's MaxScoreBulkScorer): the
-// other ("essential") terms' postings are accumulated term-at-a-time within the window. Per-term
+// Search is block-max MaxScore (Turtle & Flood 1995; Ding & Suel 2011; as in Lucene and PISA).
+// Each term's postings are cut into blocks of `postings_per_block` postings, and each block keeps
+// its largest f and shortest |D|: a bound of the term's contribution to any document of the block
+// (the contribution rises with f and falls with |D|). Documents are visited in windows of
+// `window_docs` numbers; per window, each term is bounded by the blocks that overlap the window
+// (and by its global bound, from the term's (f, |D|) Pareto points). A window whose bounds sum
+// below the current k-th score is skipped; otherwise the terms whose bounds, summed from the
+// lowest, stay below the k-th score are "non-essential": documents are found only through the
+// other ("essential") terms, whose postings in the window are accumulated term-at-a-time. A
+// non-essential term with few postings in the window and a bound worth a share of the k-th score
+// is then merged into the documents found (its postings walked once); one pass over the window
+// keeps the documents that can still reach the k-th score, and only those probe the remaining
+// non-essential terms (stop-word-like: long lists, tiny bounds). Documents are numbered by
+// ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
+// compacted, so a window holds documents of about the same length: its bounds are tighter, and
+// lengths are read from runs of equal length instead of per posting. Documents added later are
+// appended (still exact, somewhat slower until the next load or compaction). Per-term
 // contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
-// overflow 63 bits) before summing, so a document's score does not depend on summation order and
-// the pruned search returns exactly what the exhaustive one (SearchExhaustive) does: same ids, same
-// scores, same order.
+// overflow 63 bits; at least one unit) before summing, so a document's
+// score does not depend on summation order and the pruned search returns exactly what the
+// exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
-// frequencies); documents are numbered densely in insertion order; a forward list of each
-// document's term ids supports removal. Remove() leaves a tombstone: the document stops counting
-// in N, n(q) and avgdl at once, and its postings are dropped when tombstones exceed a quarter of
-// the live documents (and in every saved file, which holds live documents only).
+// frequencies) plus the block summaries; a forward list of each document's term ids supports
+// removal. Remove() leaves a tombstone: the document stops counting in N, n(q) and avgdl at once,
+// and its postings are dropped when tombstones exceed a quarter of the live documents (and in
+// every saved file, which holds live documents only, numbered by length).
 //
 // Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
 // concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
@@ -52,6 +64,27 @@ namespace claimmatch {
 // score, equal scores by smaller id (distinct exact scores may round to the same float).
 using Bm25Hit = std::pair<ClaimRowId, float>;
 
+// Tuning of the pruned search; results never depend on it.
+struct Bm25IndexOptions {
+  // Postings summarised by one block bound. REQUIRES: >= 1.
+  uint32_t postings_per_block = 64;
+  // Document numbers per search window. REQUIRES: >= 1.
+  uint32_t window_docs = 4096;
+};
+
+// What one Search() did (for benchmarks and profiling).
+struct Bm25SearchStats {
+  int64_t terms = 0;            // distinct query terms held by the index
+  int64_t windows = 0;          // windows visited
+  int64_t windows_skipped = 0;  // of which none could hold a top-k document
+  int64_t essential_terms = 0;  // summed over the windows not skipped
+  int64_t postings_scored = 0;  // essential postings accumulated
+  int64_t postings_merged = 0;  // non-essential postings merged into the documents found
+  int64_t candidates = 0;       // documents found through the essential terms
+  int64_t probes = 0;           // non-essential postings looked up
+  int64_t offered = 0;          // candidates that reached the top-k heap
+};
+
 class Bm25Index {
  public:
   static constexpr double kK1 = 1.2;
@@ -62,6 +95,7 @@ class Bm25Index {
   static constexpr uint32_t kFormatVersion = 1;
 
   Bm25Index() = default;
+  explicit Bm25Index(const Bm25IndexOptions& options);
   // Not copyable (it can be large); movable.
   Bm25Index(const Bm25Index&) = delete;
   Bm25Index& operator=(const Bm25Index&) = delete;
@@ -71,8 +105,9 @@ class Bm25Index {
   // Returns the index saved at `path`, and the change sequence number it was saved with in
   // `*change_seq` when non-null; fails with kNotFound if there is no such file, kInternal on an I/O
   // error, kDataLoss (naming `path` and the problem) if the file is truncated, corrupt or of
-  // another format version.
-  static absl::StatusOr<Bm25Index> Load(absl::string_view path, int64_t* change_seq = nullptr);
+  // another format version. Documents are renumbered by length if the file's order is not.
+  static absl::StatusOr<Bm25Index> Load(absl::string_view path, int64_t* change_seq = nullptr,
+                                        const Bm25IndexOptions& options = {});
 
   // Writes the live documents to `path` atomically, recording `change_seq` (the claim store's
   // change sequence number the index is complete up to; checksummed with the rest). Returns OK,
@@ -89,8 +124,9 @@ class Bm25Index {
 
   // Returns the up to `k` best documents for the OR query `query` (raw text), best first, equal
   // scores by smaller id; documents sharing no term with the query are never returned. Empty if k
-  // <= 0.
-  std::vector<Bm25Hit> Search(absl::string_view query, int k) const;
+  // <= 0. Adds what it did to `*stats` when non-null.
+  std::vector<Bm25Hit> Search(absl::string_view query, int k,
+                              Bm25SearchStats* stats = nullptr) const;
 
   // As Search, but scores every document holding a query term (no pruning): the reference Search
   // is checked against, and the baseline of benchmarks/bm25_benchmark.cc.
@@ -102,10 +138,10 @@ class Bm25Index {
   // across queries. 0 for an empty query or index.
   double ScoreUpperBound(absl::string_view query) const;
 
-  // Returns whether the document `id` is indexed.
   // Returns the BM25 idf of an analysed `term` (AnalyzeText's output) as Search uses it: at least
   // a small positive floor, also for terms no live claim holds.
   double Idf(absl::string_view term) const;
+  // Returns whether the document `id` is indexed.
   bool Contains(ClaimRowId id) const { return doc_of_id_.contains(id); }
   // Returns the number of indexed (live) documents.
   size_t size() const { return doc_of_id_.size(); }
@@ -115,20 +151,41 @@ class Bm25Index {
   double average_length() const;
 
  private:
+  // Summary of the postings [j * postings_per_block, (j + 1) * postings_per_block) of a term.
+  struct Block {
+    uint32_t first_doc;  // the block's first (smallest) document number
+    uint32_t last_doc;   // the block's last (largest) document number
+    uint32_t max_tf;     // its largest term frequency
+    uint32_t min_len;    // its shortest document
+  };
   struct PostingList {
     std::vector<uint32_t> docs;  // internal document numbers, strictly increasing
     std::vector<uint32_t> tfs;   // term frequency in docs[i], >= 1
+    std::vector<Block> blocks;   // live or not, like `docs`
     uint32_t live_df = 0;        // live documents among `docs`
     // The (f, |D|) pairs of `docs` (live or not) that no other pair beats on both (higher f,
     // shorter |D|): the best contribution of the term is at one of them, whatever avgdl is. Sorted
     // by f ascending (so |D| ascending); at most kMaxBoundPoints, else the single corner
     // (max f, min |D|), still an upper bound.
     std::vector<std::pair<uint32_t, uint32_t>> bound_points;
+    // Appends the posting (`doc`, `tf`) of a document of `len` tokens (live_df unchanged).
+    void Append(uint32_t doc, uint32_t tf, uint32_t len, uint32_t postings_per_block);
     // Adds the posting (`tf`, `len`) to bound_points.
     void AddBoundPoint(uint32_t tf, uint32_t len);
   };
   static constexpr size_t kMaxBoundPoints = 8;
-  struct QueryTerm;      // defined in bm25_index.cc
+  struct QueryTerm;   // defined in bm25_index.cc
+  struct TermCursor;  // defined in bm25_index.cc
+  // The live documents numbered by ascending length (then current number), and the postings of
+  // the terms they hold under these numbers.
+  struct Renumbering {
+    std::vector<uint32_t> order;       // by new number: the current number
+    std::vector<uint32_t> new_term;    // by term id: the new id (UINT32_MAX: no live document)
+    std::vector<uint64_t> term_begin;  // by new term id, plus an end: offsets into docs and tfs
+    std::vector<uint32_t> docs;        // new document numbers, ascending per term
+    std::vector<uint32_t> tfs;
+  };
+  Renumbering Renumber() const;
   struct PreparedQuery;  // defined in bm25_index.cc
 
   // Analyzes `query` into scored terms (one per distinct term, weighted by its count).
@@ -140,9 +197,14 @@ class Bm25Index {
   bool RemoveWithoutCompaction(ClaimRowId id);
   // Compacts when tombstones exceed a quarter of the live documents (and 64).
   void MaybeCompact();
-  // Drops tombstoned documents and renumbers the rest, keeping their order.
+  // Drops tombstoned documents and renumbers the rest by ascending length (then current number).
   void Compact();
+  // Recomputes sorted_docs_ and the length runs from doc_lengths_.
+  void RebuildLengthRuns();
+  // Extends the length runs with the document `d` just appended, if the order still holds.
+  void ExtendLengthRuns(uint32_t d);
 
+  Bm25IndexOptions options_;
   absl::flat_hash_map<std::string, uint32_t> term_ids_;
   std::vector<std::string> terms_;       // by term id
   std::vector<PostingList> postings_;    // by term id
@@ -152,8 +214,14 @@ class Bm25Index {
   std::vector<uint64_t> forward_begin_;  // by document number: offset into forward_terms_
   std::vector<uint32_t> forward_terms_;  // term ids of each document, concatenated
   absl::flat_hash_map<ClaimRowId, uint32_t> doc_of_id_;  // live documents only
-  uint64_t live_tokens_ = 0;                             // sum of doc_lengths_ over live documents
-  size_t live_terms_ = 0;                                // terms with live_df > 0
+  // Documents [0, sorted_docs_) have non-decreasing lengths (tombstones included): run r of them
+  // ends before document run_end_[r] and holds documents of run_len_[r] tokens. Search reads
+  // lengths from the runs instead of gathering them.
+  uint32_t sorted_docs_ = 0;
+  std::vector<uint32_t> run_end_;
+  std::vector<uint32_t> run_len_;
+  uint64_t live_tokens_ = 0;  // sum of doc_lengths_ over live documents
+  size_t live_terms_ = 0;     // terms with live_df > 0
 };
 
 }  // namespace claimmatch

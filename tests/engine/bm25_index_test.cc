@@ -204,9 +204,20 @@ TEST(Bm25IndexTest, PrunedSearchIsExactOnRandomCorpora) {
   }
 }
 
-TEST(Bm25IndexTest, ExactAfterUpsertsAndRemovals) {
+// Returns `index` saved and loaded again with `options` (documents renumbered by length).
+Bm25Index Reloaded(const Bm25Index& index, const Bm25IndexOptions& options) {
+  const std::string path = JoinPath(MakeTempDir("bm25_reload"), "index.bm25");
+  EXPECT_THAT(index.Save(path), IsOk());
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path, nullptr, options);
+  EXPECT_THAT(loaded, IsOk());
+  return loaded.ok() ? *std::move(loaded) : Bm25Index(options);
+}
+
+// Random inserts, upserts and removals; every 200 steps Search must be exact, and with `reload`
+// the index is also saved and loaded (renumbered by length) and mutated further.
+void CheckUpsertsAndRemovals(const Bm25IndexOptions& options, bool reload) {
   ZipfWords words(/*vocabulary=*/800, /*seed=*/7);
-  Bm25Index index;
+  Bm25Index index(options);
   ReferenceBm25 ref;
   std::vector<ClaimRowId> live;
   std::uniform_int_distribution<int> op(0, 9);
@@ -235,9 +246,105 @@ TEST(Bm25IndexTest, ExactAfterUpsertsAndRemovals) {
     }
     if (step % 200 == 199) {
       ASSERT_EQ(index.size(), live.size());
-      for (int q = 0; q < 10; ++q) ExpectExactTopK(index, ref, words.Text(12), 10);
+      for (int q = 0; q < 10; ++q) {
+        ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(index, ref, words.Text(12), 10));
+      }
+      ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(index, ref, words.Text(5), 100'000));
+      if (reload && step % 1000 == 999) index = Reloaded(index, options);
     }
   }
+}
+
+TEST(Bm25IndexTest, ExactAfterUpsertsAndRemovals) {
+  CheckUpsertsAndRemovals(Bm25IndexOptions(), /*reload=*/false);
+}
+
+TEST(Bm25IndexTest, ExactAfterUpsertsRemovalsAndReloadsWithTinyBlocks) {
+  for (const Bm25IndexOptions& options :
+       {Bm25IndexOptions{1, 1}, Bm25IndexOptions{2, 7}, Bm25IndexOptions{64, 4096}}) {
+    SCOPED_TRACE(
+        absl::StrCat("block ", options.postings_per_block, " window ", options.window_docs));
+    CheckUpsertsAndRemovals(options, /*reload=*/true);
+  }
+}
+
+// Block-max MaxScore returns exactly the exhaustive top k for any block and window size, on the
+// index as built (insertion order) and as loaded (numbered by length), k up to past the
+// collection.
+TEST(Bm25IndexTest, BlockMaxSearchIsExactForAnyBlockAndWindowSize) {
+  ZipfWords words(/*vocabulary=*/1200, /*seed=*/21);
+  std::vector<std::pair<ClaimRowId, std::vector<std::string>>> docs;
+  std::uniform_int_distribution<ClaimRowId> ids(-1'000'000, 1'000'000);
+  ReferenceBm25 ref;
+  for (int i = 0; i < 2000; ++i) {
+    docs.emplace_back(ids(words.rng()), RandomFields(words));
+    ref.Add(docs.back().first, docs.back().second);
+  }
+  std::vector<std::string> queries;
+  std::uniform_int_distribution<int> query_len(1, 30);
+  for (int q = 0; q < 10; ++q) queries.push_back(words.Text(query_len(words.rng())));
+  for (const Bm25IndexOptions& options : {Bm25IndexOptions{1, 1}, Bm25IndexOptions{2, 3},
+                                          Bm25IndexOptions{128, 100}, Bm25IndexOptions{64, 4096}}) {
+    SCOPED_TRACE(
+        absl::StrCat("block ", options.postings_per_block, " window ", options.window_docs));
+    Bm25Index added(options);
+    for (const auto& [id, fields] : docs) ASSERT_THAT(added.Add(id, fields), IsOk());
+    const Bm25Index loaded = Reloaded(added, options);
+    for (const std::string& query : queries) {
+      for (int k : {1, 100, 5000}) {
+        ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(added, ref, query, k));
+        ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(loaded, ref, query, k));
+        EXPECT_EQ(loaded.Search(query, k), added.Search(query, k));
+      }
+    }
+  }
+}
+
+// Many documents with equal scores: ties must be broken by id exactly as the exhaustive search
+// does, whatever the document numbering.
+TEST(Bm25IndexTest, ManyTiesAreBrokenExactly) {
+  ZipfWords words(/*vocabulary=*/6, /*seed=*/5);
+  std::uniform_int_distribution<int> n_words(1, 4);
+  std::uniform_int_distribution<ClaimRowId> ids(-100'000, 100'000);
+  Bm25Index index(Bm25IndexOptions{4, 16});
+  ReferenceBm25 ref;
+  for (int i = 0; i < 3000; ++i) {
+    const ClaimRowId id = ids(words.rng());
+    const std::vector<std::string> fields = {words.Text(n_words(words.rng()))};
+    ASSERT_THAT(index.Add(id, fields), IsOk());
+    ref.Add(id, fields);
+  }
+  const Bm25Index loaded = Reloaded(index, Bm25IndexOptions{4, 16});
+  for (const char* query : {"w0", "w1 w2", "w5 w4 w3", "w0 w0 w1", "w2 w3 w4 w5 w0"}) {
+    for (int k : {1, 7, 50, 1000, 4000}) {
+      ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(index, ref, query, k));
+      ASSERT_NO_FATAL_FAILURE(ExpectExactTopK(loaded, ref, query, k));
+      EXPECT_EQ(loaded.Search(query, k), index.Search(query, k)) << query << " k=" << k;
+    }
+  }
+}
+
+// Search reports what it did; a loaded index (numbered by length) prunes: it scores fewer
+// postings than the query terms hold.
+TEST(Bm25IndexTest, SearchStatsCountTheWork) {
+  ZipfWords words(/*vocabulary=*/2000, /*seed=*/3);
+  Bm25Index added;
+  for (ClaimRowId id = 0; id < 20'000; ++id)
+    ASSERT_THAT(added.Add(id, RandomFields(words)), IsOk());
+  const Bm25Index index = Reloaded(added, Bm25IndexOptions());
+  const std::string query = words.Text(20);
+  Bm25SearchStats stats;
+  ASSERT_EQ(index.Search(query, 10, &stats).size(), 10u);
+  EXPECT_GT(stats.terms, 0);
+  EXPECT_EQ(stats.windows, (20'000 + 4095) / 4096);
+  EXPECT_GT(stats.postings_scored, 0);
+  EXPECT_GE(stats.candidates, stats.offered);
+  EXPECT_GE(stats.offered, 10);
+  int64_t held = 0;
+  for (const std::string& term : AnalyzeQueryToTerms(query)) {
+    held += static_cast<int64_t>(index.SearchExhaustive(term, 1'000'000).size());
+  }
+  EXPECT_LT(stats.postings_scored + stats.postings_merged, held);
 }
 
 TEST(Bm25IndexTest, UpsertReplacesAndRemoveForgets) {
@@ -307,6 +414,61 @@ TEST(Bm25IndexTest, SaveLoadRoundTrip) {
   EXPECT_TRUE(loaded->Remove(1));
   ASSERT_THAT(loaded->Save(path), IsOk());
   EXPECT_THAT(Bm25Index::Load(path), IsOk());
+}
+
+// A file written in insertion order (as before documents were numbered by length) still loads,
+// is renumbered, and searches the same.
+TEST(Bm25IndexTest, LoadsAFileInInsertionOrder) {
+  std::string payload;
+  auto put = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) payload.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  put(77, 8);  // change sequence
+  put(2, 8);   // documents
+  put(2, 8);   // terms
+  put(3, 8);   // postings
+  put(10, 8);  // document 0: id 10, 2 tokens
+  put(2, 4);
+  put(20, 8);  // document 1: id 20, 1 token
+  put(1, 4);
+  put(5, 4);
+  payload += "alpha";
+  put(2, 4);  // df 2: (0, 1), (1, 1)
+  for (uint64_t v : {0, 1, 1, 1}) put(v, 4);
+  put(4, 4);
+  payload += "beta";
+  put(1, 4);  // df 1: (0, 1)
+  for (uint64_t v : {0, 1}) put(v, 4);
+  std::string file = "CMBM25IX";
+  for (uint64_t v : {uint64_t{1}, uint64_t{0}}) {
+    for (int i = 0; i < 4; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  for (uint64_t v : {static_cast<uint64_t>(payload.size()), Fingerprint64(payload)}) {
+    for (int i = 0; i < 8; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  }
+  file += payload;
+  const std::string path = JoinPath(MakeTempDir("bm25_old_order"), "index.bm25");
+  ASSERT_THAT(WriteFileAtomically(path, file), IsOk());
+  int64_t seq = 0;
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path, &seq);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(seq, 77);
+  Bm25Index expected;
+  ASSERT_THAT(expected.Add(10, {"alpha beta"}), IsOk());
+  ASSERT_THAT(expected.Add(20, {"alpha"}), IsOk());
+  for (const char* query : {"alpha", "beta", "alpha beta"}) {
+    EXPECT_EQ(loaded->Search(query, 5), expected.SearchExhaustive(query, 5)) << query;
+  }
+  ASSERT_EQ(loaded->Search("alpha", 5).size(), 2u);
+  EXPECT_EQ(loaded->Search("alpha", 5)[0].first, 20);  // the shorter document
+  // Saved again, documents come by length: the file changes, the results do not.
+  ASSERT_THAT(loaded->Save(path, 77), IsOk());
+  absl::StatusOr<std::string> resaved = ReadFile(path);
+  ASSERT_THAT(resaved, IsOk());
+  EXPECT_NE(*resaved, file);
+  absl::StatusOr<Bm25Index> again = Bm25Index::Load(path);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->Search("alpha beta", 5), expected.SearchExhaustive("alpha beta", 5));
 }
 
 TEST(Bm25IndexTest, LoadMissingFileIsNotFound) {
