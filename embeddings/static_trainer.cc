@@ -193,18 +193,23 @@ absl::StatusOr<std::unique_ptr<StaticTrainer>> StaticTrainer::Create(
   return t;
 }
 
-EmbeddingMatrix StaticTrainer::Encode(absl::Span<const std::string> texts) const {
+EmbeddingMatrix StaticTrainer::Pool(absl::Span<const std::string> texts,
+                                    const EmbeddingMatrix& table,
+                                    const Eigen::VectorXf* weight) const {
   const int n = static_cast<int>(texts.size());
-  const State& s = *state_;
   EmbeddingMatrix out = EmbeddingMatrix::Zero(n, options_.dim);
-  const TokenId vocab = static_cast<TokenId>(s.emb.rows());
+  const TokenId vocab = static_cast<TokenId>(table.rows());
   ParallelFor(n, options_.threads, [&](int begin, int end) {
     for (int i = begin; i < end; ++i) {
       auto row = out.row(i);
       int count = 0;
       for (TokenId id : tokenizer_->Encode(texts[i], options_.max_tokens)) {
         if (id < kFirstPooledId || id >= vocab) continue;
-        row.noalias() += s.weight[id] * s.emb.row(id);
+        if (weight != nullptr) {
+          row.noalias() += (*weight)[id] * table.row(id);
+        } else {
+          row.noalias() += table.row(id);
+        }
         ++count;
       }
       const float norm = row.norm();
@@ -212,6 +217,10 @@ EmbeddingMatrix StaticTrainer::Encode(absl::Span<const std::string> texts) const
     }
   });
   return out;
+}
+
+EmbeddingMatrix StaticTrainer::Encode(absl::Span<const std::string> texts) const {
+  return Pool(texts, state_->emb, &state_->weight);
 }
 
 RetrievalMetrics StaticTrainer::Evaluate(const RetrievalEvalSet& set) const {
@@ -243,24 +252,7 @@ absl::Status StaticTrainer::SetOutputTransform(const Eigen::MatrixXf& transform)
 }
 
 EmbeddingMatrix StaticTrainer::EncodeSaved(absl::Span<const std::string> texts) const {
-  const EmbeddingMatrix table = FoldedEmbeddings();
-  const int n = static_cast<int>(texts.size());
-  EmbeddingMatrix out = EmbeddingMatrix::Zero(n, options_.dim);
-  const TokenId vocab = static_cast<TokenId>(table.rows());
-  ParallelFor(n, options_.threads, [&](int begin, int end) {
-    for (int i = begin; i < end; ++i) {
-      auto row = out.row(i);
-      int count = 0;
-      for (TokenId id : tokenizer_->Encode(texts[i], options_.max_tokens)) {
-        if (id < kFirstPooledId || id >= vocab) continue;
-        row.noalias() += table.row(id);
-        ++count;
-      }
-      const float norm = row.norm();
-      if (count > 0 && norm > 0) row /= norm;
-    }
-  });
-  return out;
+  return Pool(texts, FoldedEmbeddings(), nullptr);
 }
 
 absl::Status StaticTrainer::Save(absl::string_view dir,

@@ -147,6 +147,10 @@ class StaticTrainer {
   struct State;
   explicit StaticTrainer(const StaticTrainerOptions& options);
   absl::Status SaveCheckpoint() const;
+  // Unit rows for `texts`: the mean over their pooled tokens of `table` rows, each scaled by
+  // `weight` when it is not null.
+  EmbeddingMatrix Pool(absl::Span<const std::string> texts, const EmbeddingMatrix& table,
+                       const Eigen::VectorXf* weight) const;
 
   StaticTrainerOptions options_;
   std::unique_ptr<Tokenizer> tokenizer_;

@@ -13,6 +13,7 @@
 #include "Eigen/Eigenvalues"
 #include "embeddings/file_util.h"
 #include "embeddings/sentence_encoder.h"
+#include "embeddings/status_macros.h"
 #include "tests/test_util.h"
 
 namespace claimmatch {
@@ -192,34 +193,43 @@ TEST(StaticTrainerTest, ResumeContinuesExactly) {
               StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
 }
 
-TEST(StaticTrainerTest, SavedModelEncodesLikeTrainer) {
+// A trainer after one epoch on the task (Options(), one epoch).
+absl::StatusOr<std::unique_ptr<StaticTrainer>> TrainedOneEpoch() {
   StaticTrainerOptions o = Options();
   o.epochs = 1;
-  auto t = StaticTrainer::Create(o, TaskTokenizer(), GetTask().texts);
-  ASSERT_THAT(t, IsOk());
+  CM_ASSIGN_OR_RETURN(std::unique_ptr<StaticTrainer> t,
+                      StaticTrainer::Create(o, TaskTokenizer(), GetTask().texts));
   std::vector<PairSource> sources = {{"task", GetTask().train, 1.0}};
-  ASSERT_THAT((*t)->Train(sources, {}, nullptr), IsOk());
-  const std::string dir = testing::MakeTempDir("static_trained");
+  CM_RETURN_IF_ERROR(t->Train(sources, {}, nullptr));
+  return t;
+}
+
+// Saves `t` (F32) in a fresh directory named after `name`, reloads it and encodes `texts`.
+absl::StatusOr<EmbeddingMatrix> EncodeWithSavedModel(const StaticTrainer& t, const char* name,
+                                                     const std::vector<std::string>& texts) {
+  const std::string dir = testing::MakeTempDir(name);
   StaticModelSaveOptions so;
   so.fp16 = false;
-  ASSERT_THAT((*t)->Save(dir, so), IsOk());
-  auto enc = LoadSentenceEncoder(dir);
-  ASSERT_THAT(enc, IsOk());
+  CM_RETURN_IF_ERROR(t.Save(dir, so));
+  CM_ASSIGN_OR_RETURN(std::unique_ptr<SentenceEncoder> enc, LoadSentenceEncoder(dir));
+  return enc->Encode(texts);
+}
+
+TEST(StaticTrainerTest, SavedModelEncodesLikeTrainer) {
+  auto t = TrainedOneEpoch();
+  ASSERT_THAT(t, IsOk());
   const std::vector<std::string> texts = {GetTask().test[0].anchor, GetTask().test[1].positive,
                                           "unknown words entirely"};
-  auto got = (*enc)->Encode(texts);
+  auto got = EncodeWithSavedModel(**t, "static_trained", texts);
   ASSERT_THAT(got, IsOk());
   EXPECT_LT((*got - (*t)->Encode(texts)).cwiseAbs().maxCoeff(), 1e-5);
 }
 
 TEST(StaticTrainerTest, OutputTransformIsWhatTheSavedModelEncodes) {
-  StaticTrainerOptions o = Options();
-  o.epochs = 1;
-  auto t = StaticTrainer::Create(o, TaskTokenizer(), GetTask().texts);
+  auto t = TrainedOneEpoch();
   ASSERT_THAT(t, IsOk());
-  std::vector<PairSource> sources = {{"task", GetTask().train, 1.0}};
-  ASSERT_THAT((*t)->Train(sources, {}, nullptr), IsOk());
-  EXPECT_THAT((*t)->SetOutputTransform(Eigen::MatrixXf::Identity(o.dim + 1, o.dim)),
+  const int dim = Options().dim;
+  EXPECT_THAT((*t)->SetOutputTransform(Eigen::MatrixXf::Identity(dim + 1, dim)),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::HasSubstr("is 33 x 32, expected 32 x 32")));
   const std::vector<std::string> texts = {GetTask().test[0].anchor, GetTask().test[1].positive,
@@ -237,13 +247,7 @@ TEST(StaticTrainerTest, OutputTransformIsWhatTheSavedModelEncodes) {
     EXPECT_LT((mapped.row(i) - expected).cwiseAbs().maxCoeff(), 1e-5) << i;
   }
   EXPECT_GT((mapped - plain).cwiseAbs().maxCoeff(), 1e-3);  // the map does something
-  const std::string dir = testing::MakeTempDir("static_whitened");
-  StaticModelSaveOptions so;
-  so.fp16 = false;
-  ASSERT_THAT((*t)->Save(dir, so), IsOk());
-  auto enc = LoadSentenceEncoder(dir);
-  ASSERT_THAT(enc, IsOk());
-  auto got = (*enc)->Encode(texts);
+  auto got = EncodeWithSavedModel(**t, "static_whitened", texts);
   ASSERT_THAT(got, IsOk());
   EXPECT_LT((*got - mapped).cwiseAbs().maxCoeff(), 1e-5);
 }
