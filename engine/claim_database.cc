@@ -306,8 +306,69 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Ingest(absl::Span<const ClaimRecord>
     }
     if (options_.progress) options_.progress(begin + n, total);
   }
+  if (vectors_->NeedsRetraining()) {
+    if (options_.note) {
+      options_.note(
+          absl::StrCat("the ivfpq vector index has outgrown its training; re-training "
+                       "it for ",
+                       vectors_->size(), " claims (re-embeds them all)"));
+    }
+    CM_ASSIGN_OR_RETURN(summary.retrained, RebuildVectorIndex());
+  }
   CM_RETURN_IF_ERROR(SaveIndexes());
   return summary;
+}
+
+absl::StatusOr<std::unique_ptr<VectorIndex>> ClaimDatabase::FreshVectorIndex(
+    int64_t expected_size) const {
+  CM_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> index,
+                      VectorIndex::Create(encoder_.dim(), options_.vector_index));
+  if (index->type() != VectorIndexType::kIvfPq) return index;
+  const int64_t want = IvfPqTrainingSampleSize(index->options(), expected_size);
+  const int64_t need =
+      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index->options().ivf_nlist);
+  if (want < need) return index;  // too few claims: it trains itself once it holds enough
+  // An even sample of the stored claims: every stride-th in store order.
+  const int64_t stride = std::max<int64_t>(1, expected_size / want);
+  std::vector<std::string> texts;
+  texts.reserve(want);
+  int64_t seen = 0;
+  CM_RETURN_IF_ERROR(store_->ForEach([&](ClaimRowId, const ClaimRecord& r) -> absl::Status {
+    if (seen++ % stride == 0 && static_cast<int64_t>(texts.size()) < want) {
+      texts.push_back(DocumentText(r));
+    }
+    return absl::OkStatus();
+  }));
+  if (static_cast<int64_t>(texts.size()) < need) return index;
+  CM_ASSIGN_OR_RETURN(EmbeddingMatrix sample, encoder_.Encode(texts, TextRole::kDocument));
+  CM_RETURN_IF_ERROR(index->TrainFor(sample, expected_size));
+  return index;
+}
+
+absl::StatusOr<int64_t> ClaimDatabase::RebuildVectorIndex() {
+  CM_ASSIGN_OR_RETURN(const int64_t total, store_->Count());
+  CM_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> fresh, FreshVectorIndex(total));
+  std::vector<ClaimRowId> rows;
+  std::vector<std::string> texts;
+  int64_t done = 0;
+  auto flush = [&]() -> absl::Status {
+    if (rows.empty()) return absl::OkStatus();
+    CM_ASSIGN_OR_RETURN(EmbeddingMatrix embedded, encoder_.Encode(texts, TextRole::kDocument));
+    CM_RETURN_IF_ERROR(fresh->Upsert(rows, embedded));
+    done += static_cast<int64_t>(rows.size());
+    rows.clear();
+    texts.clear();
+    return absl::OkStatus();
+  };
+  CM_RETURN_IF_ERROR(store_->ForEach([&](ClaimRowId row, const ClaimRecord& r) -> absl::Status {
+    rows.push_back(row);
+    texts.push_back(DocumentText(r));
+    if (static_cast<int>(rows.size()) >= options_.batch_size) return flush();
+    return absl::OkStatus();
+  }));
+  CM_RETURN_IF_ERROR(flush());
+  vectors_ = std::move(fresh);
+  return done;
 }
 
 absl::StatusOr<WriteSummary> ClaimDatabase::Delete(absl::Span<const std::string> ids) {
@@ -324,10 +385,10 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Reindex() {
   if (mode_ != Mode::kReadWrite) {
     return absl::FailedPreconditionError(absl::StrCat(dir_, " is open read-only"));
   }
-  CM_ASSIGN_OR_RETURN(vectors_, VectorIndex::Create(encoder_.dim(), options_.vector_index));
+  CM_ASSIGN_OR_RETURN(const int64_t total, store_->Count());
+  CM_ASSIGN_OR_RETURN(vectors_, FreshVectorIndex(total));
   bm25_ = std::make_unique<Bm25Index>();
   vectors_seq_ = bm25_seq_ = 0;
-  CM_ASSIGN_OR_RETURN(const int64_t total, store_->Count());
   int64_t done = 0;
   WriteSummary summary;
   std::vector<ClaimRowId> rows;

@@ -66,6 +66,8 @@ struct WriteSummary {
   int64_t unchanged = 0;
   int64_t deleted = 0;
   int64_t embedded = 0;
+  // Claims re-embedded to rebuild an IVF-PQ index that had outgrown its training (Ingest).
+  int64_t retrained = 0;
 };
 
 struct DatabaseOptions {
@@ -81,6 +83,9 @@ struct DatabaseOptions {
   int64_t max_readonly_replay = 200000;
   // Called after each batch with (records done, records total); may be empty.
   std::function<void(int64_t, int64_t)> progress;
+  // Called with a one-line note before a long step that reports no progress (rebuilding an
+  // outgrown IVF-PQ index); may be empty.
+  std::function<void(absl::string_view)> note;
 };
 
 class ClaimDatabase {
@@ -101,13 +106,17 @@ class ClaimDatabase {
   static absl::StatusOr<Manifest> ReadManifest(absl::string_view dir);
 
   // Upserts `records` (by id) in batches: store, embeddings, both indexes, then saves the indexes.
+  // An ivfpq vector index that has grown to about 4 times its training size
+  // (VectorIndex::NeedsRetraining) is rebuilt before the save: trained afresh on a sample of the
+  // stored claims and refilled by re-embedding them all (counted in `retrained`).
   // Returns the counts; fails with the first store / embedding / I/O error (records of batches
   // committed before it stay, and the indexes catch up at the next open).
   absl::StatusOr<WriteSummary> Ingest(absl::Span<const ClaimRecord> records);
   // Deletes the claims with these ids from the store and both indexes; returns how many existed.
   absl::StatusOr<WriteSummary> Delete(absl::Span<const std::string> ids);
   // Re-embeds every claim with this database's encoder and rebuilds both indexes and the
-  // manifest (used to change the model, or to repair corrupt index files).
+  // manifest (used to change the model, or to repair corrupt index files). An ivfpq index is
+  // first trained on an even sample of the claims, sized for all of them.
   absl::StatusOr<WriteSummary> Reindex();
 
   // Verifies that the store, both indexes and the manifest agree: store integrity, same counts and
@@ -151,6 +160,12 @@ class ClaimDatabase {
   absl::Status IndexAndClear(std::vector<ClaimRowId>& rows, std::vector<ClaimRecord>& records);
   absl::Status SaveIndexes();
   absl::Status WriteManifest();
+  // Returns an empty vector index of the configured type; an ivfpq one is already trained on an
+  // even sample of the stored claims for `expected_size` vectors when there are enough of them.
+  absl::StatusOr<std::unique_ptr<VectorIndex>> FreshVectorIndex(int64_t expected_size) const;
+  // Replaces the vector index with a FreshVectorIndex holding every stored claim, re-embedded.
+  // Returns the number of claims embedded; on failure the old index stays in place.
+  absl::StatusOr<int64_t> RebuildVectorIndex();
 
   std::string dir_;
   Mode mode_;

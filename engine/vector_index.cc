@@ -108,6 +108,17 @@ std::vector<idx_t> PresentIds(absl::Span<const idx_t> ids, Contains contains) {
 
 }  // namespace
 
+int64_t AutoIvfNlist(int64_t n) {
+  return std::max<int64_t>(
+      1, std::llround(4 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 0)))));
+}
+
+int64_t IvfPqTrainingSampleSize(const VectorIndexOptions& options, int64_t expected_size) {
+  const int64_t nlist = options.ivf_nlist > 0 ? options.ivf_nlist : AutoIvfNlist(expected_size);
+  const int64_t want = std::max(kIvfPqMinTrainingVectors, 64 * nlist);
+  return std::min(std::max<int64_t>(expected_size, 0), want);
+}
+
 // The FAISS side of one index type. Methods may throw (VectorIndex converts); arguments are
 // validated by VectorIndex (dim, non-negative unique ids, k in 1..size()).
 class VectorIndex::Backend {
@@ -124,6 +135,10 @@ class VectorIndex::Backend {
   virtual int64_t size() const = 0;
   // What Save() serialises.
   virtual const faiss::Index& faiss_index() const = 0;
+  // kIvfPq only (VectorIndex checks the type): see VectorIndex::NeedsRetraining / TrainFor.
+  virtual bool NeedsRetraining() const { return false; }
+  virtual int64_t ivf_lists() const { return 0; }
+  virtual void TrainFor(idx_t /*n*/, const float* /*sample*/, int64_t /*expected_size*/) {}
 };
 
 namespace {
@@ -309,11 +324,18 @@ class IvfPqBackend : public VectorIndex::Backend {
   // index is left as it was (still complete and searchable).
   void Train() {
     const int64_t n = flat_->size();
-    int64_t nlist = options_.ivf_nlist;
-    if (nlist == 0) {
-      nlist = std::clamp<int64_t>(std::llround(4 * std::sqrt(static_cast<double>(n))), 1,
-                                  std::max<int64_t>(1, n / 39));
-    }
+    std::unique_ptr<faiss::IndexIVFPQ> ivf = Trained(n, flat_->vectors(), n);
+    ivf->add_with_ids(n, flat_->vectors(), flat_->ids().data());
+    ivf_ = std::move(ivf);
+    flat_.reset();
+  }
+
+  // Returns an empty IVF-PQ index trained on the n rows of `sample` for `expected_size` vectors.
+  std::unique_ptr<faiss::IndexIVFPQ> Trained(int64_t n, const float* sample,
+                                             int64_t expected_size) const {
+    const int64_t nlist = options_.ivf_nlist > 0
+                              ? options_.ivf_nlist
+                              : std::min(AutoIvfNlist(expected_size), std::max<int64_t>(1, n / 39));
     const int pq_m = options_.pq_m > 0 ? options_.pq_m : DefaultPqM(dim_);
     auto quantizer = std::make_unique<faiss::IndexFlatIP>(dim_);
     auto ivf =
@@ -328,13 +350,23 @@ class IvfPqBackend : public VectorIndex::Backend {
     ivf->pq.cp.max_points_per_centroid = 64;
     ivf->pq.cp.niter = 20;
     ivf->nprobe = std::min<size_t>(options_.nprobe, nlist);
-    ivf->train(n, flat_->vectors());
+    ivf->train(n, sample);
     ivf->set_direct_map_type(faiss::DirectMap::Hashtable);
-    ivf->add_with_ids(n, flat_->vectors(), flat_->ids().data());
-    ivf_ = std::move(ivf);
+    return ivf;
+  }
+
+ public:
+  bool NeedsRetraining() const override {
+    return ivf_ != nullptr && options_.ivf_nlist == 0 &&
+           AutoIvfNlist(ivf_->ntotal) >= 2 * static_cast<int64_t>(ivf_->nlist);
+  }
+  int64_t ivf_lists() const override { return ivf_ != nullptr ? ivf_->nlist : 0; }
+  void TrainFor(idx_t n, const float* sample, int64_t expected_size) override {
+    ivf_ = Trained(n, sample, expected_size);
     flat_.reset();
   }
 
+ private:
   const int dim_;
   const VectorIndexOptions options_;
   std::unique_ptr<FlatBackend> flat_;       // exactly one of flat_ and ivf_ is set
@@ -537,6 +569,34 @@ absl::StatusOr<EmbeddingRow> VectorIndex::Get(ClaimRowId id) const {
 }
 
 bool VectorIndex::Contains(ClaimRowId id) const { return backend_->Contains(id); }
+
+bool VectorIndex::NeedsRetraining() const {
+  return options_.type == VectorIndexType::kIvfPq && backend_->NeedsRetraining();
+}
+
+int64_t VectorIndex::ivf_lists() const { return backend_->ivf_lists(); }
+
+absl::Status VectorIndex::TrainFor(const EmbeddingMatrix& sample, int64_t expected_size) {
+  if (options_.type != VectorIndexType::kIvfPq || backend_->size() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "TrainFor needs an empty ivfpq index; this is a ", VectorIndexTypeName(options_.type),
+        " index of ", backend_->size(), " vectors"));
+  }
+  if (sample.cols() != dim_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sample has dim ", sample.cols(), ", the index has dim ", dim_));
+  }
+  const int64_t need =
+      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * options_.ivf_nlist);
+  if (sample.rows() < need) {
+    return absl::InvalidArgumentError(absl::StrCat("a training sample of ", sample.rows(),
+                                                   " vectors; IVF-PQ needs at least ", need));
+  }
+  if (!sample.allFinite()) {
+    return absl::InvalidArgumentError("sample contains a NaN or infinite value");
+  }
+  return Guard("train", [&] { backend_->TrainFor(sample.rows(), sample.data(), expected_size); });
+}
 
 int64_t VectorIndex::size() const { return backend_->size(); }
 

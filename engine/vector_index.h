@@ -82,6 +82,15 @@ int DefaultPqM(int dim);
 // FAISS's own minimum. Below it a flat scan is fast anyway.
 inline constexpr int64_t kIvfPqMinTrainingVectors = 39 * 256;
 
+// Returns the number of inverted lists kIvfPq picks (when ivf_nlist is 0) for an index of n
+// vectors: 4 * sqrt(n), at least 1 (further capped at training time by sample size / 39).
+int64_t AutoIvfNlist(int64_t n);
+
+// Returns how many vectors to sample for TrainFor(expected_size): 64 per inverted list (what FAISS
+// k-means uses with this class's settings), at least kIvfPqMinTrainingVectors, at most
+// expected_size.
+int64_t IvfPqTrainingSampleSize(const VectorIndexOptions& options, int64_t expected_size);
+
 class VectorIndex {
  public:
   struct Hit {
@@ -133,6 +142,26 @@ class VectorIndex {
 
   // Returns true if the index holds a vector for `id`.
   bool Contains(ClaimRowId id) const;
+
+  // Returns true if this is a trained kIvfPq index with automatic nlist (options ivf_nlist 0) that
+  // has grown to about 4 times the size it was trained for (AutoIvfNlist(size()) >= 2 * nlist):
+  // its lists are long, so each search scans several times the codes it should. The owner should
+  // then build a fresh index: Create, TrainFor on a sample of the original vectors, Upsert all
+  // (PQ codes cannot be re-trained from their own lossy reconstructions).
+  bool NeedsRetraining() const;
+
+  // Returns the number of inverted lists of a trained kIvfPq index; 0 for other types and for a
+  // kIvfPq index not trained yet.
+  int64_t ivf_lists() const;
+
+  // kIvfPq only, on an empty index: trains the coarse quantizer and the PQ codebooks on `sample`
+  // (rows drawn evenly from the vectors the index will hold) for an index of about
+  // `expected_size` vectors: nlist = AutoIvfNlist(expected_size) (or options ivf_nlist), at most
+  // sample.rows() / 39. Upserts then go straight into the trained index. Returns OK; fails with
+  // kFailedPrecondition if the index is not an empty kIvfPq index, kInvalidArgument if the sample
+  // has another dim, fewer than kIvfPqMinTrainingVectors (or 39 * ivf_nlist) rows or a
+  // non-finite value, kInternal / kResourceExhausted if FAISS fails (the index stays empty).
+  absl::Status TrainFor(const EmbeddingMatrix& sample, int64_t expected_size);
 
   // Writes the index to `path` atomically (a reader sees the old file or the new one), recording
   // `model_id` (the embedding model that produced the vectors) and `last_change_seq` (the

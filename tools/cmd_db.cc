@@ -163,6 +163,10 @@ int RunIngest(const Args& args) {
   options.batch_size = batch;
   options.save_every = checkpoint;
   options.progress = [&](int64_t done, int64_t total) { bar.Update(done, total); };
+  options.note = [&](absl::string_view note) {
+    bar.Finish();  // idempotent: clears the bar's line on a terminal
+    if (!quiet) std::fprintf(stderr, "ingest: %.*s\n", static_cast<int>(note.size()), note.data());
+  };
   absl::StatusOr<std::unique_ptr<ClaimDatabase>> db =
       ClaimDatabase::Open(db_dir, ClaimDatabase::Mode::kReadWrite, **encoder, options);
   if (!db.ok()) return Fail(db.status());
@@ -178,6 +182,7 @@ int RunIngest(const Args& args) {
            {"updated", summary->updated},
            {"unchanged", summary->unchanged},
            {"rejected", rejections.size()},
+           {"retrained", summary->retrained},
            {"claims", (*db)->manifest().claims},
            {"seconds", secs}};
     std::printf("%s\n", j.dump().c_str());

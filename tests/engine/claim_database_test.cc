@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
 #include "embeddings/safetensors.h"
 #include "engine/claim_formats.h"
@@ -295,6 +296,74 @@ TEST_F(ClaimDatabaseTest, ManyBatchesWithPeriodicSaves) {
   EXPECT_EQ(progress.back(), 250);
   EXPECT_EQ((*db)->vectors().size(), 250);
   EXPECT_THAT((*db)->Check(/*sample=*/250), IsOkAndHolds(IsEmpty()));
+}
+
+// 16,500 distinct synthetic claims: four words drawn (by a fixed rule) from a small vocabulary.
+std::vector<ClaimRecord> SyntheticClaims(int n) {
+  const std::vector<std::string> subjects = {"The governor", "A senator", "The mayor",
+                                             "Vaccines",     "Windmills", "The president",
+                                             "Teachers",     "Farmers",   "A celebrity"};
+  const std::vector<std::string> verbs = {"banned", "caused", "funded", "cut", "doubled", "hid"};
+  const std::vector<std::string> objects = {"cancer", "taxes",  "the border", "schools",
+                                            "crime",  "prices", "the budget", "jobs"};
+  std::vector<ClaimRecord> claims;
+  for (int i = 0; i < n; ++i) {
+    claims.push_back(
+        Claim(absl::StrCat("s", i),
+              absl::StrCat(subjects[i % 9], " ", verbs[(i / 9) % 6], " ", objects[(i / 54) % 8],
+                           " in ", 1500 + i / 432, " and claim ", i, ".")));
+  }
+  return claims;
+}
+
+// An ivfpq database trains itself at 9,984 claims (256 lists). The ingest that takes it past
+// about 16,384 claims re-trains it on a sample of the store, sized for all of them, and
+// re-embeds every claim; reindex trains for the full size directly.
+TEST_F(ClaimDatabaseTest, OutgrownIvfPqIndexIsRetrainedByIngestAndSizedByReindex) {
+  auto model = LoadSentenceEncoder(
+      JoinPath(testing::TestDataDir(), "../../models/default"));  // fast: a static model
+  ASSERT_THAT(model, IsOk());
+  const std::vector<ClaimRecord> claims = SyntheticClaims(16500);
+  DatabaseOptions options;
+  options.vector_index.type = VectorIndexType::kIvfPq;
+  options.vector_index.pq_m = 8;  // 50-d sub-vectors: PQ training in a fraction of the default's
+  std::vector<std::string> notes;
+  options.note = [&](absl::string_view note) { notes.emplace_back(note); };
+  {
+    auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, **model, options);
+    ASSERT_THAT(db, IsOk());
+    absl::StatusOr<WriteSummary> first =
+        (*db)->Ingest(absl::MakeConstSpan(claims).subspan(0, 10000));
+    ASSERT_THAT(first, IsOk());
+    EXPECT_EQ(first->retrained, 0);
+    EXPECT_EQ((*db)->vectors().ivf_lists(), 256);
+    absl::StatusOr<WriteSummary> second = (*db)->Ingest(absl::MakeConstSpan(claims).subspan(10000));
+    ASSERT_THAT(second, IsOk());
+    EXPECT_EQ(second->added, 6500);
+    EXPECT_EQ(second->retrained, 16500);
+    EXPECT_EQ((*db)->vectors().ivf_lists(), 423);  // min(4 sqrt(16,500) = 514, 16,500 / 39)
+    EXPECT_FALSE((*db)->vectors().NeedsRetraining());
+    EXPECT_THAT(notes, ElementsAre(HasSubstr("re-training it for 16500 claims")));
+  }
+  // The saved index is the retrained one, complete and consistent with the store.
+  auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, **model, options);
+  ASSERT_THAT(db, IsOk());
+  EXPECT_EQ((*db)->replayed_changes(), 0);
+  EXPECT_EQ((*db)->vectors().size(), 16500);
+  EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
+  EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
+  // A stored claim's own text finds it.
+  auto query = (*model)->Encode({ClaimDatabase::DocumentText(claims[12345])}, TextRole::kDocument);
+  ASSERT_THAT(query, IsOk());
+  auto hits = (*db)->vectors().Search(*query, 5);
+  ASSERT_THAT(hits, IsOk());
+  EXPECT_EQ(RowOf(**db, "s12345"), (*hits)[0][0].id);
+  // Reindex trains once, for all 16,500.
+  absl::StatusOr<WriteSummary> reindexed = (*db)->Reindex();
+  ASSERT_THAT(reindexed, IsOk());
+  EXPECT_EQ(reindexed->embedded, 16500);
+  EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
+  EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
 }
 
 }  // namespace

@@ -523,6 +523,85 @@ TEST(VectorIndexIvfPqTest, DefaultsAreQuarterDimCodesAndNprobe32) {
   }
 }
 
+TEST(VectorIndexIvfPqTest, AutoNlistAndTrainingSampleSize) {
+  EXPECT_EQ(AutoIvfNlist(0), 1);
+  EXPECT_EQ(AutoIvfNlist(9984), 400);  // 4 * 99.92
+  EXPECT_EQ(AutoIvfNlist(1000000), 4000);
+  const VectorIndexOptions defaults;
+  EXPECT_EQ(IvfPqTrainingSampleSize(defaults, 1000000), 64 * 4000);
+  EXPECT_EQ(IvfPqTrainingSampleSize(defaults, 20000), 20000);  // all of them: 64 * 566 > 20,000
+  EXPECT_EQ(IvfPqTrainingSampleSize(defaults, 5000), 5000);    // never more than there are
+  VectorIndexOptions fixed;
+  fixed.ivf_nlist = 100;
+  EXPECT_EQ(IvfPqTrainingSampleSize(fixed, 1000000), kIvfPqMinTrainingVectors);
+}
+
+// An index that trained itself at the threshold keeps min(4 sqrt(n), n / 39) = 256 lists; once it
+// holds about 16,384 vectors (4 sqrt(n) = 512 = 2 x 256) it asks to be re-trained. One trained with
+// TrainFor() for its final size does not, and finds what flat finds as well.
+TEST(VectorIndexIvfPqTest, OutgrownIndexAsksForRetrainingAndTrainForSizesTheLists) {
+  constexpr int kDim16 = 16;
+  VectorIndexOptions options = OptionsFor(VectorIndexType::kIvfPq);
+  ClusteredData data(kDim16, /*topics=*/60, /*groups_per_topic=*/40, /*seed=*/3);
+  const EmbeddingMatrix rows = data.Sample(16384);
+  std::unique_ptr<VectorIndex> grown = MakeIndex(kDim16, options);
+  ASSERT_THAT(
+      grown->Upsert(Iota(kIvfPqMinTrainingVectors, 0), rows.topRows(kIvfPqMinTrainingVectors)),
+      IsOk());
+  EXPECT_EQ(grown->ivf_lists(), 256);
+  EXPECT_FALSE(grown->NeedsRetraining());
+  const int64_t rest = 16000 - kIvfPqMinTrainingVectors;
+  ASSERT_THAT(grown->Upsert(Iota(rest, kIvfPqMinTrainingVectors),
+                            rows.middleRows(kIvfPqMinTrainingVectors, rest)),
+              IsOk());
+  EXPECT_FALSE(grown->NeedsRetraining());  // 16,000: 4 sqrt(n) = 506 < 512
+  ASSERT_THAT(grown->Upsert(Iota(384, 16000), rows.bottomRows(384)), IsOk());
+  EXPECT_TRUE(grown->NeedsRetraining());
+
+  std::unique_ptr<VectorIndex> fresh = MakeIndex(kDim16, options);
+  EXPECT_EQ(fresh->ivf_lists(), 0);  // untrained
+  EXPECT_FALSE(fresh->NeedsRetraining());
+  ASSERT_THAT(fresh->TrainFor(rows, /*expected_size=*/16384), IsOk());
+  EXPECT_EQ(fresh->ivf_lists(), 420);  // min(4 sqrt(16,384) = 512, 16,384 / 39 = 420)
+  EXPECT_EQ(fresh->size(), 0);
+  ASSERT_THAT(fresh->Upsert(Iota(16384, 0), rows), IsOk());
+  EXPECT_EQ(fresh->size(), 16384);
+  EXPECT_FALSE(fresh->NeedsRetraining());
+  absl::StatusOr<EmbeddingRow> approx = fresh->Get(77);
+  ASSERT_THAT(approx, IsOk());
+  EXPECT_GT(approx->dot(rows.row(77)), 0.9f);  // a PQ reconstruction of the row
+
+  // A fixed ivf_nlist is the user's choice: never "outgrown".
+  VectorIndexOptions fixed = options;
+  fixed.ivf_nlist = 64;
+  std::unique_ptr<VectorIndex> pinned = MakeIndex(kDim16, fixed);
+  ASSERT_THAT(pinned->Upsert(Iota(16384, 0), rows), IsOk());
+  EXPECT_EQ(pinned->ivf_lists(), 64);
+  EXPECT_FALSE(pinned->NeedsRetraining());
+}
+
+TEST(VectorIndexIvfPqTest, TrainForRefusesWhatItCannotDo) {
+  ClusteredData data(kDim, /*topics=*/10, /*groups_per_topic=*/10, /*seed=*/5);
+  const EmbeddingMatrix rows = data.Sample(kIvfPqMinTrainingVectors);
+  std::unique_ptr<VectorIndex> flat = MakeIndex(kDim, OptionsFor(VectorIndexType::kFlat));
+  EXPECT_THAT(flat->TrainFor(rows, 20000),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("flat index")));
+  std::unique_ptr<VectorIndex> ivf = MakeIndex(kDim, OptionsFor(VectorIndexType::kIvfPq));
+  EXPECT_THAT(ivf->TrainFor(rows.topRows(100), 20000),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a training sample of 100 vectors; IVF-PQ needs at least 9984")));
+  EXPECT_THAT(ivf->TrainFor(rows.leftCols(8), 20000),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sample has dim 8")));
+  EmbeddingMatrix bad = rows;
+  bad(3, 3) = std::nanf("");
+  EXPECT_THAT(ivf->TrainFor(bad, 20000),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN")));
+  EXPECT_EQ(ivf->ivf_lists(), 0);
+  ASSERT_THAT(ivf->Upsert({1}, rows.topRows(1)), IsOk());
+  EXPECT_THAT(ivf->TrainFor(rows, 20000),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("of 1 vectors")));
+}
+
 // Recall@10 of an approximate index against flat, on 12,000 clustered vectors and 200 queries.
 double RecallVsFlat(const VectorIndexOptions& options, int64_t n_remove) {
   ClusteredData data(kDim, /*topics=*/40, /*groups_per_topic=*/30, /*seed=*/7);
