@@ -14,6 +14,7 @@
 #include "embeddings/text_clean.h"
 #include "engine/bm25_index.h"
 #include "engine/dense_scan.h"
+#include "engine/name_overlap.h"
 #include "engine/text_analysis.h"
 
 namespace claimmatch {
@@ -603,13 +604,20 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
                       db_.store().GetByRowIds(top_rows));
   size_t next = 0;
-  for (std::vector<MatchResult>& results : out) {
+  for (size_t q = 0; q < out.size(); ++q) {
+    std::vector<MatchResult>& results = out[q];
     std::vector<MatchResult> kept;
     kept.reserve(results.size());
     for (MatchResult& m : results) {
       std::optional<ClaimRecord>& r = records[next++];
       if (!r.has_value()) continue;  // deleted since the index was loaded
       m.claim = *std::move(r);
+      if (m.decision == Decision::kMatch && options.names_only_min_idf > 0 &&
+          NamesOnlyOverlap(
+              CleanQueryText(texts[q]), m.claim.text, m.claim.title,
+              [&](absl::string_view t) { return db_.bm25().Idf(t); }, options.names_only_min_idf)) {
+        m.decision = Decision::kSuggest;
+      }
       kept.push_back(std::move(m));
     }
     results = std::move(kept);

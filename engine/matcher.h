@@ -59,7 +59,10 @@ struct MatchOptions {
   std::optional<float> match_threshold;    // default: the re-ranker's calibrated value
   std::optional<float> suggest_threshold;  // default: the re-ranker's calibrated value
   int min_words_for_match = 4;             // shorter queries are at most suggested
-  ClaimFilter filter;                      // language / publisher / verdict / claim date
+  // A text that shares with the claim only names and terms of BM25 idf below this
+  // (engine/name_overlap.h) is at most suggested. 0 turns the rule off.
+  double names_only_min_idf = 2.0;
+  ClaimFilter filter;  // language / publisher / verdict / claim date
 };
 
 struct MatchResult {

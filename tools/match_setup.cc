@@ -23,6 +23,10 @@ void AddMatchOptions(ArgParser& p, int default_k) {
               "")
       .Option("suggest-threshold", "probability for a suggestion (default: calibrated)", "")
       .Option("min-words", "texts with fewer words are never auto-matched", "4")
+      .Option("names-only-idf",
+              "texts sharing only names and words of lower BM25 idf with a claim are at most "
+              "suggested (0: off)",
+              "2")
       .Option("language", "only claims in these languages (comma-separated, e.g. en,pt)", "")
       .Option("publisher", "only claims from these publishers (comma-separated)", "")
       .Option("verdict", "only these normalised verdicts (false,mostly-false,mixed,...)", "")
@@ -79,6 +83,10 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   if (!p.GetInt("k", &s.options.k).ok() || s.options.k < 1) return usage("-k needs a number >= 1");
   if (!p.GetInt("min-words", &s.options.min_words_for_match).ok()) {
     return usage("--min-words needs a whole number");
+  }
+  if (!p.GetDouble("names-only-idf", &s.options.names_only_min_idf).ok() ||
+      s.options.names_only_min_idf < 0) {
+    return usage("--names-only-idf needs a number >= 0");
   }
   CM_ASSIGN_OR_RETURN(const int threads, ThreadsOption(p));
   s.threads = threads;

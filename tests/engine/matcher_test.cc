@@ -254,6 +254,7 @@ TEST_F(MatcherTest, ShortTextIsAtMostSuggestedUnlessMinWordsAllowsIt) {
   MatchOptions o;
   o.match_threshold = 0.0f;  // every result clears both thresholds
   o.suggest_threshold = 0.0f;
+  o.names_only_min_idf = 0;  // and no name-only rule
   o.min_words_for_match = 4;
   const std::string query = "bleach coronavirus";
   ASSERT_EQ(CountWords(query), 2);
@@ -312,6 +313,38 @@ TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {
 
 // Coverage features: the IDF-weighted share of the claim's terms found in the query (11) and of
 // the query's terms found in the claim + title (12).
+// "Bill Gates bought a farm" shares only the names Bill Gates (and "in") with c08: even with
+// every confidence above the match threshold it is at most suggested, unless the rule is off.
+TEST_F(MatcherTest, NamesOnlyOverlapIsAtMostSuggested) {
+  MatchOptions o;
+  o.match_threshold = 0.0f;
+  o.suggest_threshold = 0.0f;
+  o.k = 12;
+  const std::string query = "Bill Gates bought a huge farm in Washington state";
+  auto decision_of = [&](const std::vector<MatchResult>& r, const std::string& id) {
+    for (const MatchResult& m : r) {
+      if (m.claim.id == id) return m.decision;
+    }
+    ADD_FAILURE() << id << " not returned";
+    return Decision::kNone;
+  };
+  std::vector<MatchResult> r = MatchOrDie(query, o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c08");
+  EXPECT_EQ(decision_of(r, "c08"), Decision::kSuggest);
+  // Claims sharing nothing with the query keep the re-ranker's decision.
+  EXPECT_EQ(decision_of(r, "c12"), Decision::kMatch);
+  o.names_only_min_idf = 0;
+  r = MatchOrDie(query, o);
+  EXPECT_EQ(decision_of(r, "c08"), Decision::kMatch);
+  // The paraphrase shares "microchip" and "vaccin": a match.
+  o.names_only_min_idf = 2.0;
+  r = MatchOrDie("Bill Gates wants to put microchips in everyone with vaccines", o);
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].claim.id, "c08");
+  EXPECT_EQ(r[0].decision, Decision::kMatch);
+}
+
 TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
   // An exact repeat covers the claim and is covered by it.
   RerankFeatures f = FeaturesOf("Drinking bleach cures the coronavirus.", "c03");

@@ -242,12 +242,15 @@ TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
            {"lookup", "-k", "many", "some claim text"},
            {"lookup", "--verdict", "nonsense", "some claim text"},
            {"lookup", "--match-threshold", "1.5", "some claim text"},
+           {"lookup", "--names-only-idf", "-1", "some claim text"},
            {"lookup", "--no-such-option", "some claim text"},
        }) {
     const auto r = Run(bad);
     EXPECT_EQ(r.exit_code, 2) << bad[1] << " " << bad[2] << ": " << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
+  EXPECT_THAT(Run({"lookup", "--names-only-idf", "x", "some claim text"}).err,
+              HasSubstr("--names-only-idf needs a number >= 0"));
 }
 
 TEST_F(MatchCliTest, LookupMissingDatabaseFails) {
