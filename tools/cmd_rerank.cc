@@ -176,6 +176,10 @@ int RunTrainReranker(const Args& args) {
       .Option("out", "where to write the re-ranker (JSON)", "")
       .Option("match-precision", "dev precision required for `match`", "0.95")
       .Option("suggest-precision", "dev precision required for `suggest`", "0.8")
+      .Option("provenance",
+              "how the query sets were made, recorded in the file's trained_on instead of "
+              "their paths (which may be temporary)",
+              "")
       .Example(
           "claimmatch train reranker --train snopes:tweets-train.tsv:tweets-train.qrels "
           "--dev snopes:tweets-dev.tsv:tweets-dev.qrels --out models/default/reranker.json");
@@ -324,8 +328,10 @@ int RunTrainReranker(const Args& args) {
   std::vector<std::string> train_names;
   for (const QuerySet& set : *train) train_names.push_back(set.Name());
   trained->trained_on =
-      absl::StrCat(trained->trained_on, "; train: ", absl::StrJoin(train_names, ", "),
-                   "; selected and calibrated on: ", absl::StrJoin(names, ", "));
+      p.Get("provenance").empty()
+          ? absl::StrCat(trained->trained_on, "; train: ", absl::StrJoin(train_names, ", "),
+                         "; selected and calibrated on: ", absl::StrJoin(names, ", "))
+          : absl::StrCat(trained->trained_on, "; ", p.Get("provenance"));
   if (auto s = WriteFileAtomically(p.Get("out"), trained->ToJson()); !s.ok()) return Fail(s);
   std::fprintf(stderr, "train reranker: match threshold %.3f, suggest threshold %.3f; wrote %s\n",
                trained->match_threshold, trained->suggest_threshold, p.Get("out").c_str());

@@ -17,7 +17,9 @@ namespace {
 
 using ::claimmatch::testing::IsOk;
 using ::claimmatch::testing::RunClaimmatch;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 using json = nlohmann::json;
 
@@ -693,6 +695,14 @@ TEST_F(MatchCliTest, TrainRerankerEndToEnd) {
   EXPECT_EQ(model["format"], "claimmatch-reranker");
   EXPECT_FALSE(model["model_hash"].get<std::string>().empty());
   EXPECT_THAT(model["trained_on"].get<std::string>(), HasSubstr(queries));
+  // --provenance replaces the (possibly temporary) paths.
+  const auto named = Run({"train", "reranker", "--train", set, "--dev", set, "--out", out,
+                          "--provenance", "toy queries, see the test"});
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  const json renamed = json::parse(ReadOrEmpty(out));
+  EXPECT_THAT(renamed["trained_on"].get<std::string>(),
+              AllOf(HasSubstr("; toy queries, see the test"), Not(HasSubstr(queries))));
+  EXPECT_EQ(renamed["weights"], model["weights"]);
 
   const auto l =
       Run({"lookup", "--json", "--reranker", out, "Drinking bleach cures the coronavirus!"});
