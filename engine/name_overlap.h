@@ -7,10 +7,11 @@
 // removed), the claim through AnalyzeText. A text's name terms come from its words that begin
 // with an ASCII capital letter, except a capitalised sentence opener not followed by another
 // capitalised word of its sentence ("Taxes went up" and "Obama said" name nothing; "Deputy
-// Attorney General Rod Rosenstein" is all names). When the query is in headline case (most words capitalised, as in many tweets)
-// its capitals say little, so a name must be one in the query AND in the claim; otherwise a name
-// of either counts. Claim titles are matched but never give names (they are often headlines).
-// Words in other scripts are never names, so the guard only ever errs towards keeping a match.
+// Attorney General Rod Rosenstein" is all names). When the query is in headline case (most words
+// capitalised, as in many tweets) its capitals say little, so a name must be one in the query AND
+// in the claim; otherwise a name of either counts. Claim titles are matched but never give names
+// (they are often headlines). Words in other scripts are never names, so the guard only ever errs
+// towards keeping a match.
 //
 // Thread safety: pure functions.
 #ifndef CLAIMMATCH_ENGINE_NAME_OVERLAP_H_

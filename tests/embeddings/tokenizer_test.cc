@@ -46,6 +46,24 @@ std::unique_ptr<Tokenizer> LoadOrDie(const std::string& path, int cache_size) {
   return t.ok() ? *std::move(t) : nullptr;
 }
 
+// The model at `path` twice: with a word cache of `cache_size` words, and without one
+// (sentencepiece for every text), the reference the cached one must agree with.
+struct CachedAndPlain {
+  std::unique_ptr<Tokenizer> cached;
+  std::unique_ptr<Tokenizer> plain;
+  bool ok() const { return cached != nullptr && plain != nullptr; }
+};
+CachedAndPlain LoadCachedAndPlain(const std::string& path, int cache_size) {
+  return {LoadOrDie(path, cache_size), LoadOrDie(path, 0)};
+}
+
+// `v` sorted, without duplicates.
+std::vector<std::string> SortedUnique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 // Lines of `path`; with `column` >= 0, that tab-separated column of each line (if present).
 std::vector<std::string> Lines(const std::string& path, int column = -1) {
   std::vector<std::string> out;
@@ -260,53 +278,46 @@ TEST(TokenizerWordCacheTest, BundledAndGoldenModelsUseTheCache) {
 
 TEST(TokenizerWordCacheTest, HardCasesMatchSentencepiece) {
   for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
-    auto cached = LoadOrDie(path, 1 << 16);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
-    ExpectSameIds(*cached, *plain, HardCases(), path);
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 16);
+    ASSERT_TRUE(tok.ok());
+    ExpectSameIds(*tok.cached, *tok.plain, HardCases(), path);
   }
 }
 
 TEST(TokenizerWordCacheTest, TruncationMatchesSentencepiece) {
-  auto cached = LoadOrDie(DefaultModelPath(), 1 << 16);
-  auto plain = LoadOrDie(DefaultModelPath(), 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(plain, nullptr);
+  const CachedAndPlain tok = LoadCachedAndPlain(DefaultModelPath(), 1 << 16);
+  ASSERT_TRUE(tok.ok());
   std::string text;
   for (int i = 0; i < 60; ++i) {
     absl::StrAppend(&text, i % 3 == 0 ? "unbelievably " : "a ", i % 7 == 0 ? "\xC2\xA0 " : "");
   }
   for (int max_tokens = 0; max_tokens < 90; ++max_tokens) {
-    EXPECT_EQ(cached->Encode(text, max_tokens), plain->Encode(text, max_tokens)) << max_tokens;
+    EXPECT_EQ(tok.cached->Encode(text, max_tokens), tok.plain->Encode(text, max_tokens))
+        << max_tokens;
   }
-  EXPECT_EQ(cached->Encode(text, 5).size(), 5u);
-  EXPECT_EQ(cached->Encode(text, 0), (std::vector<TokenId>{kBosId, kEosId}));
+  EXPECT_EQ(tok.cached->Encode(text, 5).size(), 5u);
+  EXPECT_EQ(tok.cached->Encode(text, 0), (std::vector<TokenId>{kBosId, kEosId}));
 }
 
 TEST(TokenizerWordCacheTest, DataTextsMatchSentencepiece) {
   const std::vector<std::string> texts = DataTexts();
   ASSERT_GT(texts.size(), 40000u);
   for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
-    auto cached = LoadOrDie(path, 1 << 16);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
-    ExpectSameIds(*cached, *plain, texts, path);
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 16);
+    ASSERT_TRUE(tok.ok());
+    ExpectSameIds(*tok.cached, *tok.plain, texts, path);
   }
 }
 
 // A tiny cache (emptied every few words) shared by four threads gives the same ids.
 TEST(TokenizerWordCacheTest, ConcurrentUseWithATinyCache) {
-  auto cached = LoadOrDie(TinyModelPath(), 8);
-  auto plain = LoadOrDie(TinyModelPath(), 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(plain, nullptr);
+  const CachedAndPlain tok = LoadCachedAndPlain(TinyModelPath(), 8);
+  ASSERT_TRUE(tok.ok());
   std::vector<std::string> texts =
       Lines(JoinPath(testing::TestDataDir(), "multilingual-sample/ntrex128-sample.tsv"), 1);
   texts.resize(std::min<size_t>(texts.size(), 300));
   std::vector<std::vector<TokenId>> want;
-  for (const std::string& t : texts) want.push_back(plain->Encode(t, 64));
+  for (const std::string& t : texts) want.push_back(tok.plain->Encode(t, 64));
   std::vector<int> wrong(4, 0);
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
@@ -314,7 +325,7 @@ TEST(TokenizerWordCacheTest, ConcurrentUseWithATinyCache) {
       for (int pass = 0; pass < 3; ++pass) {
         for (size_t i = w; i < texts.size() + w; ++i) {
           const size_t k = i % texts.size();
-          if (cached->Encode(texts[k], 64) != want[k]) ++wrong[w];
+          if (tok.cached->Encode(texts[k], 64) != want[k]) ++wrong[w];
         }
       }
     });
@@ -345,12 +356,10 @@ TEST(TokenizerWordCacheTest, MissedWordsMatchSentencepiece) {
       "100000 000100 0000 00 0 1e100 3.14159265358979",
   };
   for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
-    auto cached = LoadOrDie(path, 1 << 16);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
-    ExpectSameIds(*cached, *plain, texts, path);
-    EXPECT_GE(cached->word_cache_stats().searched, 25) << path;
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 16);
+    ASSERT_TRUE(tok.ok());
+    ExpectSameIds(*tok.cached, *tok.plain, texts, path);
+    EXPECT_GE(tok.cached->word_cache_stats().searched, 25) << path;
   }
 }
 
@@ -358,16 +367,14 @@ TEST(TokenizerWordCacheTest, MissedWordsMatchSentencepiece) {
 // words it cannot normalise with certainty go to sentencepiece: a rule that writes a space (the
 // no-break space inside a word) and invalid UTF-8.
 TEST(TokenizerWordCacheTest, WordsTheSearchCannotNormaliseGoToSentencepiece) {
-  auto cached = LoadOrDie(DefaultModelPath(), 1 << 16);
-  auto plain = LoadOrDie(DefaultModelPath(), 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(plain, nullptr);
+  const CachedAndPlain tok = LoadCachedAndPlain(DefaultModelPath(), 1 << 16);
+  ASSERT_TRUE(tok.ok());
   const std::string text =
       "\xEF\xBD\x86\xEF\xBD\x95\xEF\xBD\x8C\xEF\xBD\x8C \xE2\x80\x9CQuoted\xE2\x80\x9D "
       "CNN a\xC2\xA0"
       "b plain \xC3(";
-  EXPECT_EQ(cached->Encode(text, 512), plain->Encode(text, 512));
-  const WordCacheStats stats = cached->word_cache_stats();
+  EXPECT_EQ(tok.cached->Encode(text, 512), tok.plain->Encode(text, 512));
+  const WordCacheStats stats = tok.cached->word_cache_stats();
   EXPECT_EQ(stats.searched, 4);
   EXPECT_EQ(stats.sentencepiece, 2);
   EXPECT_EQ(stats.whole_texts, 0);
@@ -380,22 +387,19 @@ TEST(TokenizerWordCacheTest, EveryDataWordAloneMatchesSentencepiece) {
   for (const std::string& t : DataTexts()) {
     for (absl::string_view w : absl::StrSplit(t, ' ', absl::SkipEmpty())) words.emplace_back(w);
   }
-  std::sort(words.begin(), words.end());
-  words.erase(std::unique(words.begin(), words.end()), words.end());
+  words = SortedUnique(std::move(words));
   ASSERT_GT(words.size(), 50000u);
   for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
-    auto cached = LoadOrDie(path, 1 << 18);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 18);
+    ASSERT_TRUE(tok.ok());
     int mismatches = 0;
     for (const std::string& w : words) {
-      if (cached->Encode(w, 512) != plain->Encode(w, 512) && ++mismatches <= 5) {
+      if (tok.cached->Encode(w, 512) != tok.plain->Encode(w, 512) && ++mismatches <= 5) {
         ADD_FAILURE() << path << ": ids differ for \"" << w << "\"";
       }
     }
     EXPECT_EQ(mismatches, 0) << path;
-    const WordCacheStats stats = cached->word_cache_stats();
+    const WordCacheStats stats = tok.cached->word_cache_stats();
     EXPECT_GT(stats.searched, static_cast<int64_t>(words.size() * 9 / 10)) << path;
     EXPECT_LT(stats.whole_texts, static_cast<int64_t>(words.size() / 20)) << path;
   }
@@ -418,10 +422,9 @@ TEST(TokenizerWordCacheTest, ColdTruncationMatchesSentencepiece) {
 
 // Four threads miss the same new words at the same time (default model, default cache).
 TEST(TokenizerWordCacheTest, ConcurrentColdMissesMatchSentencepiece) {
-  auto cached = LoadOrDie(DefaultModelPath(), TokenizerOptions().word_cache_size);
-  auto plain = LoadOrDie(DefaultModelPath(), 0);
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(plain, nullptr);
+  const CachedAndPlain tok =
+      LoadCachedAndPlain(DefaultModelPath(), TokenizerOptions().word_cache_size);
+  ASSERT_TRUE(tok.ok());
   std::vector<std::string> texts =
       Lines(JoinPath(testing::TestDataDir(), "claims-dev/tweets-dev.tsv"), 1);
   for (const std::string& t :
@@ -429,19 +432,19 @@ TEST(TokenizerWordCacheTest, ConcurrentColdMissesMatchSentencepiece) {
     texts.push_back(t);
   }
   std::vector<std::vector<TokenId>> want;
-  for (const std::string& t : texts) want.push_back(plain->Encode(t, 128));
+  for (const std::string& t : texts) want.push_back(tok.plain->Encode(t, 128));
   std::vector<int> wrong(4, 0);
   std::vector<std::thread> threads;
   for (int w = 0; w < 4; ++w) {
     threads.emplace_back([&, w] {
       for (size_t k = 0; k < texts.size(); ++k) {
-        if (cached->Encode(texts[k], 128) != want[k]) ++wrong[w];
+        if (tok.cached->Encode(texts[k], 128) != want[k]) ++wrong[w];
       }
     });
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(wrong, std::vector<int>(4, 0));
-  EXPECT_GT(cached->word_cache_stats().searched, 1000);
+  EXPECT_GT(tok.cached->word_cache_stats().searched, 1000);
 }
 
 // Models trained here: the cache must be exact for other model types and normalisations, and
@@ -482,19 +485,17 @@ class TrainedModelsTest : public ::testing::Test {
   // Expects the cache on (`want_why` empty) or off for a reason containing `want_why`, and the
   // ids of sentencepiece either way.
   static void ExpectExact(const std::string& path, const std::string& want_why) {
-    auto cached = LoadOrDie(path, 1 << 12);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 12);
+    ASSERT_TRUE(tok.ok());
     std::string why;
-    EXPECT_EQ(cached->word_cache_enabled(&why), want_why.empty()) << path << ": " << why;
+    EXPECT_EQ(tok.cached->word_cache_enabled(&why), want_why.empty()) << path << ": " << why;
     if (!want_why.empty()) {
       EXPECT_THAT(why, ::testing::HasSubstr(want_why));
     }
     std::vector<std::string> texts = HardCases();
     const std::vector<std::string> data = DataTexts();
     for (size_t i = 0; i < data.size(); i += 13) texts.push_back(data[i]);
-    ExpectSameIds(*cached, *plain, texts, path);
+    ExpectSameIds(*tok.cached, *tok.plain, texts, path);
   }
 
   static std::string* dir_;
@@ -570,15 +571,12 @@ TEST(TokenizerWordCacheTest, SharedDataMatchesSentencepiece) {
       for (std::string& t : Lines(p)) texts.push_back(std::move(t));
     }
   }
-  std::sort(texts.begin(), texts.end());
-  texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+  texts = SortedUnique(std::move(texts));
   ASSERT_GT(texts.size(), 300000u);
   for (const std::string& path : {DefaultModelPath(), TinyModelPath()}) {
-    auto cached = LoadOrDie(path, 1 << 17);
-    auto plain = LoadOrDie(path, 0);
-    ASSERT_NE(cached, nullptr);
-    ASSERT_NE(plain, nullptr);
-    ExpectSameIds(*cached, *plain, texts, absl::StrCat(path, " (shared data)"));
+    const CachedAndPlain tok = LoadCachedAndPlain(path, 1 << 17);
+    ASSERT_TRUE(tok.ok());
+    ExpectSameIds(*tok.cached, *tok.plain, texts, absl::StrCat(path, " (shared data)"));
   }
 }
 

@@ -24,9 +24,9 @@ constexpr char kRosenstein[] =
 
 TEST(NameTermsTest, CapitalisedRunsAreNamesButALoneSentenceOpenerIsNot) {
   bool headline = true;
-  EXPECT_THAT(NameTerms(kRosenstein, &headline),
-              ElementsAre("attornei", "bloomberg", "deputi", "gener", "rod", "rosenstein",
-                          "trump"));
+  EXPECT_THAT(
+      NameTerms(kRosenstein, &headline),
+      ElementsAre("attornei", "bloomberg", "deputi", "gener", "rod", "rosenstein", "trump"));
   EXPECT_FALSE(headline);
   EXPECT_THAT(NameTerms("Taxes went up under Obama. Then they fell.", &headline),
               ElementsAre("obama"));
@@ -48,8 +48,8 @@ TEST(NamesOnlyOverlapTest, SameNamesDifferentActIsNamesOnly) {
   EXPECT_TRUE(NamesOnlyOverlap("The man in the White House is Obama",
                                "Barack Obama was born in Kenya.", "", Idf, 2.0));
   // A lone sentence opener is not a name: "Obama is ..." shares the informative "obama".
-  EXPECT_FALSE(NamesOnlyOverlap("Obama is in the White House", "Obama was born in Kenya.", "",
-                                Idf, 2.0));
+  EXPECT_FALSE(
+      NamesOnlyOverlap("Obama is in the White House", "Obama was born in Kenya.", "", Idf, 2.0));
 }
 
 TEST(NamesOnlyOverlapTest, AnInformativeSharedWordIsMoreThanNames) {
@@ -64,8 +64,7 @@ TEST(NamesOnlyOverlapTest, AnInformativeSharedWordIsMoreThanNames) {
                                 "Rosenstein Resigns", Idf, 2.0));
   // min_idf decides what is common: with every word below it, names alone remain.
   EXPECT_TRUE(NamesOnlyOverlap("Rod Rosenstein was fired by Trump",
-                               "Trump fires deputy attorney general Rod Rosenstein", "", Idf,
-                               6.0));
+                               "Trump fires deputy attorney general Rod Rosenstein", "", Idf, 6.0));
 }
 
 TEST(NamesOnlyOverlapTest, NothingSharedIsLeftToTheReranker) {
