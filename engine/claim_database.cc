@@ -276,6 +276,25 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Ingest(absl::Span<const ClaimRecord>
   WriteSummary summary;
   const int64_t total = static_cast<int64_t>(records.size());
   int batches = 0;
+  // A new ivfpq database is trained once, up front, for everything this call brings (an even
+  // sample of the records), rather than at 9,984 claims and again when it has outgrown that.
+  if (vectors_->size() == 0 && vectors_->ivf_lists() == 0) {
+    CM_ASSIGN_OR_RETURN(const int64_t stored, store_->Count());
+    const int64_t want = stored == 0 ? TrainingSampleSize(*vectors_, total) : 0;
+    if (want > 0) {
+      const int64_t stride = std::max<int64_t>(1, total / want);
+      std::vector<std::string> texts;
+      texts.reserve(want);
+      for (int64_t i = 0; i < total && static_cast<int64_t>(texts.size()) < want; i += stride) {
+        texts.push_back(DocumentText(records[i]));
+      }
+      if (options_.note) {
+        options_.note(absl::StrCat("training the ivfpq vector index on ", texts.size(), " of the ",
+                                   total, " records"));
+      }
+      CM_RETURN_IF_ERROR(TrainOnTexts(*vectors_, texts, total));
+    }
+  }
   for (int64_t begin = 0; begin < total; begin += options_.batch_size) {
     const int64_t n = std::min<int64_t>(options_.batch_size, total - begin);
     const absl::Span<const ClaimRecord> batch = records.subspan(begin, n);
@@ -319,15 +338,29 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Ingest(absl::Span<const ClaimRecord>
   return summary;
 }
 
+int64_t ClaimDatabase::TrainingSampleSize(const VectorIndex& index, int64_t expected_size) {
+  if (index.type() != VectorIndexType::kIvfPq) return 0;
+  const int64_t want = IvfPqTrainingSampleSize(index.options(), expected_size);
+  const int64_t need =
+      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index.options().ivf_nlist);
+  return want < need ? 0 : want;  // too few: the index trains itself once it holds enough
+}
+
+absl::Status ClaimDatabase::TrainOnTexts(VectorIndex& index, const std::vector<std::string>& texts,
+                                         int64_t expected_size) const {
+  const int64_t need =
+      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index.options().ivf_nlist);
+  if (static_cast<int64_t>(texts.size()) < need) return absl::OkStatus();
+  CM_ASSIGN_OR_RETURN(EmbeddingMatrix sample, encoder_.Encode(texts, TextRole::kDocument));
+  return index.TrainFor(sample, expected_size);
+}
+
 absl::StatusOr<std::unique_ptr<VectorIndex>> ClaimDatabase::FreshVectorIndex(
     int64_t expected_size) const {
   CM_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> index,
                       VectorIndex::Create(encoder_.dim(), options_.vector_index));
-  if (index->type() != VectorIndexType::kIvfPq) return index;
-  const int64_t want = IvfPqTrainingSampleSize(index->options(), expected_size);
-  const int64_t need =
-      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index->options().ivf_nlist);
-  if (want < need) return index;  // too few claims: it trains itself once it holds enough
+  const int64_t want = TrainingSampleSize(*index, expected_size);
+  if (want == 0) return index;
   // An even sample of the stored claims: every stride-th in store order.
   const int64_t stride = std::max<int64_t>(1, expected_size / want);
   std::vector<std::string> texts;
@@ -339,9 +372,7 @@ absl::StatusOr<std::unique_ptr<VectorIndex>> ClaimDatabase::FreshVectorIndex(
     }
     return absl::OkStatus();
   }));
-  if (static_cast<int64_t>(texts.size()) < need) return index;
-  CM_ASSIGN_OR_RETURN(EmbeddingMatrix sample, encoder_.Encode(texts, TextRole::kDocument));
-  CM_RETURN_IF_ERROR(index->TrainFor(sample, expected_size));
+  CM_RETURN_IF_ERROR(TrainOnTexts(*index, texts, expected_size));
   return index;
 }
 

@@ -83,8 +83,8 @@ struct DatabaseOptions {
   int64_t max_readonly_replay = 200000;
   // Called after each batch with (records done, records total); may be empty.
   std::function<void(int64_t, int64_t)> progress;
-  // Called with a one-line note before a long step that reports no progress (rebuilding an
-  // outgrown IVF-PQ index); may be empty.
+  // Called with a one-line note before a long step that reports no progress (training a new
+  // IVF-PQ index, rebuilding an outgrown one); may be empty.
   std::function<void(absl::string_view)> note;
 };
 
@@ -106,7 +106,8 @@ class ClaimDatabase {
   static absl::StatusOr<Manifest> ReadManifest(absl::string_view dir);
 
   // Upserts `records` (by id) in batches: store, embeddings, both indexes, then saves the indexes.
-  // An ivfpq vector index that has grown to about 4 times its training size
+  // A new (empty) ivfpq index is first trained on an even sample of `records`, sized for all of
+  // them. An ivfpq vector index that has grown to about 4 times its training size
   // (VectorIndex::NeedsRetraining) is rebuilt before the save: trained afresh on a sample of the
   // stored claims and refilled by re-embedding them all (counted in `retrained`).
   // Returns the counts; fails with the first store / embedding / I/O error (records of batches
@@ -160,6 +161,13 @@ class ClaimDatabase {
   absl::Status IndexAndClear(std::vector<ClaimRowId>& rows, std::vector<ClaimRecord>& records);
   absl::Status SaveIndexes();
   absl::Status WriteManifest();
+  // Returns how many claims to sample to train `index` for `expected_size` vectors: 0 when it is
+  // not an ivfpq index or too few claims are expected (it then trains itself at the threshold).
+  static int64_t TrainingSampleSize(const VectorIndex& index, int64_t expected_size);
+  // Embeds `texts` and trains the empty ivfpq `index` on them for `expected_size` vectors (a
+  // no-op with fewer texts than training needs).
+  absl::Status TrainOnTexts(VectorIndex& index, const std::vector<std::string>& texts,
+                            int64_t expected_size) const;
   // Returns an empty vector index of the configured type; an ivfpq one is already trained on an
   // even sample of the stored claims for `expected_size` vectors when there are enough of them.
   absl::StatusOr<std::unique_ptr<VectorIndex>> FreshVectorIndex(int64_t expected_size) const;

@@ -343,7 +343,8 @@ TEST_F(ClaimDatabaseTest, OutgrownIvfPqIndexIsRetrainedByIngestAndSizedByReindex
     EXPECT_EQ(second->retrained, 16500);
     EXPECT_EQ((*db)->vectors().ivf_lists(), 423);  // min(4 sqrt(16,500) = 514, 16,500 / 39)
     EXPECT_FALSE((*db)->vectors().NeedsRetraining());
-    EXPECT_THAT(notes, ElementsAre(HasSubstr("re-training it for 16500 claims")));
+    EXPECT_THAT(notes, ElementsAre("training the ivfpq vector index on 10000 of the 10000 records",
+                                   HasSubstr("re-training it for 16500 claims")));
   }
   // The saved index is the retrained one, complete and consistent with the store.
   auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, **model, options);
@@ -363,6 +364,29 @@ TEST_F(ClaimDatabaseTest, OutgrownIvfPqIndexIsRetrainedByIngestAndSizedByReindex
   ASSERT_THAT(reindexed, IsOk());
   EXPECT_EQ(reindexed->embedded, 16500);
   EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
+  EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
+}
+
+// A new ivfpq database is trained once, for everything the first ingest brings: no re-training.
+TEST_F(ClaimDatabaseTest, FirstIngestTrainsIvfPqForAllItsRecords) {
+  auto model = LoadSentenceEncoder(JoinPath(testing::TestDataDir(), "../../models/default"));
+  ASSERT_THAT(model, IsOk());
+  const std::vector<ClaimRecord> claims = SyntheticClaims(16500);
+  DatabaseOptions options;
+  options.vector_index.type = VectorIndexType::kIvfPq;
+  options.vector_index.pq_m = 8;
+  std::vector<std::string> notes;
+  options.note = [&](absl::string_view note) { notes.emplace_back(note); };
+  auto db = ClaimDatabase::Open(dir_, ClaimDatabase::Mode::kReadWrite, **model, options);
+  ASSERT_THAT(db, IsOk());
+  absl::StatusOr<WriteSummary> summary = (*db)->Ingest(claims);
+  ASSERT_THAT(summary, IsOk());
+  EXPECT_EQ(summary->added, 16500);
+  EXPECT_EQ(summary->embedded, 16500);
+  EXPECT_EQ(summary->retrained, 0);
+  EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
+  EXPECT_THAT(notes, ElementsAre("training the ivfpq vector index on 16500 of the 16500 records"));
+  EXPECT_THAT(notes, ElementsAre("training the ivfpq vector index on 16500 of the 16500 records"));
   EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
 }
 
