@@ -403,29 +403,63 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   // The vectors go straight into the matrix the scan takes (trimmed to the rows found).
   EmbeddingMatrix vectors(keep_vectors ? index.size() : 0, index.dim());
   Eigen::Index n_vectors = 0;
-  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
-    const int s = static_cast<int>(snap->words.size());
-    snap->slot_of_row.emplace(row, s);
-    snap->words.push_back(CountWords(r.text));
-    CueSet cues = Cues(absl::StrCat(r.text, " ", r.title));
-    ClaimTerms terms = AnalyzeClaimTerms(r, db_.bm25());
-    snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
-    for (const std::vector<uint64_t>* seg :
-         {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
-      snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
-      snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+  // The claims are read in batches; the analysis of a batch (cues, terms) is split between this
+  // thread and a helper thread, and the results are added in store order (the same snapshot).
+  struct Analysed {
+    int words = 0;
+    CueSet cues;
+    ClaimTerms terms;
+  };
+  constexpr size_t kBatch = 2048;
+  constexpr size_t kMinSplit = 8;  // smaller batches are analysed here alone
+  std::vector<std::pair<ClaimRowId, ClaimRecord>> batch;
+  std::vector<Analysed> analysed;
+  auto analyse = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const ClaimRecord& r = batch[i].second;
+      analysed[i].words = CountWords(r.text);
+      analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
+      analysed[i].terms = AnalyzeClaimTerms(r, db_.bm25());
     }
-    snap->vector_of_slot.push_back(-1);
-    if (keep_vectors && n_vectors < vectors.rows() && index.Contains(row)) {
-      absl::StatusOr<EmbeddingRow> v = index.Get(row);
-      if (v.ok()) {
-        snap->vector_of_slot.back() = static_cast<int>(n_vectors);
-        snap->vector_rows.push_back(row);
-        vectors.row(n_vectors++) = *v;
+  };
+  auto add_batch = [&] {
+    analysed.clear();
+    analysed.resize(batch.size());
+    const size_t mid = batch.size() >= kMinSplit ? batch.size() / 2 : batch.size();
+    std::thread helper;
+    if (mid < batch.size()) helper = std::thread([&] { analyse(mid, batch.size()); });
+    analyse(0, mid);
+    if (helper.joinable()) helper.join();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const ClaimRowId row = batch[i].first;
+      const CueSet& cues = analysed[i].cues;
+      const ClaimTerms& terms = analysed[i].terms;
+      snap->slot_of_row.emplace(row, static_cast<int>(snap->words.size()));
+      snap->words.push_back(analysed[i].words);
+      snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
+      for (const std::vector<uint64_t>* seg :
+           {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
+        snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
+        snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+      }
+      snap->vector_of_slot.push_back(-1);
+      if (keep_vectors && n_vectors < vectors.rows() && index.Contains(row)) {
+        absl::StatusOr<EmbeddingRow> v = index.Get(row);
+        if (v.ok()) {
+          snap->vector_of_slot.back() = static_cast<int>(n_vectors);
+          snap->vector_rows.push_back(row);
+          vectors.row(n_vectors++) = *v;
+        }
       }
     }
+    batch.clear();
+  };
+  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
+    batch.emplace_back(row, r);
+    if (batch.size() == kBatch) add_batch();
     return absl::OkStatus();
   }));
+  add_batch();
   if (n_vectors > 0) {
     vectors.conservativeResize(n_vectors, Eigen::NoChange);
     snap->scan = std::make_unique<DenseScan>(std::move(vectors));
