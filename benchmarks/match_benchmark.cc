@@ -1,7 +1,11 @@
 // Latency of one lookup and throughput of batch scoring, end to end through the Matcher (model,
 // FAISS, BM25, re-ranker, SQLite), against a real claim database.
 //
-//   BM_Lookup/<mode>        one query per call (tweets-dev texts in turn); counters p50_ms, p99_ms
+//   BM_Lookup/<mode>/<parallel>   one query per call (tweets-dev texts in turn); counters p50_ms,
+//                           p99_ms (wall), cpu_ms (mean process CPU per query, both threads);
+//                           <parallel> 1: MatchOptions::parallel_channels (BM25 on the Matcher's
+//                           worker thread while this one runs the dense channel), as lookup does
+//   BM_LookupLexicalK/<k>   lexical mode with lexical_candidates = k (BM25 top k), same counters
 //   BM_ScoreBatch/<batch>   MatchBatch over `batch` texts; items_per_second = records/s (one
 //   thread)
 //   BM_DenseScan/<prefilter>/<extra>   the dense top 50 of every query (engine/dense_scan.h) over
@@ -89,16 +93,16 @@ const Fixture& Get() {
   return *f;
 }
 
-void BM_Lookup(benchmark::State& state) {
+// Times `options` lookups over the queries in turn: wall-time percentiles and mean process CPU.
+void RunLookups(benchmark::State& state, const MatchOptions& options) {
   const Fixture& f = Get();
   if (!f.error.empty()) {
     state.SkipWithError(f.error.c_str());
     return;
   }
-  MatchOptions options;
-  options.mode = static_cast<MatchMode>(state.range(0));
   std::vector<double> ms;
   size_t i = 0;
+  const std::clock_t cpu0 = std::clock();
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
     auto r = f.matcher->Match(f.queries[i++ % f.queries.size()], options);
@@ -106,16 +110,40 @@ void BM_Lookup(benchmark::State& state) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     benchmark::DoNotOptimize(r);
   }
+  const double cpu_ms = 1e3 * static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
   std::sort(ms.begin(), ms.end());
   state.counters["p50_ms"] = ms[ms.size() / 2];
   state.counters["p99_ms"] = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  state.counters["cpu_ms"] = cpu_ms / static_cast<double>(ms.size());
   state.counters["claims"] = static_cast<double>(f.db->vectors().size());
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_Lookup(benchmark::State& state) {
+  MatchOptions options;
+  options.mode = static_cast<MatchMode>(state.range(0));
+  options.parallel_channels = state.range(1) != 0;
+  RunLookups(state, options);
+}
 BENCHMARK(BM_Lookup)
-    ->Arg(static_cast<int>(MatchMode::kHybrid))
-    ->Arg(static_cast<int>(MatchMode::kLexical))
-    ->Arg(static_cast<int>(MatchMode::kDense))
+    ->Args({static_cast<int>(MatchMode::kHybrid), 0})
+    ->Args({static_cast<int>(MatchMode::kHybrid), 1})
+    ->Args({static_cast<int>(MatchMode::kLexical), 0})
+    ->Args({static_cast<int>(MatchMode::kDense), 0})
+    ->Iterations(1000)
+    ->Unit(benchmark::kMillisecond);
+
+void BM_LookupLexicalK(benchmark::State& state) {
+  MatchOptions options;
+  options.mode = MatchMode::kLexical;
+  options.lexical_candidates = static_cast<int>(state.range(0));
+  RunLookups(state, options);
+}
+BENCHMARK(BM_LookupLexicalK)
+    ->Arg(10)
+    ->Arg(25)
+    ->Arg(50)
+    ->Arg(100)
     ->Iterations(1000)
     ->Unit(benchmark::kMillisecond);
 

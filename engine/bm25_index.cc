@@ -32,6 +32,11 @@ inline bool Better(const Candidate& a, const Candidate& b) {
   return a.score > b.score || (a.score == b.score && a.id < b.id);
 }
 
+// Better as a function object, so that the heap operations inline it.
+struct BetterThan {
+  bool operator()(const Candidate& a, const Candidate& b) const { return Better(a, b); }
+};
+
 // The k best candidates offered so far; front() of the heap is the worst of them.
 class TopK {
  public:
@@ -44,17 +49,15 @@ class TopK {
     const Candidate c{score, id};
     if (heap_.size() < k_) {
       heap_.push_back(c);
-      std::push_heap(heap_.begin(), heap_.end(), Better);
+      std::push_heap(heap_.begin(), heap_.end(), BetterThan());
       return true;
     }
     if (!Better(c, heap_.front())) return false;
-    std::pop_heap(heap_.begin(), heap_.end(), Better);
-    heap_.back() = c;
-    std::push_heap(heap_.begin(), heap_.end(), Better);
+    ReplaceWorst(c);
     return true;
   }
   std::vector<Bm25Hit> Finish(double inv_scale) {
-    std::sort(heap_.begin(), heap_.end(), Better);
+    std::sort(heap_.begin(), heap_.end(), BetterThan());
     std::vector<Bm25Hit> hits;
     hits.reserve(heap_.size());
     for (const Candidate& c : heap_) {
@@ -64,6 +67,24 @@ class TopK {
   }
 
  private:
+  // Replaces the worst candidate (the front) by `c`, which is better, in one pass down the heap
+  // (std::pop_heap + std::push_heap would take two).
+  void ReplaceWorst(const Candidate& c) {
+    const size_t n = heap_.size();
+    size_t i = 0;
+    while (true) {
+      const size_t left = 2 * i + 1;
+      if (left >= n) break;
+      // The worse child (a max-heap under Better: parents are worse than their children).
+      size_t child = left;
+      if (left + 1 < n && Better(heap_[left], heap_[left + 1])) child = left + 1;
+      if (!Better(c, heap_[child])) break;  // c is worse than both children: it belongs here
+      heap_[i] = heap_[child];
+      i = child;
+    }
+    heap_[i] = c;
+  }
+
   size_t k_;
   std::vector<Candidate> heap_;
 };
@@ -418,6 +439,11 @@ Bm25Index::PreparedQuery Bm25Index::PrepareQuery(absl::string_view query) const 
     }
     found.emplace_back(list, 1);
   });
+  return PrepareFound(found);
+}
+
+Bm25Index::PreparedQuery Bm25Index::PrepareFound(
+    absl::Span<const std::pair<const PostingList*, int>> found) const {
   PreparedQuery q;
   if (found.empty() || live_tokens_ == 0) return q;
   const double n = static_cast<double>(size());
@@ -543,7 +569,34 @@ struct Bm25Index::TermCursor {
 std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k,
                                        Bm25SearchStats* stats) const {
   if (k <= 0) return {};
-  const PreparedQuery q = PrepareQuery(query);
+  return SearchPrepared(PrepareQuery(query), k, stats);
+}
+
+std::vector<Bm25Hit> Bm25Index::SearchAnalyzed(absl::Span<const Bm25QueryTerm> terms, int k,
+                                               Bm25SearchStats* stats) const {
+  if (k <= 0) return {};
+  std::vector<std::pair<const PostingList*, int>> found;
+  found.reserve(terms.size());
+  for (const Bm25QueryTerm& t : terms) {
+    const auto it = term_ids_.find(t.term);
+    if (it == term_ids_.end() || t.count <= 0) continue;
+    const PostingList* list = &postings_[it->second];
+    if (list->live_df == 0) continue;
+    bool repeated = false;  // a term given twice counts with both counts
+    for (auto& [l, count] : found) {
+      if (l == list) {
+        count += t.count;
+        repeated = true;
+        break;
+      }
+    }
+    if (!repeated) found.emplace_back(list, t.count);
+  }
+  return SearchPrepared(PrepareFound(found), k, stats);
+}
+
+std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
+                                               Bm25SearchStats* stats) const {
   if (q.terms.empty()) return {};
   const double c1 = q.c1;
   const double c2 = q.c2;

@@ -64,6 +64,13 @@ namespace claimmatch {
 // score, equal scores by smaller id (distinct exact scores may round to the same float).
 using Bm25Hit = std::pair<ClaimRowId, float>;
 
+// One term of a query analysed by the caller (engine/text_analysis.h AnalyzeQuery's output): a
+// distinct term and the number of times the query holds it.
+struct Bm25QueryTerm {
+  std::string term;
+  int count = 1;
+};
+
 // Tuning of the pruned search; results never depend on it.
 struct Bm25IndexOptions {
   // Postings summarised by one block bound. REQUIRES: >= 1.
@@ -127,6 +134,11 @@ class Bm25Index {
   // <= 0. Adds what it did to `*stats` when non-null.
   std::vector<Bm25Hit> Search(absl::string_view query, int k,
                               Bm25SearchStats* stats = nullptr) const;
+  // The same for a query the caller has analysed already: `terms` are AnalyzeQuery's terms of the
+  // query, each distinct term once in order of first occurrence, with its count (so the query is
+  // not analysed twice). Returns exactly what Search of the query text returns.
+  std::vector<Bm25Hit> SearchAnalyzed(absl::Span<const Bm25QueryTerm> terms, int k,
+                                      Bm25SearchStats* stats = nullptr) const;
 
   // As Search, but scores every document holding a query term (no pruning): the reference Search
   // is checked against, and the baseline of benchmarks/bm25_benchmark.cc.
@@ -190,6 +202,11 @@ class Bm25Index {
 
   // Analyzes `query` into scored terms (one per distinct term, weighted by its count).
   PreparedQuery PrepareQuery(absl::string_view query) const;
+  // The same from the terms of the query held by the index (distinct posting lists in order of
+  // first occurrence, with counts).
+  PreparedQuery PrepareFound(absl::Span<const std::pair<const PostingList*, int>> found) const;
+  // The pruned search of a prepared query (see the top of this file).
+  std::vector<Bm25Hit> SearchPrepared(const PreparedQuery& q, int k, Bm25SearchStats* stats) const;
   // Appends a document that holds `counts` (term id, frequency); returns its number.
   uint32_t AppendDocument(ClaimRowId id, uint32_t length,
                           const std::vector<std::pair<uint32_t, uint32_t>>& counts);

@@ -1,8 +1,12 @@
 #include "engine/matcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
+#include <deque>
+#include <functional>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -109,10 +113,12 @@ float Overlap(absl::Span<const uint64_t> query, absl::Span<const uint64_t> claim
 // Hashes of analysed terms (BM25 analysis), compared within one process only.
 uint64_t TermHash(absl::string_view term) { return absl::Hash<absl::string_view>()(term); }
 
-// A query's distinct analysed terms: (hash, idf) sorted by hash, and the idf sum.
+// A query's distinct analysed terms: (hash, idf) sorted by hash, and the idf sum; and the same
+// terms with their counts in order of first occurrence, as Bm25Index::SearchAnalyzed takes them.
 struct QueryTerms {
   std::vector<std::pair<uint64_t, double>> terms;
   double idf_total = 0;
+  std::vector<Bm25QueryTerm> bm25;
 };
 
 // Also sets `*upper` to bm25.ScoreUpperBound(clean_query), computed from the same analysis (the
@@ -120,11 +126,19 @@ struct QueryTerms {
 QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm25, double* upper) {
   QueryTerms q;
   *upper = 0;
-  for (const std::string& t : AnalyzeQueryToTerms(clean_query)) {
-    const double idf = bm25.Idf(t);
-    q.terms.emplace_back(TermHash(t), idf);
-    *upper += idf * (Bm25Index::kK1 + 1.0);
-  }
+  std::vector<uint64_t> hashes;  // of q.bm25, in its order
+  AnalyzeQuery(clean_query, [&](absl::string_view t) {
+    const uint64_t h = TermHash(t);
+    size_t i = 0;
+    while (i < hashes.size() && (hashes[i] != h || q.bm25[i].term != t)) ++i;
+    if (i == hashes.size()) {
+      hashes.push_back(h);
+      q.bm25.push_back({std::string(t), 0});
+      q.terms.emplace_back(h, bm25.Idf(t));
+    }
+    ++q.bm25[i].count;
+    *upper += q.terms[i].second * (Bm25Index::kK1 + 1.0);
+  });
   if (bm25.size() == 0) *upper = 0;
   std::sort(q.terms.begin(), q.terms.end());
   q.terms.erase(std::unique(q.terms.begin(), q.terms.end(),
@@ -143,14 +157,14 @@ struct ClaimTerms {
 
 ClaimTerms AnalyzeClaimTerms(const ClaimRecord& r, const Bm25Index& bm25) {
   ClaimTerms c;
-  for (const std::string& t : AnalyzeToTerms(r.text)) {
+  AnalyzeText(r.text, [&](absl::string_view t) {
     const uint64_t h = TermHash(t);
-    if (std::find(c.claim.begin(), c.claim.end(), h) != c.claim.end()) continue;
+    if (std::find(c.claim.begin(), c.claim.end(), h) != c.claim.end()) return;
     c.claim.push_back(h);
     c.claim_idf += bm25.Idf(t);
-  }
+  });
   c.body = c.claim;
-  for (const std::string& t : AnalyzeToTerms(r.title)) c.body.push_back(TermHash(t));
+  AnalyzeText(r.title, [&](absl::string_view t) { c.body.push_back(TermHash(t)); });
   SortUnique(c.claim);
   SortUnique(c.body);
   return c;
@@ -294,6 +308,79 @@ struct Matcher::Snapshot {
   }
 };
 
+// One thread that runs the lexical channel of single queries (MatchOptions::parallel_channels).
+// A task the thread has not started when its caller needs it is run by the caller, so a busy
+// worker (many concurrent callers) never makes a query wait for another query's work.
+class Matcher::Worker {
+ public:
+  struct Task {
+    std::function<void()> fn;
+    std::atomic<bool> taken{false};
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+
+    // Runs fn unless someone has already taken it, then marks the task done.
+    void RunIfFree() {
+      if (taken.exchange(true)) return;
+      fn();
+      absl::MutexLock lock(&mu);
+      done = true;
+    }
+  };
+
+  Worker() : thread_([this] { Loop(); }) {}
+  ~Worker() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Submit(std::shared_ptr<Task> task) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(std::move(task));
+  }
+
+  // Runs `task` on the calling thread unless the worker has started it, then waits until it is
+  // done (again: a no-op).
+  static void Finish(Task& task) {
+    task.RunIfFree();
+    absl::MutexLock lock(&task.mu);
+    task.mu.Await(absl::Condition(&task.done));
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::shared_ptr<Task> task;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &Worker::HasWorkOrStop));
+        if (queue_.empty()) return;  // stopping
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task->RunIfFree();
+    }
+  }
+
+  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); }
+
+  absl::Mutex mu_;
+  std::deque<std::shared_ptr<Task>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+Matcher::Worker* Matcher::GetWorker() const {
+  absl::MutexLock lock(&worker_mu_);
+  if (worker_ == nullptr) worker_ = std::make_unique<Worker>();
+  return worker_.get();
+}
+
 Matcher::Matcher(const ClaimDatabase& db, RerankerModel reranker, int64_t max_snapshot_claims)
     : db_(db), reranker_(std::move(reranker)), max_snapshot_claims_(max_snapshot_claims) {}
 
@@ -314,33 +401,68 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   // The copy of the vectors doubles their memory: only up to kMaxSnapshotVectorBytes.
   const bool keep_vectors = index.type() == VectorIndexType::kFlat && index.size() > 0 &&
                             index.size() * index.dim() * 4 <= kMaxSnapshotVectorBytes;
-  std::vector<EmbeddingRow> rows;
-  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
-    const int s = static_cast<int>(snap->words.size());
-    snap->slot_of_row.emplace(row, s);
-    snap->words.push_back(CountWords(r.text));
-    CueSet cues = Cues(absl::StrCat(r.text, " ", r.title));
-    ClaimTerms terms = AnalyzeClaimTerms(r, db_.bm25());
-    snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
-    for (const std::vector<uint64_t>* seg :
-         {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
-      snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
-      snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+  // The vectors go straight into the matrix the scan takes (trimmed to the rows found).
+  EmbeddingMatrix vectors(keep_vectors ? index.size() : 0, index.dim());
+  Eigen::Index n_vectors = 0;
+  // The claims are read in batches; the analysis of a batch (cues, terms) is split between this
+  // thread and a helper thread, and the results are added in store order (the same snapshot).
+  struct Analysed {
+    int words = 0;
+    CueSet cues;
+    ClaimTerms terms;
+  };
+  constexpr size_t kBatch = 2048;
+  constexpr size_t kMinSplit = 8;  // smaller batches are analysed here alone
+  std::vector<std::pair<ClaimRowId, ClaimRecord>> batch;
+  std::vector<Analysed> analysed;
+  auto analyse = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const ClaimRecord& r = batch[i].second;
+      analysed[i].words = CountWords(r.text);
+      analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
+      analysed[i].terms = AnalyzeClaimTerms(r, db_.bm25());
     }
-    snap->vector_of_slot.push_back(-1);
-    if (keep_vectors && index.Contains(row)) {
-      absl::StatusOr<EmbeddingRow> v = index.Get(row);
-      if (v.ok()) {
-        snap->vector_of_slot.back() = static_cast<int>(rows.size());
-        snap->vector_rows.push_back(row);
-        rows.push_back(*std::move(v));
+  };
+  auto add_batch = [&] {
+    analysed.clear();
+    analysed.resize(batch.size());
+    const size_t mid = batch.size() >= kMinSplit ? batch.size() / 2 : batch.size();
+    std::thread helper;
+    if (mid < batch.size()) helper = std::thread([&] { analyse(mid, batch.size()); });
+    analyse(0, mid);
+    if (helper.joinable()) helper.join();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const ClaimRowId row = batch[i].first;
+      const CueSet& cues = analysed[i].cues;
+      const ClaimTerms& terms = analysed[i].terms;
+      snap->slot_of_row.emplace(row, static_cast<int>(snap->words.size()));
+      snap->words.push_back(analysed[i].words);
+      snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
+      for (const std::vector<uint64_t>* seg :
+           {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
+        snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
+        snap->cue_begin.push_back(static_cast<uint32_t>(snap->cues.size()));
+      }
+      snap->vector_of_slot.push_back(-1);
+      if (keep_vectors && n_vectors < vectors.rows() && index.Contains(row)) {
+        absl::StatusOr<EmbeddingRow> v = index.Get(row);
+        if (v.ok()) {
+          snap->vector_of_slot.back() = static_cast<int>(n_vectors);
+          snap->vector_rows.push_back(row);
+          vectors.row(n_vectors++) = *v;
+        }
       }
     }
+    batch.clear();
+  };
+  CM_RETURN_IF_ERROR(db_.store().ForEach([&](ClaimRowId row, const ClaimRecord& r) {
+    batch.emplace_back(row, r);
+    if (batch.size() == kBatch) add_batch();
     return absl::OkStatus();
   }));
-  if (!rows.empty()) {
-    EmbeddingMatrix vectors(static_cast<Eigen::Index>(rows.size()), index.dim());
-    for (size_t i = 0; i < rows.size(); ++i) vectors.row(i) = rows[i];
+  add_batch();
+  if (n_vectors > 0) {
+    vectors.conservativeResize(n_vectors, Eigen::NoChange);
     snap->scan = std::make_unique<DenseScan>(std::move(vectors));
   }
   snapshot_ = std::move(snap);
@@ -365,6 +487,34 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
                            options.filter.claim_date_to.empty()
                        ? 1
                        : 4;
+  // The lexical channel of text q: its analysed terms (also for the BM25 fraction's bound and the
+  // coverage features: the query is analysed once) and the BM25 top n.
+  struct Lexical {
+    QueryTerms terms;
+    double upper = 0;
+    std::vector<Bm25Hit> hits;
+  };
+  auto run_lexical = [&](int q, Lexical* lex) {
+    lex->terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &lex->upper);
+    if (use_lexical) {
+      lex->hits = db_.bm25().SearchAnalyzed(lex->terms.bm25, options.lexical_candidates * over);
+    }
+  };
+  // One text with both channels and parallel_channels: the lexical channel goes to the worker
+  // thread while this thread runs the dense one (encoding included). Finished before any return.
+  Lexical first;
+  std::shared_ptr<Worker::Task> task;
+  if (options.parallel_channels && n == 1 && use_dense && use_lexical) {
+    task = std::make_shared<Worker::Task>();
+    task->fn = [&run_lexical, &first] { run_lexical(0, &first); };
+    GetWorker()->Submit(task);
+  }
+  struct FinishTask {
+    std::shared_ptr<Worker::Task>* task;
+    ~FinishTask() {
+      if (*task != nullptr) Worker::Finish(**task);
+    }
+  } finish_task{&task};
   EmbeddingMatrix queries;
   std::vector<std::vector<VectorIndex::Hit>> dense_hits(n);
   if (use_dense) {
@@ -383,6 +533,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
                           db_.vectors().Search(queries, options.dense_candidates * over));
     }
   }
+  if (task != nullptr) Worker::Finish(*task);
   const RerankerModel fusion = RerankerModel::Default();
   std::vector<std::vector<Candidate>> out(n);
   absl::flat_hash_map<ClaimRowId, int> slot;
@@ -411,19 +562,16 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         dense_rank[s] = static_cast<int>(r);
       }
     }
-    // The query is analysed once for the BM25 fraction's bound and the coverage features (Search
-    // analyses it again inside the BM25 index).
-    double upper = 0;
-    const QueryTerms q_terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &upper);
-    if (use_lexical) {
-      const std::vector<Bm25Hit> hits =
-          db_.bm25().Search(clean[q], options.lexical_candidates * over);
-      for (size_t r = 0; r < hits.size(); ++r) {
-        const int s = get(hits[r].first);
-        cands[s].bm25 = hits[r].second;
-        cands[s].lexical = upper > 0 ? static_cast<float>(hits[r].second / upper) : 0.f;
-        lexical_rank[s] = static_cast<int>(r);
-      }
+    Lexical computed;
+    if (task == nullptr) run_lexical(q, &computed);
+    const Lexical& lex = task != nullptr ? first : computed;
+    const QueryTerms& q_terms = lex.terms;
+    const double upper = lex.upper;
+    for (size_t r = 0; r < lex.hits.size(); ++r) {
+      const int s = get(lex.hits[r].first);
+      cands[s].bm25 = lex.hits[r].second;
+      cands[s].lexical = upper > 0 ? static_cast<float>(lex.hits[r].second / upper) : 0.f;
+      lexical_rank[s] = static_cast<int>(r);
     }
     // Cosine for candidates only the lexical channel found.
     if (use_dense && snap != nullptr && snap->has_vectors()) {

@@ -46,6 +46,8 @@ int RunLookup(const Args& args) {
   // One query from the arguments: no in-memory snapshot (it would cost more than the query).
   absl::StatusOr<MatchSession> s = OpenMatchSession(p, /*many_queries=*/p.positional().empty());
   if (!s.ok()) return SessionError(p, s.status());
+  // One query at a time: the two channels of each run concurrently (the Matcher's worker thread).
+  s->options.parallel_channels = true;
   const bool color = UseColor(p.GetFlag("no-color"));
 
   auto answer = [&](const std::string& text, bool as_json) -> int {

@@ -33,6 +33,7 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
       .Option("until", "only claims made on or before this date", "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
+      .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "100")
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
 }
 
@@ -87,6 +88,10 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   if (!p.GetDouble("names-only-idf", &s.options.names_only_min_idf).ok() ||
       s.options.names_only_min_idf < 0) {
     return usage("--names-only-idf needs a number >= 0");
+  }
+  if (!p.GetInt("lexical-candidates", &s.options.lexical_candidates).ok() ||
+      s.options.lexical_candidates < 1) {
+    return usage("--lexical-candidates needs a number >= 1");
   }
   CM_ASSIGN_OR_RETURN(const int threads, ThreadsOption(p));
   s.threads = threads;

@@ -24,7 +24,8 @@ struct MatchSession {
 };
 
 // Declares --db, --model, --mode, -k, --match-threshold, --suggest-threshold, --min-words,
-// --language, --publisher, --verdict, --since, --until, --reranker, --threads.
+// --language, --publisher, --verdict, --since, --until, --reranker, --lexical-candidates,
+// --threads.
 void AddMatchOptions(ArgParser& p, int default_k);
 
 // Opens everything the options name. Usage problems come back as kInvalidArgument (exit 2),

@@ -83,11 +83,28 @@ class ReferenceBm25 {
 
 // Search must equal SearchExhaustive exactly, and both must be the reference's top k: scores
 // within 1e-4 relative, no unreturned document scoring above the last returned one.
+// AnalyzeQuery's terms of `query` as SearchAnalyzed takes them: distinct, in order of first
+// occurrence, with counts.
+std::vector<Bm25QueryTerm> AnalyzedQuery(const std::string& query) {
+  std::vector<Bm25QueryTerm> terms;
+  AnalyzeQuery(query, [&](absl::string_view t) {
+    for (Bm25QueryTerm& seen : terms) {
+      if (seen.term == t) {
+        ++seen.count;
+        return;
+      }
+    }
+    terms.push_back({std::string(t), 1});
+  });
+  return terms;
+}
+
 void ExpectExactTopK(const Bm25Index& index, const ReferenceBm25& ref, const std::string& query,
                      int k) {
   SCOPED_TRACE(absl::StrCat("query '", query, "' k=", k));
   const std::vector<Bm25Hit> hits = index.Search(query, k);
   ASSERT_EQ(hits, index.SearchExhaustive(query, k));
+  ASSERT_EQ(hits, index.SearchAnalyzed(AnalyzedQuery(query), k));
   const std::map<ClaimRowId, double> expected = ref.Score(query);
   ASSERT_EQ(hits.size(), std::min<size_t>(k, expected.size()));
   std::set<ClaimRowId> returned;
@@ -169,6 +186,33 @@ TEST(Bm25IndexTest, ScoresEqualSqliteFts5Bm25) {
   EXPECT_THAT(index.Search("cat", 0), IsEmpty());
   EXPECT_EQ(index.size(), 6u);
   EXPECT_DOUBLE_EQ(index.average_length(), 26.0 / 6);
+}
+
+// The analysed-query entry point returns exactly what Search of the text returns (ids and
+// scores), counts repeated terms, merges a term given twice and ignores unknown terms.
+TEST(Bm25IndexTest, SearchAnalyzedEqualsSearchOfTheText) {
+  Bm25Index index;
+  ASSERT_THAT(index.Add(1, {"the cat sat on the mat", "cats"}), IsOk());
+  ASSERT_THAT(index.Add(2, {"a dog chased the cat"}), IsOk());
+  ASSERT_THAT(index.Add(3, {"dogs and cats and birds"}), IsOk());
+  ASSERT_THAT(index.Add(4, {"nothing in common here"}), IsOk());
+  const std::string query = "Cat cats dog https://t.co/x the zebra dog";
+  const std::vector<Bm25QueryTerm> terms = AnalyzedQuery(query);
+  ASSERT_EQ(terms.size(), 4u);  // cat (twice), dog (twice), the, zebra
+  EXPECT_EQ(terms[0].term, "cat");
+  EXPECT_EQ(terms[0].count, 2);
+  const std::vector<Bm25Hit> hits = index.Search(query, 10);
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(index.SearchAnalyzed(terms, 10), hits);
+  EXPECT_EQ(index.SearchAnalyzed(terms, 2), index.Search(query, 2));
+  // "cat" given as two entries of one count each: the same as one entry of two.
+  std::vector<Bm25QueryTerm> split = terms;
+  split[0].count = 1;
+  split.push_back({"cat", 1});
+  EXPECT_EQ(index.SearchAnalyzed(split, 10), hits);
+  EXPECT_THAT(index.SearchAnalyzed({{"zebra", 3}}, 10), IsEmpty());
+  EXPECT_THAT(index.SearchAnalyzed(terms, 0), IsEmpty());
+  EXPECT_THAT(index.SearchAnalyzed({}, 10), IsEmpty());
 }
 
 TEST(Bm25IndexTest, TiesAreBrokenBySmallerId) {

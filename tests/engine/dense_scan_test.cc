@@ -100,6 +100,28 @@ TEST(DenseScanTest, SearchEqualsTheExactScan) {
   }
 }
 
+// The first candidates come from a floor taken on a sample of every 64th row. When the sampled
+// rows are the best ones, the floor keeps fewer than k + extra rows and is lowered step by step
+// (to every row at the end): the result is still exactly the exact scan's.
+TEST(DenseScanTest, AnUnluckySampleStillGivesTheExactTopK) {
+  constexpr int kRows = 4096, kDim = 32;
+  EmbeddingMatrix rows = Random(kRows, kDim, 9);
+  const EmbeddingMatrix queries = Random(3, kDim, 10);
+  Noise noise(11);
+  for (int j = 0; j < kRows; j += 64) {  // the sampled rows: near query 0 (or 1, every other)
+    for (int c = 0; c < kDim; ++c) rows(j, c) = queries((j / 64) % 2, c) + 0.2f * noise.Next();
+    rows.row(j).normalize();
+  }
+  for (int j = 1; j < kRows; j += 128) {  // some unsampled rows near query 0 as well
+    for (int c = 0; c < kDim; ++c) rows(j, c) = queries(0, c) + 0.3f * noise.Next();
+    rows.row(j).normalize();
+  }
+  const DenseScan scan(rows);
+  for (int k : {1, 5, 10, 30, 50, 100}) {
+    EXPECT_EQ(scan.Search(queries, k), scan.SearchExact(queries, k)) << "k " << k;
+  }
+}
+
 TEST(DenseScanTest, TiesAndZeroQueriesFollowTheExactOrder) {
   // Every row twice: equal scores, broken by the smaller row index.
   const EmbeddingMatrix half = Structured(600, 24, 6, 20, 7);

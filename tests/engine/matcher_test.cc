@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
 #include "engine/bm25_index.h"
 #include "engine/reranker.h"
@@ -547,6 +548,67 @@ TEST_F(MatcherTest, ConcurrentFirstQueriesAgree) {
   }
   for (std::thread& t : threads) t.join();
   for (int t = 0; t < 4; ++t) EXPECT_THAT(top[t], ElementsAre("c11", "c12")) << "thread " << t;
+}
+
+void ExpectSameResults(const std::vector<MatchResult>& a, const std::vector<MatchResult>& b,
+                       const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].claim.id, b[i].claim.id) << what << " #" << i;
+    EXPECT_EQ(a[i].row_id, b[i].row_id) << what << " #" << i;
+    EXPECT_EQ(a[i].score, b[i].score) << what << " #" << i;
+    EXPECT_EQ(a[i].confidence, b[i].confidence) << what << " #" << i;
+    EXPECT_EQ(a[i].dense, b[i].dense) << what << " #" << i;
+    EXPECT_EQ(a[i].lexical, b[i].lexical) << what << " #" << i;
+    EXPECT_EQ(a[i].bm25, b[i].bm25) << what << " #" << i;
+    EXPECT_EQ(a[i].decision, b[i].decision) << what << " #" << i;
+  }
+}
+
+// parallel_channels (BM25 on the Matcher's worker thread) gives exactly the sequential results,
+// with and without the snapshot, in every mode, also from many threads at once sharing the worker.
+TEST_F(MatcherTest, ParallelChannelsGiveTheSequentialResults) {
+  const Matcher without_snapshot(*db_, RerankerModel::Default(), /*max_snapshot_claims=*/0);
+  const std::vector<std::string> texts = {
+      "If you drink bleach it will cure you of the coronavirus",
+      "NASA says the 1969 Moon landing was filmed in a studio",
+      "A vacina da gripe causa paralisia facial nos idosos",
+      "The recipe needs two cups of flour and an egg.",
+      "Sharks never get cancer https://t.co/xyz",
+      "zzzz qqqq",
+  };
+  for (const Matcher* m : {static_cast<const Matcher*>(matcher_.get()), &without_snapshot}) {
+    for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+      MatchOptions sequential;
+      sequential.mode = mode;
+      sequential.k = 8;
+      MatchOptions parallel = sequential;
+      parallel.parallel_channels = true;
+      std::vector<std::vector<MatchResult>> expected;
+      for (const std::string& text : texts) {
+        auto a = m->Match(text, sequential);
+        auto b = m->Match(text, parallel);
+        ASSERT_THAT(a, IsOk());
+        ASSERT_THAT(b, IsOk());
+        ExpectSameResults(*a, *b, absl::StrCat(MatchModeName(mode), ": ", text));
+        expected.push_back(*std::move(a));
+      }
+      if (mode != MatchMode::kHybrid) continue;
+      std::vector<std::thread> threads;
+      std::vector<int> mismatches(4, 0);
+      for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+          for (int round = 0; round < 20; ++round) {
+            const size_t i = (t + round) % texts.size();
+            auto r = m->Match(texts[i], parallel);
+            if (!r.ok() || Ids(*r) != Ids(expected[i])) ++mismatches[t];
+          }
+        });
+      }
+      for (std::thread& t : threads) t.join();
+      EXPECT_THAT(mismatches, ElementsAre(0, 0, 0, 0));
+    }
+  }
 }
 
 TEST_F(MatcherTest, EmptyBatchGivesNoResults) {

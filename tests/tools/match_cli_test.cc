@@ -21,6 +21,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
+using ::testing::StartsWith;
 using json = nlohmann::json;
 
 std::string DefaultModel() { return JoinPath(testing::TestDataDir(), "../../models/default"); }
@@ -245,6 +246,7 @@ TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
            {"lookup", "--verdict", "nonsense", "some claim text"},
            {"lookup", "--match-threshold", "1.5", "some claim text"},
            {"lookup", "--names-only-idf", "-1", "some claim text"},
+           {"lookup", "--lexical-candidates", "0", "some claim text"},
            {"lookup", "--no-such-option", "some claim text"},
        }) {
     const auto r = Run(bad);
@@ -672,6 +674,25 @@ TEST_F(MatchCliTest, EvalLexicalMetricsRunFileAndJson) {
   EXPECT_EQ(j["mode"], "lexical");
   // The model directory's re-ranker (models/default/reranker.json) is picked up.
   EXPECT_THAT(j["reranker"].get<std::string>(), HasSubstr("models/default/reranker.json"));
+}
+
+// --lexical-candidates sets the BM25 top n: with 1, a lexical run ranks one claim per query (the
+// BM25 best, so MAP@1 is unchanged: 0.7 as above).
+TEST_F(MatchCliTest, EvalLexicalCandidatesLimitsTheBm25Channel) {
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  const std::string qrels = Write("q.qrels", kQrels);
+  const std::string run = JoinPath(dir_, "run1.trec");
+  const auto r = Run({"eval", "--mode", "lexical", "--lexical-candidates", "1", "--queries",
+                      queries, "--qrels", qrels, "--run-out", run});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("MAP@1=0.7000 "));
+  std::map<std::string, int> rows;
+  for (const std::string& line : Lines(ReadOrEmpty(run))) {
+    ++rows[std::vector<std::string>(absl::StrSplit(line, ' '))[0]];
+  }
+  EXPECT_EQ(rows["q1"], 1);
+  EXPECT_EQ(rows["q5"], 1);
+  for (const auto& [q, n] : rows) EXPECT_LE(n, 1) << q;
 }
 
 TEST_F(MatchCliTest, EvalUsageErrors) {
