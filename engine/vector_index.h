@@ -21,11 +21,15 @@
 //           bytes of code + an 8-byte id per claim in the inverted lists, plus a hash-table entry
 //           (id -> list, offset; ~50 bytes in memory, 16 on disk) that Get() and Remove() by id
 //           need, plus the coarse centroids (nlist x dim floats): ~200 bytes per claim on disk
-//           at d=512 with the default pq_m 128 and 33k claims. It needs training: until it holds
+//           at d=512 with the default pq_m 128 and 33k claims. It needs training: TrainFor() trains
+//           an empty index on a sample for the size it will reach; otherwise, until it holds
 //           kIvfPqMinTrainingVectors vectors (or 39 * ivf_nlist, if larger) it stays an exact flat
-//           index; the Upsert() that reaches that count trains on all vectors held then (a one-off
-//           cost of seconds to a minute) and converts them. Get() then returns the PQ
-//           reconstruction, not the original vector.
+//           index, and the Upsert() that reaches that count trains on all vectors held then (a
+//           one-off cost of seconds to a minute) and converts them. Get() then returns the PQ
+//           reconstruction, not the original vector. An index that grows far past its training
+//           size says so (NeedsRetraining()); its owner rebuilds it from the original vectors
+//           (ClaimDatabase re-embeds its claims). The coarse step of a search (query against the
+//           nlist centroids) runs in Eigen, the list scan in FAISS.
 //
 // Thread safety: const methods (Search, Get, Save, size, ...) may run concurrently with each
 // other; Upsert and Remove need exclusive access (an external lock, or a single writer that swaps
