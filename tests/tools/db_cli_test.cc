@@ -80,6 +80,7 @@ TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
   EXPECT_EQ(summary["records"], 30);  // 5 + 5 + 20 ClaimReview files (one holds 1 of 5 blocks)
   EXPECT_EQ(summary["added"], 30);
   EXPECT_EQ(summary["rejected"], 0);
+  EXPECT_EQ(summary["retrained"], 0);  // a flat index is never re-trained
   EXPECT_THAT(first.err, HasSubstr("30 added, 0 updated, 0 unchanged, 0 rejected"));
   json info = Info();
   EXPECT_EQ(info["claims"], 30);
