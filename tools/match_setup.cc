@@ -34,6 +34,7 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("until", "only claims made on or before this date", "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
       .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "100")
+      .Option("dense-candidates", "nearest claims per query fed to the re-ranker", "50")
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
 }
 
@@ -92,6 +93,10 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   if (!p.GetInt("lexical-candidates", &s.options.lexical_candidates).ok() ||
       s.options.lexical_candidates < 1) {
     return usage("--lexical-candidates needs a number >= 1");
+  }
+  if (!p.GetInt("dense-candidates", &s.options.dense_candidates).ok() ||
+      s.options.dense_candidates < 1) {
+    return usage("--dense-candidates needs a number >= 1");
   }
   CM_ASSIGN_OR_RETURN(const int threads, ThreadsOption(p));
   s.threads = threads;

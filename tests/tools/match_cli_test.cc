@@ -247,6 +247,7 @@ TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
            {"lookup", "--match-threshold", "1.5", "some claim text"},
            {"lookup", "--names-only-idf", "-1", "some claim text"},
            {"lookup", "--lexical-candidates", "0", "some claim text"},
+           {"lookup", "--dense-candidates", "0", "some claim text"},
            {"lookup", "--no-such-option", "some claim text"},
        }) {
     const auto r = Run(bad);
