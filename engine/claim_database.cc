@@ -341,15 +341,13 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Ingest(absl::Span<const ClaimRecord>
 int64_t ClaimDatabase::TrainingSampleSize(const VectorIndex& index, int64_t expected_size) {
   if (index.type() != VectorIndexType::kIvfPq) return 0;
   const int64_t want = IvfPqTrainingSampleSize(index.options(), expected_size);
-  const int64_t need =
-      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index.options().ivf_nlist);
+  const int64_t need = IvfPqMinTrainingSize(index.options());
   return want < need ? 0 : want;  // too few: the index trains itself once it holds enough
 }
 
 absl::Status ClaimDatabase::TrainOnTexts(VectorIndex& index, const std::vector<std::string>& texts,
                                          int64_t expected_size) const {
-  const int64_t need =
-      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * index.options().ivf_nlist);
+  const int64_t need = IvfPqMinTrainingSize(index.options());
   if (static_cast<int64_t>(texts.size()) < need) return absl::OkStatus();
   CM_ASSIGN_OR_RETURN(EmbeddingMatrix sample, encoder_.Encode(texts, TextRole::kDocument));
   return index.TrainFor(sample, expected_size);

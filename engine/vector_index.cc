@@ -113,6 +113,10 @@ int64_t AutoIvfNlist(int64_t n) {
       1, std::llround(4 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 0)))));
 }
 
+int64_t IvfPqMinTrainingSize(const VectorIndexOptions& options) {
+  return std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * options.ivf_nlist);
+}
+
 int64_t IvfPqTrainingSampleSize(const VectorIndexOptions& options, int64_t expected_size) {
   const int64_t nlist = options.ivf_nlist > 0 ? options.ivf_nlist : AutoIvfNlist(expected_size);
   const int64_t want = std::max(kIvfPqMinTrainingVectors, 64 * nlist);
@@ -282,7 +286,7 @@ class IvfPqBackend : public VectorIndex::Backend {
   void Upsert(absl::Span<const idx_t> ids, const float* rows) override {
     if (flat_ != nullptr) {
       flat_->Upsert(ids, rows);
-      if (flat_->size() >= TrainingThreshold()) Train();
+      if (flat_->size() >= IvfPqMinTrainingSize(options_)) Train();
       return;
     }
     Remove(ids);
@@ -346,12 +350,17 @@ class IvfPqBackend : public VectorIndex::Backend {
   const faiss::Index& faiss_index() const override {
     return flat_ != nullptr ? flat_->faiss_index() : *ivf_;
   }
-
- private:
-  int64_t TrainingThreshold() const {
-    return std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * options_.ivf_nlist);
+  bool NeedsRetraining() const override {
+    return ivf_ != nullptr && options_.ivf_nlist == 0 &&
+           AutoIvfNlist(ivf_->ntotal) >= 2 * static_cast<int64_t>(ivf_->nlist);
+  }
+  int64_t ivf_lists() const override { return ivf_ != nullptr ? ivf_->nlist : 0; }
+  void TrainFor(idx_t n, const float* sample, int64_t expected_size) override {
+    ivf_ = Trained(n, sample, expected_size);
+    flat_.reset();
   }
 
+ private:
   // Trains on every vector held and moves them into the IVF-PQ index. If FAISS throws, the flat
   // index is left as it was (still complete and searchable).
   void Train() {
@@ -387,18 +396,6 @@ class IvfPqBackend : public VectorIndex::Backend {
     return ivf;
   }
 
- public:
-  bool NeedsRetraining() const override {
-    return ivf_ != nullptr && options_.ivf_nlist == 0 &&
-           AutoIvfNlist(ivf_->ntotal) >= 2 * static_cast<int64_t>(ivf_->nlist);
-  }
-  int64_t ivf_lists() const override { return ivf_ != nullptr ? ivf_->nlist : 0; }
-  void TrainFor(idx_t n, const float* sample, int64_t expected_size) override {
-    ivf_ = Trained(n, sample, expected_size);
-    flat_.reset();
-  }
-
- private:
   const int dim_;
   const VectorIndexOptions options_;
   std::unique_ptr<FlatBackend> flat_;       // exactly one of flat_ and ivf_ is set
@@ -618,8 +615,7 @@ absl::Status VectorIndex::TrainFor(const EmbeddingMatrix& sample, int64_t expect
     return absl::InvalidArgumentError(
         absl::StrCat("sample has dim ", sample.cols(), ", the index has dim ", dim_));
   }
-  const int64_t need =
-      std::max<int64_t>(kIvfPqMinTrainingVectors, int64_t{39} * options_.ivf_nlist);
+  const int64_t need = IvfPqMinTrainingSize(options_);
   if (sample.rows() < need) {
     return absl::InvalidArgumentError(absl::StrCat("a training sample of ", sample.rows(),
                                                    " vectors; IVF-PQ needs at least ", need));

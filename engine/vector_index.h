@@ -86,6 +86,10 @@ int DefaultPqM(int dim);
 // FAISS's own minimum. Below it a flat scan is fast anyway.
 inline constexpr int64_t kIvfPqMinTrainingVectors = 39 * 256;
 
+// Returns how many vectors a kIvfPq index with `options` needs to train: kIvfPqMinTrainingVectors,
+// or 39 per inverted list when ivf_nlist is set and asks for more.
+int64_t IvfPqMinTrainingSize(const VectorIndexOptions& options);
+
 // Returns the number of inverted lists kIvfPq picks (when ivf_nlist is 0) for an index of n
 // vectors: 4 * sqrt(n), at least 1 (further capped at training time by sample size / 39).
 int64_t AutoIvfNlist(int64_t n);
