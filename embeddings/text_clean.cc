@@ -33,7 +33,66 @@ absl::string_view StripSignature(absl::string_view s) {
   return s.substr(0, dash);
 }
 
+// If `text` starts with a hashtag of several words, appends them to `*out` (space-separated) and
+// returns the bytes the hashtag spans; else returns 0.
+size_t AppendHashtagWords(absl::string_view text, std::string* out) {
+  if (text.size() < 2 || text[0] != '#' || !absl::ascii_isalnum(text[1])) return 0;
+  size_t end = 1;
+  while (end < text.size() && (absl::ascii_isalnum(text[end]) || text[end] == '_')) ++end;
+  // A word that goes on in UTF-8 ("#VivaMéxico") is left whole.
+  if (end < text.size() && static_cast<unsigned char>(text[end]) >= 0x80) return 0;
+  const absl::string_view tag = text.substr(1, end - 1);
+  std::string words;
+  int parts = 1;
+  for (size_t k = 0; k < tag.size(); ++k) {
+    const char c = tag[k];
+    if (c == '_') {
+      if (!words.empty() && words.back() != ' ') {
+        words.push_back(' ');
+        ++parts;
+      }
+      continue;
+    }
+    if (k > 0 && tag[k - 1] != '_') {
+      const char p = tag[k - 1];
+      const bool boundary = (absl::ascii_islower(p) && absl::ascii_isupper(c)) ||  // camelCase
+                            (absl::ascii_isdigit(p) != absl::ascii_isdigit(c)) ||  // Election2016
+                            (absl::ascii_isupper(p) && absl::ascii_isupper(c) &&
+                             k + 1 < tag.size() && absl::ascii_islower(tag[k + 1]));  // USAToday
+      if (boundary) {
+        words.push_back(' ');
+        ++parts;
+      }
+    }
+    words.push_back(c);
+  }
+  while (!words.empty() && words.back() == ' ') {
+    words.pop_back();
+    --parts;
+  }
+  if (parts < 2) return 0;
+  out->append(words);
+  return end;
+}
+
 }  // namespace
+
+std::string SplitHashtags(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (size_t i = 0; i < text.size();) {
+    const bool word_start = i == 0 || IsSpace(text[i - 1]) || text[i - 1] == '(';
+    if (word_start && text[i] == '#') {
+      if (const size_t n = AppendHashtagWords(text.substr(i), &out); n > 0) {
+        i += n;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+    ++i;
+  }
+  return out;
+}
 
 std::string CleanSocialText(absl::string_view text) {
   text = StripSignature(text);

@@ -19,6 +19,14 @@ namespace claimmatch {
 // Never fails; bytes that are not ASCII are kept as they are.
 std::string CleanSocialText(absl::string_view text);
 
+// Returns `text` with each hashtag made of several words replaced by those words: CamelCase
+// ("#PizzaVendingMachine" -> "Pizza Vending Machine", "#USAToday" -> "USA Today"), digits
+// ("#Election2016" -> "Election 2016") or '_' ("#fake_news" -> "fake news"). Only ASCII letters,
+// digits and '_' make a hashtag's word; a hashtag of one word ("#maga", "#Trump") is left as it is.
+// A hashtag starts a word (at the start, or after a space or '('). Never fails. Queries go through
+// it before cleaning (engine/matcher); training text does not, so the bundled model is unchanged.
+std::string SplitHashtags(absl::string_view text);
+
 }  // namespace claimmatch
 
 #endif  // CLAIMMATCH_EMBEDDINGS_TEXT_CLEAN_H_

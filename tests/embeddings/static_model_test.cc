@@ -164,5 +164,20 @@ TEST(TextCleanTest, RemovesUrlsHandlesAndSignature) {
   EXPECT_EQ(CleanSocialText(""), "");
 }
 
+TEST(TextCleanTest, SplitsHashtagsOfSeveralWords) {
+  EXPECT_EQ(SplitHashtags("Get one! #PizzaVendingMachine #NowIWantOne"),
+            "Get one! Pizza Vending Machine Now I Want One");
+  EXPECT_EQ(SplitHashtags("#USAToday (#Election2016) #fake_news #x__y"),
+            "USA Today (Election 2016) fake news x y");
+  EXPECT_EQ(SplitHashtags("#COVID19: vote"), "COVID 19: vote");
+  // One word, not a hashtag's start, or no word: unchanged.
+  EXPECT_EQ(SplitHashtags("#maga #Trump #MAGA #2020 #x_ a#BigTag # #_x"),
+            "#maga #Trump #MAGA #2020 #x_ a#BigTag # #_x");
+  // A word that goes on in non-ASCII letters is not split (its words are not all known).
+  EXPECT_EQ(SplitHashtags("#LeMonde\xC3\x89t\xC3\xA9 #VivaM\xC3\xA9xico"),
+            "#LeMonde\xC3\x89t\xC3\xA9 #VivaM\xC3\xA9xico");
+  EXPECT_EQ(SplitHashtags(""), "");
+}
+
 }  // namespace
 }  // namespace claimmatch
