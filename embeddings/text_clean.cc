@@ -33,10 +33,12 @@ absl::string_view StripSignature(absl::string_view s) {
   return s.substr(0, dash);
 }
 
-// If `text` starts with a hashtag of several words, appends them to `*out` (space-separated) and
-// returns the bytes the hashtag spans; else returns 0.
-size_t AppendHashtagWords(absl::string_view text, std::string* out) {
-  if (text.size() < 2 || text[0] != '#' || !absl::ascii_isalnum(text[1])) return 0;
+// If `text` starts with a hashtag or handle ('#' or '@') whose word is made of several words,
+// appends them to `*out` (space-separated) and returns the bytes the tag spans; else returns 0.
+size_t AppendTagWords(absl::string_view text, std::string* out) {
+  if (text.size() < 2 || (text[0] != '#' && text[0] != '@') || !absl::ascii_isalnum(text[1])) {
+    return 0;
+  }
   size_t end = 1;
   while (end < text.size() && (absl::ascii_isalnum(text[end]) || text[end] == '_')) ++end;
   // A word that goes on in UTF-8 ("#VivaMéxico") is left whole.
@@ -77,13 +79,24 @@ size_t AppendHashtagWords(absl::string_view text, std::string* out) {
 
 }  // namespace
 
-std::string SplitHashtags(absl::string_view text) {
+std::string SplitTags(absl::string_view text) {
   std::string out;
-  out.reserve(text.size() + 8);
+  out.reserve(text.size() + 16);
+  const size_t signature = StripSignature(text).size();
   for (size_t i = 0; i < text.size();) {
     const bool word_start = i == 0 || IsSpace(text[i - 1]) || text[i - 1] == '(';
     if (word_start && text[i] == '#') {
-      if (const size_t n = AppendHashtagWords(text.substr(i), &out); n > 0) {
+      if (const size_t n = AppendTagWords(text.substr(i), &out); n > 0) {
+        i += n;
+        continue;
+      }
+    }
+    if (word_start && text[i] == '@' && i < signature) {
+      std::string words;
+      if (const size_t n = AppendTagWords(text.substr(i), &words); n > 0) {
+        out.append(text.data() + i, n);
+        out.push_back(' ');
+        out.append(words);
         i += n;
         continue;
       }

@@ -237,7 +237,7 @@ int CountWords(absl::string_view text) {
 }
 
 std::string CleanQueryText(absl::string_view raw) {
-  const std::string split = SplitHashtags(raw);
+  const std::string split = SplitTags(raw);
   const absl::string_view text = split;
   std::string out;
   out.reserve(text.size());
@@ -524,7 +524,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     // handles or tweet signatures (embeddings/text_clean.h).
     std::vector<std::string> social(n);
     for (int i = 0; i < n; ++i) {
-      social[i] = CleanSocialText(SplitHashtags(texts[i]));
+      social[i] = CleanSocialText(SplitTags(texts[i]));
       if (social[i].empty()) social[i] = clean[i];
     }
     CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(social, TextRole::kQuery));

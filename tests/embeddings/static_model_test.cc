@@ -164,19 +164,25 @@ TEST(TextCleanTest, RemovesUrlsHandlesAndSignature) {
   EXPECT_EQ(CleanSocialText(""), "");
 }
 
-TEST(TextCleanTest, SplitsHashtagsOfSeveralWords) {
-  EXPECT_EQ(SplitHashtags("Get one! #PizzaVendingMachine #NowIWantOne"),
+TEST(TextCleanTest, SplitsTagsOfSeveralWords) {
+  EXPECT_EQ(SplitTags("Get one! #PizzaVendingMachine #NowIWantOne"),
             "Get one! Pizza Vending Machine Now I Want One");
-  EXPECT_EQ(SplitHashtags("#USAToday (#Election2016) #fake_news #x__y"),
+  EXPECT_EQ(SplitTags("#USAToday (#Election2016) #fake_news #x__y"),
             "USA Today (Election 2016) fake news x y");
-  EXPECT_EQ(SplitHashtags("#COVID19: vote"), "COVID 19: vote");
+  EXPECT_EQ(SplitTags("#COVID19: vote"), "COVID 19: vote");
   // One word, not a hashtag's start, or no word: unchanged.
-  EXPECT_EQ(SplitHashtags("#maga #Trump #MAGA #2020 #x_ a#BigTag # #_x"),
+  EXPECT_EQ(SplitTags("#maga #Trump #MAGA #2020 #x_ a#BigTag # #_x"),
             "#maga #Trump #MAGA #2020 #x_ a#BigTag # #_x");
   // A word that goes on in non-ASCII letters is not split (its words are not all known).
-  EXPECT_EQ(SplitHashtags("#LeMonde\xC3\x89t\xC3\xA9 #VivaM\xC3\xA9xico"),
+  EXPECT_EQ(SplitTags("#LeMonde\xC3\x89t\xC3\xA9 #VivaM\xC3\xA9xico"),
             "#LeMonde\xC3\x89t\xC3\xA9 #VivaM\xC3\xA9xico");
-  EXPECT_EQ(SplitHashtags(""), "");
+  // Handles of several words are followed by them, except the signature's.
+  EXPECT_EQ(SplitTags("How @BernieSanders won, by @cnn and @AP_Politics \xE2\x80\x94 Jo Doe "
+                      "(@JoDoe) April 3, 2016"),
+            "How @BernieSanders Bernie Sanders won, by @cnn and @AP_Politics AP Politics "
+            "\xE2\x80\x94 Jo Doe (@JoDoe) April 3, 2016");
+  EXPECT_EQ(SplitTags("mail a@BigCo.com"), "mail a@BigCo.com");
+  EXPECT_EQ(SplitTags(""), "");
 }
 
 }  // namespace

@@ -642,7 +642,7 @@ TEST(CleanQueryTextTest, RemovesLinksAndCollapsesWhitespace) {
   EXPECT_EQ(CleanQueryText("awww.cute stays"), "awww.cute stays");
   EXPECT_EQ(CleanQueryText("Vaccines work — Jane (@jane) May 1, 2020"),
             "Vaccines work — Jane (@jane) May 1, 2020");
-  // Hashtags of several words are split into them (SplitHashtags).
+  // Compound tags are spelled out (SplitTags).
   EXPECT_EQ(CleanQueryText("Want one  #PizzaVendingMachine https://t.co/x #maga"),
             "Want one Pizza Vending Machine #maga");
   EXPECT_EQ(CleanQueryText(""), "");
