@@ -19,15 +19,16 @@ namespace claimmatch {
 // Never fails; bytes that are not ASCII are kept as they are.
 std::string CleanSocialText(absl::string_view text);
 
-// Returns `text` with the words of its compound tags spelled out. A hashtag made of several words
-// is replaced by them: CamelCase ("#PizzaVendingMachine" -> "Pizza Vending Machine", "#USAToday"
-// -> "USA Today"), digits ("#Election2016" -> "Election 2016") or '_' ("#fake_news" -> "fake
-// news"). A handle made of several words is followed by them ("@BernieSanders" -> "@BernieSanders
-// Bernie Sanders"), except in a trailing tweet signature (its author, not its subject). Only ASCII
-// letters, digits and '_' make a tag's word; a tag of one word ("#maga", "@cnn"), or one whose word
-// goes on in non-ASCII letters, is left as it is. A tag starts a word (at the start, or after a
-// space or '('). Never fails. Queries go through it before cleaning (engine/matcher); training
-// text does not, so the bundled model is unchanged.
+// Returns `text` with the words of its compound tags spelled out after the tag's own word. A
+// hashtag made of several words becomes its word followed by them: CamelCase
+// ("#PizzaVendingMachine" -> "PizzaVendingMachine Pizza Vending Machine", "#USAToday" ->
+// "USAToday USA Today"), digits ("#Election2016" -> "Election2016 Election 2016") or '_'
+// ("#fake_news" -> "fake_news fake news"). A handle made of several words is followed by them
+// ("@BernieSanders" -> "@BernieSanders Bernie Sanders"), except in a trailing tweet signature (its
+// author, not its subject). Only ASCII letters, digits and '_' make a tag's word; a tag of one word
+// ("#maga", "@cnn"), or one whose word goes on in non-ASCII letters, is left as it is. A tag starts
+// a word (at the start, or after a space or '('). Never fails. Queries go through it before
+// cleaning (engine/matcher); training text does not, so the bundled model is unchanged.
 std::string SplitTags(absl::string_view text);
 
 }  // namespace claimmatch

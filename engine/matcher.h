@@ -142,10 +142,10 @@ class Matcher {
 
 // Spells out compound hashtags and handles (embeddings/text_clean.h SplitTags:
 // "#PizzaVendingMachine"
-// -> "Pizza Vending Machine", "@BernieSanders" -> "@BernieSanders Bernie Sanders"), removes links
-// (http(s)://..., www...., pic.twitter.com/...) and collapses whitespace. Handles and the
-// "— Name (@handle) date" signature of embedded tweets are kept: on the CheckThat! tweets they
-// name who made the claim, and removing them costs MAP@5.
+// -> "PizzaVendingMachine Pizza Vending Machine", "@BernieSanders" -> "@BernieSanders Bernie
+// Sanders"), removes links (http(s)://..., www...., pic.twitter.com/...) and collapses whitespace.
+// Handles and the "— Name (@handle) date" signature of embedded tweets are kept: on the CheckThat!
+// tweets they name who made the claim, and removing them costs MAP@5.
 std::string CleanQueryText(absl::string_view text);
 
 // Words in `text` (runs of letters or digits), for the short-text rule.

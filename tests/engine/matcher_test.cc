@@ -644,7 +644,7 @@ TEST(CleanQueryTextTest, RemovesLinksAndCollapsesWhitespace) {
             "Vaccines work — Jane (@jane) May 1, 2020");
   // Compound tags are spelled out (SplitTags).
   EXPECT_EQ(CleanQueryText("Want one  #PizzaVendingMachine https://t.co/x #maga"),
-            "Want one Pizza Vending Machine #maga");
+            "Want one PizzaVendingMachine Pizza Vending Machine #maga");
   EXPECT_EQ(CleanQueryText(""), "");
 }
 
