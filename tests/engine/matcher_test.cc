@@ -183,6 +183,29 @@ TEST_F(MatcherTest, ParaphraseRanksItsClaimFirstInEveryMode) {
   }
 }
 
+// Compound hashtags and handles are spelled out (SplitTags): their words reach BM25, which holds
+// no "greatwallofchina" or "billgates".
+TEST_F(MatcherTest, CompoundTagsAreSpelledOut) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"#GreatWallOfChina #VisibleFromSpace https://t.co/x", "c04"},
+      {"@BillGates #COVID19 #MicroChips", "c08"},
+  };
+  for (MatchMode mode : {MatchMode::kLexical, MatchMode::kHybrid}) {
+    MatchOptions o;
+    o.mode = mode;
+    for (const auto& [text, id] : cases) {
+      const std::vector<MatchResult> r = MatchOrDie(text, o);
+      ASSERT_FALSE(r.empty()) << MatchModeName(mode) << ": " << text;
+      EXPECT_EQ(r[0].claim.id, id) << MatchModeName(mode) << ": " << text;
+      EXPECT_GT(r[0].lexical, 0) << MatchModeName(mode) << ": " << text;
+    }
+  }
+  MatchOptions lexical;
+  lexical.mode = MatchMode::kLexical;
+  EXPECT_THAT(MatchOrDie("#greatwallofchina", lexical),
+              ::testing::IsEmpty());  // one word: not split
+}
+
 // With the built-in fusion the confidence is sigmoid(8 * (0.25 cosine + 0.75 lexical) - 4) and the
 // decision compares it with the thresholds. (An exact repeat reaches only about 0.6-0.8 here:
 // below the default match threshold 0.9.)
