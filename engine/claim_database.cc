@@ -23,16 +23,18 @@ std::string ReindexHint(absl::string_view dir) {
 }
 
 json ManifestBody(const Manifest& m) {
-  return json{{"format_version", m.format_version},
-              {"model",
-               {{"name", m.model.name},
-                {"path", m.model.path},
-                {"weights_hash", m.model.weights_hash},
-                {"dim", m.model.dim}}},
-              {"metric", m.metric},
-              {"index_type", m.index_type},
-              {"claims", m.claims},
-              {"store_uuid", m.store_uuid}};
+  json body{{"format_version", m.format_version},
+            {"model",
+             {{"name", m.model.name},
+              {"path", m.model.path},
+              {"weights_hash", m.model.weights_hash},
+              {"dim", m.model.dim}}},
+            {"metric", m.metric},
+            {"index_type", m.index_type},
+            {"claims", m.claims},
+            {"store_uuid", m.store_uuid}};
+  if (m.index_type != "flat") body["ivf_lists"] = m.ivf_lists;
+  return body;
 }
 
 }  // namespace
@@ -97,6 +99,7 @@ absl::StatusOr<Manifest> ClaimDatabase::ReadManifest(absl::string_view dir) {
   m.model.dim = model.value("dim", 0);
   m.metric = body.value("metric", "inner_product");
   m.index_type = body.value("index_type", "flat");
+  m.ivf_lists = body.value("ivf_lists", int64_t{m.index_type == "flat" ? 0 : -1});
   m.claims = body.value("claims", int64_t{0});
   m.store_uuid = body.value("store_uuid", "");
   return m;
@@ -106,6 +109,7 @@ absl::Status ClaimDatabase::WriteManifest() {
   manifest_.format_version = Manifest::kFormatVersion;
   manifest_.model = ModelIdentity::Of(encoder_.info());
   manifest_.index_type = std::string(VectorIndexTypeName(vectors_->type()));
+  manifest_.ivf_lists = vectors_->ivf_lists();
   CM_ASSIGN_OR_RETURN(manifest_.claims, store_->Count());
   CM_ASSIGN_OR_RETURN(std::optional<std::string> uuid, store_->GetMeta("store_uuid"));
   manifest_.store_uuid = uuid.value_or("");

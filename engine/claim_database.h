@@ -4,7 +4,8 @@
 //   DIR/vectors.cmvi    the FAISS index of the claims' embeddings (engine/vector_index.h)
 //   DIR/bm25.cmbi       the BM25 index over claim text + title + subtitle (engine/bm25_index.h)
 //   DIR/manifest.json   format version, the model's identity (name, path, weights hash), dim,
-//                       metric, index type, counts; checksummed, written atomically
+//                       metric, index type (and an ivfpq index's IVF lists), counts;
+//                       checksummed, written atomically
 //
 // Consistency: SQLite is the source of truth and numbers every change (its change sequence). Each
 // index file records the sequence number it is complete up to. A write (Ingest, Delete) commits
@@ -55,6 +56,9 @@ struct Manifest {
   ModelIdentity model;
   std::string metric = "inner_product";
   std::string index_type = "flat";
+  // The IVF lists of an ivfpq index: 0 until it is trained, -1 if unknown (a manifest written
+  // before they were recorded); absent from a flat index's file.
+  int64_t ivf_lists = 0;
   int64_t claims = 0;
   std::string store_uuid;
 };

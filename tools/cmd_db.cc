@@ -245,6 +245,9 @@ int RunInfo(const Args& args) {
            {"by", by},
            {"files", files},
            {"bytes", total_bytes}};
+    if (manifest->index_type != "flat" && manifest->ivf_lists >= 0) {
+      j["ivf_lists"] = manifest->ivf_lists;
+    }
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -252,8 +255,14 @@ int RunInfo(const Args& args) {
               db_dir.c_str(), WithCommas(*count).c_str(), manifest->model.name.c_str(),
               manifest->model.path.c_str(), manifest->model.weights_hash.c_str(),
               manifest->model.dim);
-  std::printf("index      %s, %s\nsize       %s", manifest->index_type.c_str(),
-              manifest->metric.c_str(), HumanBytes(total_bytes).c_str());
+  std::string index = manifest->index_type;
+  if (manifest->index_type != "flat" && manifest->ivf_lists >= 0) {
+    absl::StrAppend(&index, manifest->ivf_lists > 0
+                                ? absl::StrCat(" (", WithCommas(manifest->ivf_lists), " IVF lists)")
+                                : std::string(" (not trained yet: searched exactly until then)"));
+  }
+  std::printf("index      %s, %s\nsize       %s", index.c_str(), manifest->metric.c_str(),
+              HumanBytes(total_bytes).c_str());
   if (*count > 0) std::printf(" (%s per claim)", HumanBytes(total_bytes / *count).c_str());
   std::printf("\n");
   for (const char* key : {"verdict", "language", "publisher"}) {

@@ -364,6 +364,9 @@ TEST_F(ClaimDatabaseTest, OutgrownIvfPqIndexIsRetrainedByIngestAndSizedByReindex
   ASSERT_THAT(reindexed, IsOk());
   EXPECT_EQ(reindexed->embedded, 16500);
   EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
+  absl::StatusOr<Manifest> manifest = ClaimDatabase::ReadManifest(dir_);
+  ASSERT_THAT(manifest, IsOk());
+  EXPECT_EQ(manifest->ivf_lists, 423);
   EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
 }
 
@@ -386,8 +389,12 @@ TEST_F(ClaimDatabaseTest, FirstIngestTrainsIvfPqForAllItsRecords) {
   EXPECT_EQ(summary->retrained, 0);
   EXPECT_EQ((*db)->vectors().ivf_lists(), 423);
   EXPECT_THAT(notes, ElementsAre("training the ivfpq vector index on 16500 of the 16500 records"));
-  EXPECT_THAT(notes, ElementsAre("training the ivfpq vector index on 16500 of the 16500 records"));
   EXPECT_THAT((*db)->Check(/*sample=*/64), IsOkAndHolds(IsEmpty()));
+  // The manifest records the lists (claimmatch info shows them without loading the index).
+  absl::StatusOr<Manifest> manifest = ClaimDatabase::ReadManifest(dir_);
+  ASSERT_THAT(manifest, IsOk());
+  EXPECT_EQ(manifest->index_type, "ivfpq");
+  EXPECT_EQ(manifest->ivf_lists, 423);
 }
 
 }  // namespace

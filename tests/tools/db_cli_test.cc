@@ -67,6 +67,22 @@ class DbCliTest : public ::testing::Test {
   std::string dir_, db_;
 };
 
+// info shows an ivfpq index's IVF lists, or that it is not trained yet (too few claims: searched
+// exactly until it is).
+TEST_F(DbCliTest, InfoShowsWhetherAnIvfPqIndexIsTrained) {
+  const auto r =
+      Run({"ingest", "-q", "--index", "ivfpq", Data("claims-dev-excerpt/politifact-claims.jsonl")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json info = Info();
+  EXPECT_EQ(info["index_type"], "ivfpq");
+  EXPECT_EQ(info["ivf_lists"], 0);
+  const auto text = RunClaimmatch({"info", "--db", db_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out,
+              HasSubstr("index      ivfpq (not trained yet: searched exactly until then), "
+                        "inner_product\n"));
+}
+
 TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
   std::vector<std::string> files = {"ingest", "--json",
                                     Data("claims-dev-excerpt/politifact-claims.jsonl"),
@@ -86,6 +102,7 @@ TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
   EXPECT_EQ(info["claims"], 30);
   EXPECT_EQ(info["model"]["dim"], 64);
   EXPECT_EQ(info["index_type"], "flat");
+  EXPECT_FALSE(info.contains("ivf_lists"));
 
   // The same files again: nothing changes.
   const auto again = Run(files);
