@@ -106,6 +106,19 @@ class MatcherTest : public ::testing::Test {
     EXPECT_THAT(r, IsOk());
     return r.ok() ? *std::move(r) : std::vector<MatchResult>{};
   }
+  // The results for `text` in `mode` (default options otherwise), after checking that claim `id`
+  // comes first.
+  std::vector<MatchResult> ExpectFirst(const std::string& text, MatchMode mode,
+                                       const std::string& id) {
+    MatchOptions o;
+    o.mode = mode;
+    std::vector<MatchResult> r = MatchOrDie(text, o);
+    EXPECT_FALSE(r.empty()) << MatchModeName(mode) << ": " << text;
+    if (!r.empty()) {
+      EXPECT_EQ(r[0].claim.id, id) << MatchModeName(mode) << ": " << text;
+    }
+    return r;
+  }
   static std::vector<std::string> Ids(const std::vector<MatchResult>& results) {
     std::vector<std::string> ids;
     for (const MatchResult& m : results) ids.push_back(m.claim.id);
@@ -161,12 +174,9 @@ TEST_F(MatcherTest, ParaphraseRanksItsClaimFirstInEveryMode) {
       {"People who live near wind turbines get cancer from them", "c06"},
   };
   for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
-    MatchOptions o;
-    o.mode = mode;
     for (const auto& [text, id] : cases) {
-      const std::vector<MatchResult> r = MatchOrDie(text, o);
-      ASSERT_FALSE(r.empty()) << MatchModeName(mode) << ": " << text;
-      EXPECT_EQ(r[0].claim.id, id) << MatchModeName(mode) << ": " << text;
+      const std::vector<MatchResult> r = ExpectFirst(text, mode, id);
+      if (r.empty()) continue;
       EXPECT_GE(r[0].row_id, 0);
       if (mode == MatchMode::kLexical) {
         EXPECT_EQ(r[0].dense, 0) << "dense channel is off in lexical mode";
@@ -191,19 +201,17 @@ TEST_F(MatcherTest, CompoundTagsAreSpelledOut) {
       {"@BillGates #COVID19 #MicroChips", "c08"},
   };
   for (MatchMode mode : {MatchMode::kLexical, MatchMode::kHybrid}) {
-    MatchOptions o;
-    o.mode = mode;
     for (const auto& [text, id] : cases) {
-      const std::vector<MatchResult> r = MatchOrDie(text, o);
-      ASSERT_FALSE(r.empty()) << MatchModeName(mode) << ": " << text;
-      EXPECT_EQ(r[0].claim.id, id) << MatchModeName(mode) << ": " << text;
-      EXPECT_GT(r[0].lexical, 0) << MatchModeName(mode) << ": " << text;
+      const std::vector<MatchResult> r = ExpectFirst(text, mode, id);
+      if (!r.empty()) {
+        EXPECT_GT(r[0].lexical, 0) << MatchModeName(mode) << ": " << text;
+      }
     }
   }
+  // A tag of one word is not split: BM25 finds nothing.
   MatchOptions lexical;
   lexical.mode = MatchMode::kLexical;
-  EXPECT_THAT(MatchOrDie("#greatwallofchina", lexical),
-              ::testing::IsEmpty());  // one word: not split
+  EXPECT_THAT(MatchOrDie("#greatwallofchina", lexical), ::testing::IsEmpty());
 }
 
 // With the built-in fusion the confidence is sigmoid(8 * (0.25 cosine + 0.75 lexical) - 4) and the
