@@ -378,28 +378,48 @@ absl::StatusOr<std::unique_ptr<VectorIndex>> ClaimDatabase::FreshVectorIndex(
   return index;
 }
 
+absl::StatusOr<int64_t> ClaimDatabase::ForEachStoredBatch(
+    const std::function<absl::Status(std::vector<ClaimRowId>&, std::vector<ClaimRecord>&)>& batch)
+    const {
+  std::vector<ClaimRowId> rows;
+  std::vector<ClaimRecord> records;
+  auto flush = [&]() -> absl::Status {
+    if (rows.empty()) return absl::OkStatus();
+    CM_RETURN_IF_ERROR(batch(rows, records));
+    rows.clear();
+    records.clear();
+    return absl::OkStatus();
+  };
+  // ChangesSince(0) is one consistent snapshot of every live claim plus its sequence number.
+  CM_ASSIGN_OR_RETURN(
+      const int64_t last,
+      store_->ChangesSince(
+          0, [&](const ClaimStore::Change& change, const ClaimRecord* record) -> absl::Status {
+            if (change.op == ClaimStore::ChangeOp::kDelete) return absl::OkStatus();
+            rows.push_back(change.row_id);
+            records.push_back(*record);
+            if (static_cast<int>(rows.size()) >= options_.batch_size) return flush();
+            return absl::OkStatus();
+          }));
+  CM_RETURN_IF_ERROR(flush());
+  return last;
+}
+
 absl::StatusOr<int64_t> ClaimDatabase::RebuildVectorIndex() {
   CM_ASSIGN_OR_RETURN(const int64_t total, store_->Count());
   CM_ASSIGN_OR_RETURN(std::unique_ptr<VectorIndex> fresh, FreshVectorIndex(total));
-  std::vector<ClaimRowId> rows;
-  std::vector<std::string> texts;
   int64_t done = 0;
-  auto flush = [&]() -> absl::Status {
-    if (rows.empty()) return absl::OkStatus();
-    CM_ASSIGN_OR_RETURN(EmbeddingMatrix embedded, encoder_.Encode(texts, TextRole::kDocument));
-    CM_RETURN_IF_ERROR(fresh->Upsert(rows, embedded));
-    done += static_cast<int64_t>(rows.size());
-    rows.clear();
-    texts.clear();
-    return absl::OkStatus();
-  };
-  CM_RETURN_IF_ERROR(store_->ForEach([&](ClaimRowId row, const ClaimRecord& r) -> absl::Status {
-    rows.push_back(row);
-    texts.push_back(DocumentText(r));
-    if (static_cast<int>(rows.size()) >= options_.batch_size) return flush();
-    return absl::OkStatus();
-  }));
-  CM_RETURN_IF_ERROR(flush());
+  std::vector<std::string> texts;
+  CM_RETURN_IF_ERROR(ForEachStoredBatch([&](std::vector<ClaimRowId>& rows,
+                                            std::vector<ClaimRecord>& records) -> absl::Status {
+                       texts.clear();
+                       for (const ClaimRecord& r : records) texts.push_back(DocumentText(r));
+                       CM_ASSIGN_OR_RETURN(EmbeddingMatrix embedded,
+                                           encoder_.Encode(texts, TextRole::kDocument));
+                       CM_RETURN_IF_ERROR(fresh->Upsert(rows, embedded));
+                       done += static_cast<int64_t>(rows.size());
+                       return absl::OkStatus();
+                     }).status());
   vectors_ = std::move(fresh);
   return done;
 }
@@ -424,28 +444,16 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Reindex() {
   vectors_seq_ = bm25_seq_ = 0;
   int64_t done = 0;
   WriteSummary summary;
-  std::vector<ClaimRowId> rows;
-  std::vector<ClaimRecord> records;
-  auto flush = [&]() -> absl::Status {
-    const int64_t n = static_cast<int64_t>(rows.size());
-    CM_RETURN_IF_ERROR(IndexAndClear(rows, records));
-    done += n;
-    summary.embedded += n;
-    if (options_.progress) options_.progress(done, total);
-    return absl::OkStatus();
-  };
-  // ChangesSince(0) is one consistent snapshot of every live claim plus its sequence number.
-  CM_ASSIGN_OR_RETURN(
-      const int64_t last,
-      store_->ChangesSince(
-          0, [&](const ClaimStore::Change& change, const ClaimRecord* record) -> absl::Status {
-            if (change.op == ClaimStore::ChangeOp::kDelete) return absl::OkStatus();
-            rows.push_back(change.row_id);
-            records.push_back(*record);
-            if (static_cast<int>(rows.size()) >= options_.batch_size) return flush();
-            return absl::OkStatus();
-          }));
-  CM_RETURN_IF_ERROR(flush());
+  CM_ASSIGN_OR_RETURN(const int64_t last,
+                      ForEachStoredBatch([&](std::vector<ClaimRowId>& rows,
+                                             std::vector<ClaimRecord>& records) -> absl::Status {
+                        const int64_t n = static_cast<int64_t>(rows.size());
+                        CM_RETURN_IF_ERROR(IndexAndClear(rows, records));
+                        done += n;
+                        summary.embedded += n;
+                        if (options_.progress) options_.progress(done, total);
+                        return absl::OkStatus();
+                      }));
   vectors_seq_ = bm25_seq_ = last;
   CM_RETURN_IF_ERROR(SaveIndexes());
   return summary;

@@ -178,6 +178,12 @@ class ClaimDatabase {
   // Replaces the vector index with a FreshVectorIndex holding every stored claim, re-embedded.
   // Returns the number of claims embedded; on failure the old index stays in place.
   absl::StatusOr<int64_t> RebuildVectorIndex();
+  // Calls `batch` with every live claim of the store (one consistent snapshot), in batches of at
+  // most options_.batch_size (row ids and records; `batch` may move from them). Returns the
+  // store's change sequence number the snapshot is complete up to, or the first error.
+  absl::StatusOr<int64_t> ForEachStoredBatch(
+      const std::function<absl::Status(std::vector<ClaimRowId>&, std::vector<ClaimRecord>&)>& batch)
+      const;
 
   std::string dir_;
   Mode mode_;
