@@ -83,24 +83,16 @@ std::string SplitTags(absl::string_view text) {
   std::string out;
   out.reserve(text.size() + 16);
   const size_t signature = StripSignature(text).size();
-  // Both kinds keep the tag's own word too: a split can be wrong ("#FERCblockade" -> "FER
-  // Cblockade") and a claim may spell the tag ("Anonymous OpKKK").
   for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
     const bool word_start = i == 0 || IsSpace(text[i - 1]) || text[i - 1] == '(';
-    if (word_start && text[i] == '#') {
+    if (word_start && (c == '#' || (c == '@' && i < signature))) {
       std::string words;
       if (const size_t n = AppendTagWords(text.substr(i), &words); n > 0) {
-        out.append(text.data() + i + 1, n - 1);  // the word as it was, in case the split is wrong
-        out.push_back(' ');
-        out.append(words);
-        i += n;
-        continue;
-      }
-    }
-    if (word_start && text[i] == '@' && i < signature) {
-      std::string words;
-      if (const size_t n = AppendTagWords(text.substr(i), &words); n > 0) {
-        out.append(text.data() + i, n);
+        // The tag's own word stays (a hashtag's without its '#'): a split can be wrong
+        // ("#FERCblockade" -> "FER Cblockade") and a claim may spell the tag ("Anonymous OpKKK").
+        const size_t own = c == '#' ? 1 : 0;
+        out.append(text.data() + i + own, n - own);
         out.push_back(' ');
         out.append(words);
         i += n;
