@@ -190,7 +190,8 @@ const DenseData& GetDense() {
     d->vectors.resize(static_cast<Eigen::Index>(rows.size()), rows[0].size());
     for (size_t i = 0; i < rows.size(); ++i) d->vectors.row(i) = rows[i];
     std::vector<std::string> social;
-    for (const std::string& q : f.queries) social.push_back(CleanSocialText(q));
+    // As the matcher embeds queries (Matcher::Candidates).
+    for (const std::string& q : f.queries) social.push_back(CleanSocialText(SplitTags(q)));
     absl::StatusOr<EmbeddingMatrix> e = f.db->encoder().Encode(social, TextRole::kQuery);
     if (!e.ok()) {
       d->error = std::string(e.status().message());

@@ -236,9 +236,10 @@ int CountWords(absl::string_view text) {
   return words;
 }
 
-std::string CleanQueryText(absl::string_view raw) {
-  const std::string split = SplitTags(raw);
-  const absl::string_view text = split;
+namespace {
+
+// CleanQueryText of a text whose tags SplitTags has spelled out already.
+std::string RemoveLinks(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -266,6 +267,10 @@ std::string CleanQueryText(absl::string_view raw) {
   while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
   return collapsed;
 }
+
+}  // namespace
+
+std::string CleanQueryText(absl::string_view text) { return RemoveLinks(SplitTags(text)); }
 
 struct Matcher::Snapshot {
   absl::flat_hash_map<ClaimRowId, int> slot_of_row;
@@ -476,9 +481,11 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
   CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
-  std::vector<std::string> clean(n);
+  // Tags spelled out once, for both channels' cleaning.
+  std::vector<std::string> split(n), clean(n);
   for (int i = 0; i < n; ++i) {
-    clean[i] = CleanQueryText(texts[i]);
+    split[i] = SplitTags(texts[i]);
+    clean[i] = RemoveLinks(split[i]);  // CleanQueryText
     if (clean[i].empty()) clean[i] = texts[i];
   }
   const bool use_dense = options.mode != MatchMode::kLexical && db_.vectors().size() > 0;
@@ -524,7 +531,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     // handles or tweet signatures (embeddings/text_clean.h).
     std::vector<std::string> social(n);
     for (int i = 0; i < n; ++i) {
-      social[i] = CleanSocialText(SplitTags(texts[i]));
+      social[i] = CleanSocialText(split[i]);
       if (social[i].empty()) social[i] = clean[i];
     }
     CM_ASSIGN_OR_RETURN(queries, db_.encoder().Encode(social, TextRole::kQuery));
@@ -692,6 +699,8 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   const bool filtered = !f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
                         !f.claim_date_from.empty() || !f.claim_date_to.empty();
   std::vector<std::vector<MatchResult>> out(texts.size());
+  // CleanQueryText of each text, for the short-text and names-only rules.
+  std::vector<std::string> clean(texts.size());
   // The top candidates of every text; their claims are read from the store in one call at the end.
   std::vector<ClaimRowId> top_rows;
   for (size_t q = 0; q < texts.size(); ++q) {
@@ -730,7 +739,8 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       order.resize(k);
       pass.assign(k, true);
     }
-    const bool long_enough = CountWords(CleanQueryText(texts[q])) >= options.min_words_for_match;
+    clean[q] = CleanQueryText(texts[q]);
+    const bool long_enough = CountWords(clean[q]) >= options.min_words_for_match;
     for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
       if (!pass[i]) continue;
       const Candidate& c = cands[order[i]];
@@ -764,7 +774,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       m.claim = *std::move(r);
       if (m.decision == Decision::kMatch && options.names_only_min_idf > 0 &&
           NamesOnlyOverlap(
-              CleanQueryText(texts[q]), m.claim.text, m.claim.title,
+              clean[q], m.claim.text, m.claim.title,
               [&](absl::string_view t) { return db_.bm25().Idf(t); }, options.names_only_min_idf)) {
         m.decision = Decision::kSuggest;
       }
