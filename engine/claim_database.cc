@@ -332,8 +332,7 @@ absl::StatusOr<WriteSummary> ClaimDatabase::Ingest(absl::Span<const ClaimRecord>
   if (vectors_->NeedsRetraining()) {
     if (options_.note) {
       options_.note(
-          absl::StrCat("the ivfpq vector index has outgrown its training; re-training "
-                       "it for ",
+          absl::StrCat("the ivfpq vector index has outgrown its training; re-training it for ",
                        vectors_->size(), " claims (re-embeds them all)"));
     }
     CM_ASSIGN_OR_RETURN(summary.retrained, RebuildVectorIndex());

@@ -139,7 +139,8 @@ class VectorIndex::Backend {
   virtual int64_t size() const = 0;
   // What Save() serialises.
   virtual const faiss::Index& faiss_index() const = 0;
-  // kIvfPq only (VectorIndex checks the type): see VectorIndex::NeedsRetraining / TrainFor.
+  // kIvfPq only (other backends keep these defaults; VectorIndex::TrainFor checks the type):
+  // see VectorIndex::NeedsRetraining / ivf_lists / TrainFor.
   virtual bool NeedsRetraining() const { return false; }
   virtual int64_t ivf_lists() const { return 0; }
   virtual void TrainFor(idx_t /*n*/, const float* /*sample*/, int64_t /*expected_size*/) {}
@@ -599,9 +600,7 @@ absl::StatusOr<EmbeddingRow> VectorIndex::Get(ClaimRowId id) const {
 
 bool VectorIndex::Contains(ClaimRowId id) const { return backend_->Contains(id); }
 
-bool VectorIndex::NeedsRetraining() const {
-  return options_.type == VectorIndexType::kIvfPq && backend_->NeedsRetraining();
-}
+bool VectorIndex::NeedsRetraining() const { return backend_->NeedsRetraining(); }
 
 int64_t VectorIndex::ivf_lists() const { return backend_->ivf_lists(); }
 

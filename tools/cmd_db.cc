@@ -211,6 +211,8 @@ int RunInfo(const Args& args) {
   const std::string db_dir = p.Get("db");
   absl::StatusOr<Manifest> manifest = ClaimDatabase::ReadManifest(db_dir);
   if (!manifest.ok()) return Fail(manifest.status());
+  // An ivfpq index's list count, unless its manifest predates it (-1).
+  const bool known_lists = manifest->index_type != "flat" && manifest->ivf_lists >= 0;
   absl::StatusOr<std::unique_ptr<ClaimStore>> store =
       ClaimStore::Open(db_dir, ClaimStore::Mode::kReadOnly);
   if (!store.ok()) return Fail(store.status());
@@ -245,9 +247,7 @@ int RunInfo(const Args& args) {
            {"by", by},
            {"files", files},
            {"bytes", total_bytes}};
-    if (manifest->index_type != "flat" && manifest->ivf_lists >= 0) {
-      j["ivf_lists"] = manifest->ivf_lists;
-    }
+    if (known_lists) j["ivf_lists"] = manifest->ivf_lists;
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -256,7 +256,7 @@ int RunInfo(const Args& args) {
               manifest->model.path.c_str(), manifest->model.weights_hash.c_str(),
               manifest->model.dim);
   std::string index = manifest->index_type;
-  if (manifest->index_type != "flat" && manifest->ivf_lists >= 0) {
+  if (known_lists) {
     absl::StrAppend(&index, manifest->ivf_lists > 0
                                 ? absl::StrCat(" (", WithCommas(manifest->ivf_lists), " IVF lists)")
                                 : std::string(" (not trained yet: searched exactly until then)"));
