@@ -17,6 +17,7 @@
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
 #include "embeddings/utf8.h"
+#include "engine/dates.h"
 #include "engine/verdict.h"
 #include "nlohmann/json.hpp"
 
@@ -106,41 +107,13 @@ std::optional<double> RatingNumber(const json* v) {
   return d;
 }
 
-// Month number (1-12) of an English month name or its three-letter abbreviation, else 0.
-int MonthNumber(absl::string_view word) {
-  static constexpr absl::string_view kMonths[] = {"january",   "february", "march",    "april",
-                                                  "may",       "june",     "july",     "august",
-                                                  "september", "october",  "november", "december"};
-  const std::string lower = absl::AsciiStrToLower(word);
-  for (int m = 0; m < 12; ++m) {
-    if (lower == kMonths[m] || (lower.size() == 3 && lower == kMonths[m].substr(0, 3))) {
-      return m + 1;
-    }
-  }
-  return 0;
-}
-
-std::string IsoDate(int year, int month, int day) {
-  if (year < 1000 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31) return "";
-  return absl::StrFormat("%04d-%02d-%02d", year, month, day);
-}
-
 // "stated on October 22, 2019 in a campaign mailer.:" -> "2019-10-22"; "" when unparseable.
 std::string PolitiFactDate(absl::string_view raw) {
-  const std::string s(raw);
-  char month[16];
-  int day = 0, year = 0;
-  if (std::sscanf(s.c_str(), "stated on %15s %d, %d", month, &day, &year) != 3) return "";
-  return IsoDate(year, MonthNumber(month), day);
-}
-
-// "26 May 2015" -> "2015-05-26"; "" when unparseable.
-std::string DayMonthYearDate(absl::string_view raw) {
-  const std::string s(raw);
-  char month[16];
-  int day = 0, year = 0;
-  if (std::sscanf(s.c_str(), "%d %15s %d", &day, month, &year) != 3) return "";
-  return IsoDate(year, MonthNumber(month), day);
+  if (!absl::ConsumePrefix(&raw, "stated on ")) return "";
+  const size_t comma = raw.find(',');
+  if (comma == absl::string_view::npos || raw.size() < comma + 6) return "";
+  // "October 22, 2019": through the year's four digits after the comma and a space.
+  return NormalizeDate(raw.substr(0, comma + 6));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,10 +130,34 @@ class RecordBuilder {
  public:
   explicit RecordBuilder(const ReadLimits& limits) : limits_(limits) {}
 
+  // Sets `member` from `value`, read from key or column `source`. Dates are stored as ISO 8601
+  // (engine/dates.h); one that is not understood is kept in extra as "<member>_raw", the field
+  // stays empty, and the record gets a warning.
   void Set(std::string ClaimRecord::*member, absl::string_view source, std::string value) {
     const size_t limit =
         member == &ClaimRecord::text ? limits_.max_text_bytes : limits_.max_field_bytes;
     if (!CheckSize(source, value.size(), limit)) return;
+    const bool claim_date = member == &ClaimRecord::claim_date;
+    if ((claim_date || member == &ClaimRecord::review_date) && !value.empty()) {
+      std::string iso = NormalizeDate(value);
+      if (iso.empty()) {
+        const std::string raw_key = claim_date ? "claim_date_raw" : "review_date_raw";
+        absl::string_view shown = value;
+        if (shown.size() > 60) {  // cut on a UTF-8 character boundary
+          size_t cut = 60;
+          while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
+          shown = shown.substr(0, cut);
+        }
+        warnings_.push_back(
+            {std::string(source),
+             absl::StrCat("is not a date claimmatch understands (\"", shown,
+                          shown.size() < value.size() ? "...\"" : "\"", "): kept in extra as ",
+                          raw_key, "; date filters skip this claim")});
+        SetExtra(raw_key, std::move(value));
+        return;
+      }
+      value = std::move(iso);
+    }
     record_.*member = std::move(value);
   }
   void SetRating(std::optional<double> ClaimRecord::*member, std::optional<double> value) {
@@ -217,6 +214,10 @@ class RecordBuilder {
     if (record_.id.empty()) record_.id = IdFromText(record_.text);
     record_.extra_json = extra_.empty() ? "" : DumpJson(extra_);
     result.records.push_back(std::move(record_));
+    for (auto& [field, reason] : warnings_) {
+      result.warnings.push_back(Rejection{std::string(file), where.n, where.is_record_number,
+                                          std::move(field), std::move(reason)});
+    }
   }
 
  private:
@@ -229,6 +230,7 @@ class RecordBuilder {
   const ReadLimits& limits_;
   ClaimRecord record_;
   json extra_ = json::object();
+  std::vector<std::pair<std::string, std::string>> warnings_;  // (field, reason)
   bool failed_ = false;
   std::string fail_field_;
   std::string fail_reason_;
@@ -328,7 +330,7 @@ void FixUpCheckThat(RecordBuilder& b) {
   r.language = "en";
   const std::string raw_date = Scalar(b.extra(), "date");
   if (politifact) r.claim_date = PolitiFactDate(raw_date);
-  if (snopes) r.review_date = DayMonthYearDate(raw_date);
+  if (snopes) r.review_date = NormalizeDate(raw_date);  // "26 May 2015"
 }
 
 FieldMapping CheckThatMapping() {

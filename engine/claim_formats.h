@@ -27,7 +27,9 @@
 // "item_url" (itemReviewed.url), "review_author" (author names when publisher came from
 // "publisher"), "review_body", "date_modified", "sd_publisher".
 //
-// For every format: string fields are trimmed of ASCII whitespace and no-break spaces; the verdict
+// For every format: string fields are trimmed of ASCII whitespace and no-break spaces; claim and
+// review dates are stored as ISO 8601 (engine/dates.h NormalizeDate; one not understood is kept in
+// extra_json as "claim_date_raw" / "review_date_raw", with a warning); the verdict
 // is normalised with NormalizeVerdict (engine/verdict.h); a record without an id gets "url:" + the
 // review URL with scheme, "www.", fragment and trailing '/' removed and the host lower-cased (e.g.
 // "url:africacheck.org/reports/x"), else "text:" + FingerprintHex(Fingerprint64(text lower-cased,
@@ -100,8 +102,11 @@ struct Rejection {
 };
 
 struct ReadResult {
-  std::vector<ClaimRecord> records;           // in file order
-  std::vector<Rejection> rejections;          // in file order
+  std::vector<ClaimRecord> records;   // in file order
+  std::vector<Rejection> rejections;  // in file order
+  // Records kept with one field left out (a date not understood), in file order; the reason says
+  // what was done.
+  std::vector<Rejection> warnings;
   ClaimFormat detected = ClaimFormat::kAuto;  // the format actually read (never kAuto)
 };
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
+#include "engine/dates.h"
 #include "engine/verdict.h"
 
 namespace claimmatch {
@@ -467,13 +468,18 @@ bool LanguageMatches(absl::string_view claim_language, const std::vector<std::st
   return false;
 }
 
-bool DateMatches(absl::string_view date, const ClaimFilter& f) {
+bool DateMatches(absl::string_view stored, const ClaimFilter& f) {
   if (f.claim_date_from.empty() && f.claim_date_to.empty()) return true;
+  // Ingest stores ISO 8601 dates (engine/dates.h); a database ingested before dates were
+  // normalised may hold others ("October 5, 2020"), read the same way here.
+  const std::string date = NormalizeDate(stored);
   if (date.empty()) return false;
-  if (!f.claim_date_from.empty() && date.substr(0, f.claim_date_from.size()) < f.claim_date_from) {
+  if (!f.claim_date_from.empty() &&
+      absl::string_view(date).substr(0, f.claim_date_from.size()) < f.claim_date_from) {
     return false;
   }
-  if (!f.claim_date_to.empty() && date.substr(0, f.claim_date_to.size()) > f.claim_date_to) {
+  if (!f.claim_date_to.empty() &&
+      absl::string_view(date).substr(0, f.claim_date_to.size()) > f.claim_date_to) {
     return false;
   }
   return true;

@@ -59,8 +59,9 @@ struct ClaimFilter {
   std::vector<std::string> languages;
   std::vector<std::string> publishers;  // exact
   std::vector<Verdict> verdicts;        // normalised verdicts
-  // Inclusive ISO 8601 bounds on claim_date, compared on the bound's length ("2020" keeps all of
-  // 2020). When a bound is set, claims without a claim_date do not match.
+  // Inclusive ISO 8601 bounds on claim_date ("YYYY", "YYYY-MM" or "YYYY-MM-DD": engine/dates.h
+  // IsIsoDate), compared on the bound's length ("2020" keeps all of 2020) with the claim's date as
+  // NormalizeDate reads it. When a bound is set, claims without a date it reads do not match.
   std::string claim_date_from;
   std::string claim_date_to;
 };

@@ -119,6 +119,7 @@ int RunIngest(const Args& args) {
   // Read every file first: under --strict nothing is written unless all of it is good.
   std::vector<ClaimRecord> records;
   std::vector<Rejection> rejections;
+  std::vector<Rejection> warnings;
   for (const std::string& file : p.positional()) {
     absl::StatusOr<ReadResult> r;
     if (file == "-") {
@@ -131,6 +132,16 @@ int RunIngest(const Args& args) {
     if (!r.ok()) return Fail(r.status());
     for (ClaimRecord& rec : r->records) records.push_back(std::move(rec));
     for (Rejection& rej : r->rejections) rejections.push_back(std::move(rej));
+    for (Rejection& w : r->warnings) warnings.push_back(std::move(w));
+  }
+  // Records kept with a field left out: the first few, then how many more.
+  constexpr size_t kWarningsShown = 10;
+  for (size_t i = 0; i < warnings.size() && i < kWarningsShown; ++i) {
+    std::fprintf(stderr, "claimmatch: warning: %s\n", warnings[i].ToString().c_str());
+  }
+  if (warnings.size() > kWarningsShown) {
+    std::fprintf(stderr, "claimmatch: warning: ... and %s more like these\n",
+                 WithCommas(static_cast<int64_t>(warnings.size() - kWarningsShown)).c_str());
   }
   for (const Rejection& rej : rejections) {
     std::fprintf(stderr, "claimmatch: rejected: %s\n", rej.ToString().c_str());
@@ -182,6 +193,7 @@ int RunIngest(const Args& args) {
            {"updated", summary->updated},
            {"unchanged", summary->unchanged},
            {"rejected", rejections.size()},
+           {"warnings", warnings.size()},
            {"retrained", summary->retrained},
            {"claims", (*db)->manifest().claims},
            {"seconds", secs}};

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
+#include "engine/dates.h"
 #include "engine/verdict.h"
 #include "tools/commands.h"
 
@@ -123,6 +124,12 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
   }
   f.claim_date_from = p.Get("since");
   f.claim_date_to = p.Get("until");
+  for (const char* bound : {"since", "until"}) {
+    if (!p.Get(bound).empty() && !IsIsoDate(p.Get(bound))) {
+      return usage(absl::StrCat("--", bound, " needs a date YYYY, YYYY-MM or YYYY-MM-DD (got \"",
+                                p.Get(bound), "\")"));
+    }
+  }
 
   const std::string db_dir = p.Get("db");
   CM_ASSIGN_OR_RETURN(const std::string model, DatabaseModelDir(p.Get("model"), db_dir));

@@ -73,11 +73,11 @@ const Sample kSamples[] = {
      "20 minutes", "", "2022-05-11"},
     {"afp-factuel_fr.jsonld", "Le Mali a rompu ses relations diplomatiques avec la France", false,
      "Sources multiples", "2022-01-24", "Faux", Verdict::kFalse, 1, 5, 1,
-     "https://factuel.afp.com/doc.afp.com.9XC9W4", "AFP", "", "2022-01-28 18:35"},
+     "https://factuel.afp.com/doc.afp.com.9XC9W4", "AFP", "", "2022-01-28"},
     {"afp-faktencheck_de.jsonld", "Das Alte Rathaus in Leipzig ist versunken", false,
      "Facebook-Nutzer", "2021-08-14", "Falsch", Verdict::kFalse, 1, 5, 1,
      "https://faktencheck.afp.com/http%253A%252F%252Fdoc.afp.com%252F9LK8NN-1", "AFP", "",
-     "2021-08-24 14:41"},
+     "2021-08-24"},
     // The verdict is a whole Hindi sentence: the numeric rating 1 of 1..5 decides.
     {"afp-hindi_hi.jsonld", "टीपू सुल्तान की तस्वीर", false, "Several persons", "2021-07-30",
      // "ये तस्वीर अफ्रीका में ग़ुलामों के खरीद-फ़रोख़्त करने वाले की है" with nukta letters U+095A, U+095E, U+0959
@@ -88,22 +88,21 @@ const Sample kSamples[] = {
      "\u0947 \u0935\u093E\u0932\u0947 \u0915\u0940 \u0939\u0948",
      Verdict::kFalse, 1, 5, 1,
      "https://factcheckhindi.afp.com/http%253A%252F%252Fdoc.afp.com%252F9JM367", "AFP", "",
-     "2021-08-04 06:49"},
+     "2021-08-04"},
     {"africacheck-old_en.jsonld",
      "As many as “51% of South African women have experienced violence at the hands of someone "
      "with whom they are in a relationship”.",
-     false, "South African president Cyril Ramaphosa", "2020-06-13T00:00:00+00:00", "Incorrect",
-     Verdict::kFalse, 1, 6, 1,
+     false, "South African president Cyril Ramaphosa", "2020-06-13", "Incorrect", Verdict::kFalse,
+     1, 6, 1,
      "https://africacheck.org/reports/"
      "fact-checking-president-ramaphosa-have-51-of-south-african-women-experienced-intimate-"
      "partner-violence/",
-     "Africa Check", "", "2020-07-06T12:35:18+01:00"},
+     "Africa Check", "", "2020-07-06"},
     {"africacheck_en.jsonld", "Interferon alpha-2b a Covid-19 ‘vaccine’", false,
-     "Mzwandile Masina, mayor of Ekurhuleni", "2020-03-18T14:00:00+0200", "Incorrect",
-     Verdict::kFalse, 1, 6, 1,
+     "Mzwandile Masina, mayor of Ekurhuleni", "2020-03-18", "Incorrect", Verdict::kFalse, 1, 6, 1,
      "https://africacheck.org/fact-checks/reports/south-african-mayor-incorrect-about-covid-19-"
      "vaccine",
-     "Taryn Willows", "", "2020-03-27T10:46:13+0200"},
+     "Taryn Willows", "", "2020-03-27"},
     {"aosfatos_pt.jsonld", "Drauzio Varella incentiva crianças a utilizarem drogas em vídeo", false,
      "desinformação", "2022-08-11", "não_é_bem_assim", Verdict::kMixed, 5, 6, std::nullopt,
      "aosfatos.org/noticias/video-manipulado-faz-crer-que-drauzio-incentiva-criancas-a-usarem-"
@@ -120,11 +119,10 @@ const Sample kSamples[] = {
      "\u09C7\u09A8\u09CD\u09A6\u09CD\u09B0 \u09AE\u09CB\u09A6\u09C0"
      "\u0995\u09C7 \u09AC\u09CD\u09AF\u09BE\u0999\u09CD\u0997 \u0995"
      "\u09B0\u09A4\u09C7",
-     false, "Facebook Post", "2021-06-17T14:49:04+05:30", "False", Verdict::kFalse, 1, std::nullopt,
-     std::nullopt,
+     false, "Facebook Post", "2021-06-17", "False", Verdict::kFalse, 1, std::nullopt, std::nullopt,
      "https://bangla.boomlive.in/fast-check/"
      "fact-check-new-york-times-edited-front-page-modi-crying-crocodile-fake-news-13562",
-     "BOOM", "", "2021-06-17T14:49:04+05:30"},
+     "BOOM", "", "2021-06-17"},
     {"comprova_pt.jsonld",
      "Vídeo mostra casa que Lula está alugando pelo valor de R$ 20.500 no bairro Alto de "
      "Pinheiros, em São Paulo.",
@@ -152,7 +150,7 @@ const Sample kSamples[] = {
      "https://verifica.efe.com/detenidos-mayoria-espanoles-no-extranjeros-como-asegura-ferris/",
      "Agencia EFE", "", "2022-10-24"},
     {"estadao_pt.jsonld", "Yanomamis em situação de desnutrição são venezuelanos, não brasileiros",
-     false, "Oswaldo Eustáquio", "2023-01-24T13:32:06.838Z", "Falso", Verdict::kFalse, 1, 2, 1,
+     false, "Oswaldo Eustáquio", "2023-01-24", "Falso", Verdict::kFalse, 1, 2, 1,
      "/estadao-verifica/yanomamis-desnutricao-venezuelanos-brasileiros-maduro-lula/",
      "Clarissa Pacheco", "", ""},
     // A sentence verdict with ratingValue "": unknown text, no value, so kOther.
@@ -174,12 +172,12 @@ const Sample kSamples[] = {
      "ad%d8%a7%d9%83%d8%a7%d8%a9-%d8%a7%d9%84%d8%b7%d9%8a%d8%b1%d8%a7%d9%86/",
      "Fatabyyano Platform", "", "2022-08-24"},
     {"google-factcheck-api-claim_ur.json", "کانپور کے ہیلٹ اسپتال میں مریض کی پٹائی کرتا ڈاکٹر",
-     false, "FB User-Harshit Pandey", "2019-06-20T12:12:40Z", "False", Verdict::kFalse,
-     std::nullopt, std::nullopt, std::nullopt,
+     false, "FB User-Harshit Pandey", "2019-06-20", "False", Verdict::kFalse, std::nullopt,
+     std::nullopt, std::nullopt,
      "https://www.vishvasnews.com/urdu/society/"
      "viral-video-of-doctor-beating-patient-is-of-jaipur-sms-hospital-not-from-kanpur-hallet-"
      "hospital/",
-     "vishvasnews.com", "ur", "2019-06-20T12:12:40Z"},
+     "vishvasnews.com", "ur", "2019-06-20"},
     {"indiatoday-mixed_en.ldjson-blocks.html",
      "Pictures of a man posing for a maternity shoot because his wife refused and he had already "
      "paid the photographer.",
@@ -189,9 +187,9 @@ const Sample kSamples[] = {
      "India Today", "", "2020-10-13"},
     // Lupa: "Falso" at ratingValue 4 of 6; the text decides.
     {"lupa_pt.jsonld", "“BR 277 Foz do Iguaçu. Mais uma obra de Bolsonaro”", false,
-     "Post no Facebook", "2020-08-31 17:22:16", "Falso", Verdict::kFalse, 4, 6, std::nullopt,
+     "Post no Facebook", "2020-08-31", "Falso", Verdict::kFalse, 4, 6, std::nullopt,
      "https://piaui.folha.uol.com.br/lupa/2020/08/31/verificamos-viaduto-obra-bolsonaro/",
-     "Agência Lupa", "", "2020-08-31 17:22:16"},
+     "Agência Lupa", "", "2020-08-31"},
     {"newschecker_en.jsonld", "Saudi team members to be awarded with Rolls Royce phantom car",
      false, "Viral social media post", "2022-11-22", "False", Verdict::kFalse, std::nullopt, 2, 2,
      "https://newschecker.in/sports-4/saudi-team-denies-reports-of-being-awarded-rolls-royce-by-"
@@ -202,11 +200,10 @@ const Sample kSamples[] = {
      "Line, FB", "2022-04-04", "錯誤", Verdict::kFalse, std::nullopt, 5, 1,
      "https://tfc-taiwan.org.tw/articles/7177", "台灣事實查核中心", "", "2022-04-08"},
     {"thequint_en.jsonld", "Last Tweets of Sushant Singh Rajput shared on 14 June", false,
-     "Facebook,WhatsApp,Twitter,media outlets", "2020-06-16T20:15:35+05:30", "False",
-     Verdict::kFalse, 1, 5, 0,
+     "Facebook,WhatsApp,Twitter,media outlets", "2020-06-16", "False", Verdict::kFalse, 1, 5, 0,
      "https://www.thequint.com/news/webqoof/"
      "are-these-last-tweets-of-sushant-singh-rajput-no-images-are-fake-fact-check",
-     "The Quint", "", "2020-06-16T20:15:35+05:30"},
+     "The Quint", "", "2020-06-16"},
 };
 
 class ClaimReviewSampleTest : public ::testing::TestWithParam<Sample> {};
@@ -404,10 +401,10 @@ TEST(FactCheckApiTest, SearchResponseGivesOneRecordPerReview) {
   EXPECT_EQ(a.id, "url:politifact.com/x");
   EXPECT_EQ(a.text, "Claim one");
   EXPECT_EQ(a.claimant, "Someone");
-  EXPECT_EQ(a.claim_date, "2020-01-01T00:00:00Z");
+  EXPECT_EQ(a.claim_date, "2020-01-01");
   EXPECT_EQ(a.publisher, "PolitiFact");
   EXPECT_EQ(a.title, "T1");
-  EXPECT_EQ(a.review_date, "2020-01-02T00:00:00Z");
+  EXPECT_EQ(a.review_date, "2020-01-02");
   EXPECT_EQ(a.verdict, "Pants on Fire");
   EXPECT_EQ(a.verdict_normalized, Verdict::kFalse);
   EXPECT_EQ(a.language, "en");
@@ -452,6 +449,37 @@ TEST(JsonlTest, DefaultMappingAndExtraFields) {
   EXPECT_EQ(b.rating_value, 4.0);
   EXPECT_EQ(b.verdict_normalized, Verdict::kMostlyTrue);  // numeric fallback
   EXPECT_EQ(b.extra_json, "");
+}
+
+// Dates are stored as ISO 8601; one that is not understood is kept in extra, with a warning that
+// names the file, line and field, and the record is still read.
+TEST(JsonlTest, DatesAreNormalisedOrKeptRawWithAWarning) {
+  const ReadResult result = Parse(
+      "claims.jsonl",
+      "{\"claim\": \"One\", \"date\": \"October 5, 2020\", \"review_date\": "
+      "\"2020-10-07T08:00Z\"}\n"
+      "{\"claim\": \"Two\", \"date\": \"05/10/2020\"}\n"
+      "{\"claim\": \"Three\", \"claim_date\": \"25/10/2020\", \"review_date\": \"yesterday\"}\n",
+      ClaimFormat::kJsonl);
+  EXPECT_THAT(RejectionStrings(result), ElementsAre());
+  ASSERT_EQ(result.records.size(), 3u);
+  EXPECT_EQ(result.records[0].claim_date, "2020-10-05");
+  EXPECT_EQ(result.records[0].review_date, "2020-10-07");
+  EXPECT_EQ(result.records[0].extra_json, "");
+  EXPECT_EQ(result.records[1].claim_date, "");
+  EXPECT_EQ(result.records[1].extra_json, R"({"claim_date_raw":"05/10/2020"})");
+  EXPECT_EQ(result.records[2].claim_date, "2020-10-25");
+  EXPECT_EQ(result.records[2].review_date, "");
+  EXPECT_EQ(result.records[2].extra_json, R"({"review_date_raw":"yesterday"})");
+  std::vector<std::string> warnings;
+  for (const Rejection& w : result.warnings) warnings.push_back(w.ToString());
+  EXPECT_THAT(warnings,
+              ElementsAre("claims.jsonl:2: field \"date\" is not a date claimmatch understands "
+                          "(\"05/10/2020\"): kept in extra as claim_date_raw; date filters skip "
+                          "this claim",
+                          "claims.jsonl:3: field \"review_date\" is not a date claimmatch "
+                          "understands (\"yesterday\"): kept in extra as review_date_raw; date "
+                          "filters skip this claim"));
 }
 
 TEST(JsonlTest, CustomMapping) {

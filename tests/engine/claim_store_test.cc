@@ -372,6 +372,29 @@ TEST(ClaimStoreTest, MatchesFilterByLanguagePublisherVerdictAndDate) {
   EXPECT_THAT(*store->MatchesFilter(rows, f), ElementsAre(true, false, false, false));
 }
 
+// Databases ingested before dates were normalised hold dates as written: the filter reads them as
+// ingest now would, and a date it cannot read never passes a bound.
+TEST(ClaimStoreTest, DateFilterReadsDatesStoredAsWritten) {
+  auto store = OpenOrDie(testing::MakeTempDir("store_legacy_dates"));
+  ASSERT_NE(store, nullptr);
+  ClaimRecord a = MakeClaim("a", "1");
+  a.claim_date = "October 5, 2020";
+  ClaimRecord b = MakeClaim("b", "2");
+  b.claim_date = "yesterday";
+  ClaimRecord c = MakeClaim("c", "3");
+  c.claim_date = "2019-06-01";
+  ASSERT_THAT(store->UpsertBatch({a, b, c}), IsOk());
+  const std::vector<ClaimRowId> rows = {1, 2, 3};
+  ClaimFilter f;
+  f.claim_date_from = "2020";
+  EXPECT_THAT(*store->MatchesFilter(rows, f), ElementsAre(true, false, false));
+  f = ClaimFilter{};
+  f.claim_date_to = "2020-10-04";
+  EXPECT_THAT(*store->MatchesFilter(rows, f), ElementsAre(false, false, true));
+  f.claim_date_to = "2020-10";
+  EXPECT_THAT(*store->MatchesFilter(rows, f), ElementsAre(true, false, true));
+}
+
 TEST(ClaimStoreTest, CorruptHeaderIsDataLossWithPathAndHint) {
   const std::string dir = testing::MakeTempDir("store_corrupt");
   OpenOrDie(dir);

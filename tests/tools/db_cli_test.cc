@@ -169,6 +169,27 @@ TEST_F(DbCliTest, RejectionsAreReportedAndStrictWritesNothing) {
   EXPECT_EQ(Info()["claims"], 2);
 }
 
+// A date ingest cannot read keeps its record: a warning names file, line and field, and the JSON
+// summary counts it.
+TEST_F(DbCliTest, DatesNotUnderstoodAreWarnings) {
+  const std::string file = JoinPath(dir_, "dated.jsonl");
+  ASSERT_THAT(WriteFileAtomically(file,
+                                  "{\"id\": \"a\", \"claim\": \"A dated claim.\", \"date\": "
+                                  "\"Oct 5, 2020\"}\n"
+                                  "{\"id\": \"b\", \"claim\": \"An undated claim.\", \"date\": "
+                                  "\"last week\"}\n"),
+              IsOk());
+  const auto r = Run({"ingest", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("claimmatch: warning: " + file +
+                               ":2: field \"date\" is not a date claimmatch understands (\"last "
+                               "week\"): kept in extra as claim_date_raw"));
+  EXPECT_EQ(json::parse(r.out)["added"], 2);
+  EXPECT_EQ(json::parse(r.out)["warnings"], 1);
+  EXPECT_EQ(json::parse(r.out)["rejected"], 0);
+  EXPECT_EQ(Info()["claims"], 2);
+}
+
 TEST_F(DbCliTest, DeleteAndReindexAndModelMismatch) {
   ASSERT_EQ(Run({"ingest", "-q", Data("claims-dev-excerpt/politifact-claims.jsonl")}).exit_code, 0);
   const auto del = Run({"delete", "vclaim-pol-00001", "vclaim-pol-99999"});

@@ -248,6 +248,8 @@ TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
            {"lookup", "--names-only-idf", "-1", "some claim text"},
            {"lookup", "--lexical-candidates", "0", "some claim text"},
            {"lookup", "--dense-candidates", "0", "some claim text"},
+           {"lookup", "--since", "2020-13", "some claim text"},
+           {"lookup", "--until", "05/10/2020", "some claim text"},
            {"lookup", "--no-such-option", "some claim text"},
        }) {
     const auto r = Run(bad);
@@ -256,6 +258,8 @@ TEST_F(MatchCliTest, LookupUsageErrorsExit2) {
   }
   EXPECT_THAT(Run({"lookup", "--names-only-idf", "x", "some claim text"}).err,
               HasSubstr("--names-only-idf needs a number >= 0"));
+  EXPECT_THAT(Run({"lookup", "--since", "yesterday", "some claim text"}).err,
+              HasSubstr("--since needs a date YYYY, YYYY-MM or YYYY-MM-DD (got \"yesterday\")"));
 }
 
 TEST_F(MatchCliTest, LookupMissingDatabaseFails) {
