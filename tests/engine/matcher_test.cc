@@ -25,6 +25,8 @@ using ::claimmatch::testing::IsOk;
 using ::claimmatch::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 std::string DefaultModelDir() { return JoinPath(testing::TestDataDir(), "../../models/default"); }
@@ -279,6 +281,24 @@ TEST_F(MatcherTest, UnrelatedSentenceGetsNoneForEveryResult) {
           << MatchModeName(mode) << " " << m.claim.id << " confidence " << m.confidence;
       EXPECT_LT(m.confidence, RerankerModel::Default().suggest_threshold);
     }
+  }
+}
+
+// A text without a letter or digit gets no results in any mode (not the nearest claims to an
+// empty vector), alone or in a batch beside a real query.
+TEST_F(MatcherTest, TextWithoutWordsGetsNoResults) {
+  for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    o.k = 12;
+    for (const char* text : {"", "   ", "?! ...", "\t\n"}) {
+      EXPECT_THAT(MatchOrDie(text, o), IsEmpty()) << MatchModeName(mode) << " '" << text << "'";
+    }
+    auto batch = matcher_->MatchBatch({"  ", "wind turbines cause cancer"}, o);
+    ASSERT_THAT(batch, IsOk());
+    ASSERT_EQ(batch->size(), 2u);
+    EXPECT_THAT((*batch)[0], IsEmpty());
+    EXPECT_THAT((*batch)[1], Not(IsEmpty())) << MatchModeName(mode);
   }
 }
 
