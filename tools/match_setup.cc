@@ -19,10 +19,10 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("mode", "dense, lexical or hybrid (dense + BM25 + re-ranker)", "hybrid")
       .Option("k", "results per query", absl::StrCat(default_k), "", 'k')
       .Option("match-threshold",
-              "re-ranker probability for an automatic match "
-              "(default: calibrated, see README)",
+              "decision confidence (0-1) at which a result is an automatic match "
+              "(default: the re-ranker's calibrated value, see README)",
               "")
-      .Option("suggest-threshold", "probability for a suggestion (default: calibrated)", "")
+      .Option("suggest-threshold", "decision confidence for a suggestion (default: calibrated)", "")
       .Option("min-words", "texts with fewer words are never auto-matched", "4")
       .Option("names-only-idf",
               "texts sharing only names and words of lower BM25 idf with a claim are at most "
@@ -32,7 +32,7 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("publisher", "only claims from these publishers (comma-separated)", "")
       .Option("verdict", "only these normalised verdicts (false,mostly-false,mixed,...)", "")
       .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
-      .Option("until", "only claims made on or before this date", "")
+      .Option("until", "only claims made on or before this date (YYYY[-MM[-DD]])", "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
       .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "100")
       .Option("dense-candidates", "nearest claims per query fed to the re-ranker", "50")
