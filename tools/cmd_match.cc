@@ -1,11 +1,14 @@
 // The matching commands: lookup (the fact-checker's tool) and eval (ranking quality).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -130,6 +133,37 @@ int RunEval(const Args& args) {
   if (!queries.ok()) return Fail(queries.status());
   absl::StatusOr<Qrels> qrels = ReadQrels(p.Get("qrels"));
   if (!qrels.ok()) return Fail(qrels.status());
+  // Mismatched files give plausible-looking numbers: say what does not line up. Examples are the
+  // smallest ids, so the message does not depend on hash order.
+  {
+    absl::flat_hash_set<std::string> query_ids;
+    for (const EvalQuery& q : *queries) query_ids.insert(q.id);
+    std::vector<std::string> unasked, absent, unjudged;
+    for (const auto& [qid, gold] : *qrels) {
+      if (!query_ids.contains(qid)) unasked.push_back(qid);
+      for (const std::string& id : gold) {
+        absl::StatusOr<std::optional<ClaimRecord>> c = s->db->store().GetById(id);
+        if (!c.ok()) return Fail(c.status());
+        if (!c->has_value()) absent.push_back(id);
+      }
+    }
+    for (const EvalQuery& q : *queries) {
+      if (!qrels->contains(q.id)) unjudged.push_back(q.id);
+    }
+    auto warn = [&](std::vector<std::string>& ids, absl::string_view what) {
+      if (ids.empty()) return;
+      std::sort(ids.begin(), ids.end());
+      std::fprintf(stderr, "claimmatch: warning: %zu %.*s (first: %s)\n", ids.size(),
+                   static_cast<int>(what.size()), what.data(), ids[0].c_str());
+    };
+    warn(unasked, absl::StrCat("judged queries of ", p.Get("qrels"), " are not in ",
+                               p.Get("queries"), ": each scores 0"));
+    warn(absent, absl::StrCat("gold claims of ", p.Get("qrels"),
+                              " are not in the database: is --db the claim collection these "
+                              "qrels judge?"));
+    warn(unjudged, absl::StrCat("queries of ", p.Get("queries"), " have no gold claim in ",
+                                p.Get("qrels"), ": ranked, but not scored"));
+  }
 
   TrecRun run;
   std::string run_text;

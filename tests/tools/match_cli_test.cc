@@ -681,6 +681,35 @@ TEST_F(MatchCliTest, EvalLexicalMetricsRunFileAndJson) {
   EXPECT_THAT(j["reranker"].get<std::string>(), HasSubstr("models/default/reranker.json"));
 }
 
+// Files that do not line up still give metrics, with a warning for each mismatch: judged queries
+// missing from the query file, gold claims missing from the database, unjudged queries. The
+// well-matched files above warn about nothing.
+TEST_F(MatchCliTest, EvalWarnsWhenQueriesQrelsAndDatabaseDoNotLineUp) {
+  const std::string queries = Write("q.tsv", kQueriesTsv);
+  const std::string qrels = Write("q.qrels", kQrels);
+  const auto good = Run({"eval", "--mode", "lexical", "--queries", queries, "--qrels", qrels});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.err, Not(HasSubstr("warning")));
+
+  const std::string odd = Write("odd.qrels",
+                                "q1 0 c03 1\n"
+                                "q2 0 no-such-claim 1\n"
+                                "q2 0 nor-this-one 1\n"
+                                "q9 0 c01 1\n");
+  const auto r = Run({"eval", "--mode", "lexical", "--queries", queries, "--qrels", odd});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Averaged over q1 (AP 1), q2 (0) and q9 (not asked: 0).
+  EXPECT_EQ(r.out, "MAP@1=0.3333 MAP@3=0.3333 MAP@5=0.3333 MRR=0.3333 R@5=0.3333 R@100=0.3333\n");
+  EXPECT_THAT(r.err, HasSubstr("claimmatch: warning: 1 judged queries of " + odd + " are not in " +
+                               queries + ": each scores 0 (first: q9)"));
+  EXPECT_THAT(r.err, HasSubstr("claimmatch: warning: 2 gold claims of " + odd +
+                               " are not in the database: is --db the claim collection these "
+                               "qrels judge? (first: no-such-claim)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("claimmatch: warning: 3 queries of " + queries + " have no gold claim in " +
+                        odd + ": ranked, but not scored (first: q3)"));
+}
+
 // --lexical-candidates sets the BM25 top n: with 1, a lexical run ranks one claim per query (the
 // BM25 best, so MAP@1 is unchanged: 0.7 as above).
 TEST_F(MatchCliTest, EvalLexicalCandidatesLimitsTheBm25Channel) {
