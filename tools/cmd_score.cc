@@ -26,7 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "embeddings/utf8.h"
@@ -88,20 +90,31 @@ class RecordReader {
         id_field_(std::move(id_field)),
         text_field_(std::move(text_field)) {}
 
+  // For TSV and CSV: reads the header line. Returns OK (also for the other formats, which have
+  // none, and for an empty input: no records); fails with kInvalidArgument naming `input_name`
+  // when the header has no column for the text. Call once, before NextLine. Not thread-safe.
+  absl::Status ReadHeader(absl::string_view input_name) {
+    if (format_ != InputFormat::kTsv && format_ != InputFormat::kCsv) return absl::OkStatus();
+    std::string line;
+    if (!ReadRawLine(&line)) return absl::OkStatus();  // nothing to score
+    if (format_ == InputFormat::kTsv) {
+      header_ = absl::StrSplit(line, '\t');
+    } else {
+      SplitCsv(line, &header_);
+    }
+    if (std::find(header_.begin(), header_.end(), text_field_) == header_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(input_name, ":1: the header has no column \"",
+                                                     text_field_,
+                                                     "\" (columns: ", absl::StrJoin(header_, ", "),
+                                                     "); name the text column with --text-field"));
+    }
+    return absl::OkStatus();
+  }
+
   // Reads the next record's line (after the header, skipping blank JSONL lines) and its 1-based
   // line number; false at the end of input. Not thread-safe.
   bool NextLine(std::string* line, int64_t* line_no) {
-    while (std::getline(in_, *line)) {
-      ++line_no_;
-      if (!line->empty() && line->back() == '\r') line->pop_back();
-      if ((format_ == InputFormat::kTsv || format_ == InputFormat::kCsv) && header_.empty()) {
-        if (format_ == InputFormat::kTsv) {
-          header_ = absl::StrSplit(*line, '\t');
-        } else {
-          SplitCsv(*line, &header_);
-        }
-        continue;
-      }
+    while (ReadRawLine(line)) {
       if (format_ == InputFormat::kJsonl && line->find_first_not_of(" \t") == std::string::npos) {
         continue;
       }
@@ -188,6 +201,16 @@ class RecordReader {
     if (r->error.empty() && r->text.find_first_not_of(" \t") == std::string::npos) {
       r->error = absl::StrCat("field \"", text_field_, "\" is empty");
     }
+  }
+
+  // Reads one line without its "\r\n" or "\n" (and, on the first line, a UTF-8 byte order mark, as
+  // spreadsheet exports write); counts it. False at the end of input.
+  bool ReadRawLine(std::string* line) {
+    if (!std::getline(in_, *line)) return false;
+    ++line_no_;
+    if (!line->empty() && line->back() == '\r') line->pop_back();
+    if (line_no_ == 1 && absl::StartsWith(*line, "\xEF\xBB\xBF")) line->erase(0, 3);
+    return true;
   }
 
   std::istream& in_;
@@ -369,6 +392,13 @@ int RunScore(const Args& args) {
   std::string rejects_text;
   const bool quiet = p.GetFlag("quiet");
   RecordReader reader(*in, format, p.Get("id-field"), p.Get("text-field"));
+  if (absl::Status st = reader.ReadHeader(input == "-" ? "<stdin>" : input); !st.ok()) {
+    if (out != stdout) {
+      std::fclose(out);
+      if (skip == 0) std::remove(partial.c_str());
+    }
+    return Fail(st);
+  }
   ProgressBar bar("score", "records", !quiet);
   int64_t total_in = 0, rejected = 0, scored = 0;
   std::map<std::string, int64_t> matches_by_verdict, suggestions_by_verdict;

@@ -553,6 +553,44 @@ TEST_F(MatchCliTest, ScoreCsvAndPlainLines) {
   EXPECT_EQ(json::parse(lines[2])["matches"][0]["claim_id"], "c06");
 }
 
+// Spreadsheet exports start with a UTF-8 byte order mark: it is not part of the first column's
+// name (nor of a JSONL line's), so "id" is found. A header without the text column stops the run
+// before anything is written, naming the columns; an empty input is zero records.
+TEST_F(MatchCliTest, ScoreHeaderByteOrderMarkAndMissingTextColumn) {
+  const std::string csv = Write("bom.csv",
+                                "\xEF\xBB\xBFid,text\r\n"
+                                "x1,Wind turbines cause cancer in people who live nearby.\r\n");
+  const auto c = Run({"score", "-q", "--input", csv});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_THAT(Lines(c.out), SizeIs(1));
+  const json x1 = json::parse(Lines(c.out)[0]);
+  EXPECT_EQ(x1["id"], "x1");
+  EXPECT_EQ(x1.size(), 4u) << x1.dump();  // id, text, decision, matches: no "\ufeffid"
+  EXPECT_EQ(x1["matches"][0]["claim_id"], "c06");
+
+  const auto j =
+      Run({"score", "-q", "--format", "jsonl"},
+          "\xEF\xBB\xBF{\"id\": \"j1\", \"text\": \"Vaccines cause autism in children.\"}\n");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(json::parse(j.out)["matches"][0]["claim_id"], "c01");
+
+  const std::string tsv = Write("body.tsv", "id\tbody\nx1\tVaccines cause autism.\n");
+  const std::string out = JoinPath(dir_, "out.jsonl");
+  const auto t = Run({"score", "--input", tsv, "--output", out});
+  EXPECT_EQ(t.exit_code, 1);
+  EXPECT_THAT(t.err, HasSubstr(tsv + ":1: the header has no column \"text\" (columns: id, body); "
+                                     "name the text column with --text-field"));
+  EXPECT_FALSE(PathExists(out));
+  EXPECT_FALSE(PathExists(out + ".partial"));
+  const auto renamed = Run({"score", "-q", "--input", tsv, "--text-field", "body"});
+  ASSERT_EQ(renamed.exit_code, 0) << renamed.err;
+  EXPECT_EQ(json::parse(renamed.out)["matches"][0]["claim_id"], "c01");
+
+  const auto empty = Run({"score", "-q", "--input", Write("empty.csv", "")});
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "");
+}
+
 // Regression (was a bug in tools/cmd_score.cc): the rejects of the records before the resume point
 // are lost. The interrupted run never wrote --rejects (it is written at the end), and the resumed
 // run skips those records unread, so its --rejects file and summary miss them.
