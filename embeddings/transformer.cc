@@ -65,47 +65,51 @@ absl::StatusOr<int> GetInt(const std::string& file, const nlohmann::json& cfg, c
 
 absl::StatusOr<TransformerConfig> ParseTransformerConfig(const std::string& file,
                                                          const ModelDir& dir) {
-  const nlohmann::json& cfg = dir.config;
-  if (dir.model_type != "xlm-roberta" && dir.model_type != "roberta" &&
-      dir.model_type != "camembert") {
-    return Invalid(file, absl::StrCat("unsupported architecture model_type \"", dir.model_type,
-                                      "\" (supported: xlm-roberta, roberta, camembert, "
-                                      "claimmatch-static)"));
+  try {
+    const nlohmann::json& cfg = dir.config;
+    if (dir.model_type != "xlm-roberta" && dir.model_type != "roberta" &&
+        dir.model_type != "camembert") {
+      return Invalid(file, absl::StrCat("unsupported architecture model_type \"", dir.model_type,
+                                        "\" (supported: xlm-roberta, roberta, camembert, "
+                                        "claimmatch-static)"));
+    }
+    const std::string act = cfg.value("hidden_act", std::string("gelu"));
+    if (act != "gelu") {
+      return Invalid(file, absl::StrCat("unsupported hidden_act \"", act, "\" (supported: gelu)"));
+    }
+    if (cfg.contains("position_embedding_type") && cfg["position_embedding_type"] != "absolute") {
+      return Invalid(file, "unsupported position_embedding_type (supported: absolute)");
+    }
+    TransformerConfig c;
+    CM_ASSIGN_OR_RETURN(c.vocab_size, GetInt(file, cfg, "vocab_size", true, 0));
+    CM_ASSIGN_OR_RETURN(c.hidden, GetInt(file, cfg, "hidden_size", true, 0));
+    CM_ASSIGN_OR_RETURN(c.layers, GetInt(file, cfg, "num_hidden_layers", true, 0));
+    CM_ASSIGN_OR_RETURN(c.heads, GetInt(file, cfg, "num_attention_heads", true, 0));
+    CM_ASSIGN_OR_RETURN(c.intermediate, GetInt(file, cfg, "intermediate_size", true, 0));
+    CM_ASSIGN_OR_RETURN(c.max_positions, GetInt(file, cfg, "max_position_embeddings", true, 0));
+    CM_ASSIGN_OR_RETURN(c.type_vocab_size, GetInt(file, cfg, "type_vocab_size", false, 1));
+    CM_ASSIGN_OR_RETURN(c.pad_token_id, GetInt(file, cfg, "pad_token_id", false, 1));
+    c.position_offset = c.pad_token_id + 1;
+    if (cfg.contains("layer_norm_eps")) {
+      if (!cfg["layer_norm_eps"].is_number())
+        return Invalid(file, "\"layer_norm_eps\" is not a number");
+      c.layer_norm_eps = cfg["layer_norm_eps"].get<float>();
+    }
+    if (c.hidden == 0 || c.heads == 0 || c.hidden % c.heads != 0) {
+      return Invalid(file, "hidden_size must be a positive multiple of num_attention_heads");
+    }
+    if (c.vocab_size == 0 || c.layers == 0 || c.intermediate == 0 || c.type_vocab_size == 0) {
+      return Invalid(file,
+                     "vocab_size, num_hidden_layers, intermediate_size and type_vocab_size "
+                     "must be positive");
+    }
+    if (c.max_positions <= c.position_offset + 1) {
+      return Invalid(file, "max_position_embeddings is too small");
+    }
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat(file, ": unexpected JSON: ", e.what()));
   }
-  const std::string act = cfg.value("hidden_act", std::string("gelu"));
-  if (act != "gelu") {
-    return Invalid(file, absl::StrCat("unsupported hidden_act \"", act, "\" (supported: gelu)"));
-  }
-  if (cfg.contains("position_embedding_type") && cfg["position_embedding_type"] != "absolute") {
-    return Invalid(file, "unsupported position_embedding_type (supported: absolute)");
-  }
-  TransformerConfig c;
-  CM_ASSIGN_OR_RETURN(c.vocab_size, GetInt(file, cfg, "vocab_size", true, 0));
-  CM_ASSIGN_OR_RETURN(c.hidden, GetInt(file, cfg, "hidden_size", true, 0));
-  CM_ASSIGN_OR_RETURN(c.layers, GetInt(file, cfg, "num_hidden_layers", true, 0));
-  CM_ASSIGN_OR_RETURN(c.heads, GetInt(file, cfg, "num_attention_heads", true, 0));
-  CM_ASSIGN_OR_RETURN(c.intermediate, GetInt(file, cfg, "intermediate_size", true, 0));
-  CM_ASSIGN_OR_RETURN(c.max_positions, GetInt(file, cfg, "max_position_embeddings", true, 0));
-  CM_ASSIGN_OR_RETURN(c.type_vocab_size, GetInt(file, cfg, "type_vocab_size", false, 1));
-  CM_ASSIGN_OR_RETURN(c.pad_token_id, GetInt(file, cfg, "pad_token_id", false, 1));
-  c.position_offset = c.pad_token_id + 1;
-  if (cfg.contains("layer_norm_eps")) {
-    if (!cfg["layer_norm_eps"].is_number())
-      return Invalid(file, "\"layer_norm_eps\" is not a number");
-    c.layer_norm_eps = cfg["layer_norm_eps"].get<float>();
-  }
-  if (c.hidden == 0 || c.heads == 0 || c.hidden % c.heads != 0) {
-    return Invalid(file, "hidden_size must be a positive multiple of num_attention_heads");
-  }
-  if (c.vocab_size == 0 || c.layers == 0 || c.intermediate == 0 || c.type_vocab_size == 0) {
-    return Invalid(file,
-                   "vocab_size, num_hidden_layers, intermediate_size and type_vocab_size "
-                   "must be positive");
-  }
-  if (c.max_positions <= c.position_offset + 1) {
-    return Invalid(file, "max_position_embeddings is too small");
-  }
-  return c;
 }
 
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(const TransformerConfig& config,

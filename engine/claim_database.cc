@@ -61,48 +61,53 @@ std::vector<std::string> ClaimDatabase::LexicalFields(const ClaimRecord& record)
 }
 
 absl::StatusOr<Manifest> ClaimDatabase::ReadManifest(absl::string_view dir) {
-  const std::string path = JoinPath(dir, kManifestFile);
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) {
-      return absl::NotFoundError(absl::StrCat(dir, " is not a claim database (no ", kManifestFile,
-                                              "); create one with `claimmatch ingest --db ", dir,
-                                              " FILE...`"));
+  try {
+    const std::string path = JoinPath(dir, kManifestFile);
+    absl::StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) {
+      if (absl::IsNotFound(text.status())) {
+        return absl::NotFoundError(absl::StrCat(dir, " is not a claim database (no ", kManifestFile,
+                                                "); create one with `claimmatch ingest --db ", dir,
+                                                " FILE...`"));
+      }
+      return text.status();
     }
-    return text.status();
+    const json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    auto corrupt = [&](absl::string_view what) {
+      return absl::DataLossError(absl::StrCat(path, ": ", what, "; ", ReindexHint(dir)));
+    };
+    if (j.is_discarded() || !j.is_object()) return corrupt("not valid JSON (corrupt manifest)");
+    if (!j.contains("checksum") || !j["checksum"].is_string()) return corrupt("no checksum");
+    json body = j;
+    body.erase("checksum");
+    if (FingerprintHex(Fingerprint64(body.dump())) != j["checksum"].get<std::string>()) {
+      return corrupt("checksum mismatch (corrupt or edited manifest)");
+    }
+    Manifest m;
+    if (!body.contains("format_version") || !body["format_version"].is_number_integer()) {
+      return corrupt("no format_version");
+    }
+    m.format_version = body["format_version"].get<int>();
+    if (m.format_version > Manifest::kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": database format ", m.format_version, " is newer than this claimmatch supports (",
+          Manifest::kFormatVersion, "); use a newer claimmatch"));
+    }
+    const json& model = body.value("model", json::object());
+    m.model.name = model.value("name", "");
+    m.model.path = model.value("path", "");
+    m.model.weights_hash = model.value("weights_hash", "");
+    m.model.dim = model.value("dim", 0);
+    m.metric = body.value("metric", "inner_product");
+    m.index_type = body.value("index_type", "flat");
+    m.ivf_lists = body.value("ivf_lists", int64_t{m.index_type == "flat" ? 0 : -1});
+    m.claims = body.value("claims", int64_t{0});
+    m.store_uuid = body.value("store_uuid", "");
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat(JoinPath(dir, kManifestFile), ": unexpected JSON: ", e.what()));
   }
-  const json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  auto corrupt = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(path, ": ", what, "; ", ReindexHint(dir)));
-  };
-  if (j.is_discarded() || !j.is_object()) return corrupt("not valid JSON (corrupt manifest)");
-  if (!j.contains("checksum") || !j["checksum"].is_string()) return corrupt("no checksum");
-  json body = j;
-  body.erase("checksum");
-  if (FingerprintHex(Fingerprint64(body.dump())) != j["checksum"].get<std::string>()) {
-    return corrupt("checksum mismatch (corrupt or edited manifest)");
-  }
-  Manifest m;
-  if (!body.contains("format_version") || !body["format_version"].is_number_integer()) {
-    return corrupt("no format_version");
-  }
-  m.format_version = body["format_version"].get<int>();
-  if (m.format_version > Manifest::kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": database format ", m.format_version, " is newer than this claimmatch supports (",
-        Manifest::kFormatVersion, "); use a newer claimmatch"));
-  }
-  const json& model = body.value("model", json::object());
-  m.model.name = model.value("name", "");
-  m.model.path = model.value("path", "");
-  m.model.weights_hash = model.value("weights_hash", "");
-  m.model.dim = model.value("dim", 0);
-  m.metric = body.value("metric", "inner_product");
-  m.index_type = body.value("index_type", "flat");
-  m.ivf_lists = body.value("ivf_lists", int64_t{m.index_type == "flat" ? 0 : -1});
-  m.claims = body.value("claims", int64_t{0});
-  m.store_uuid = body.value("store_uuid", "");
-  return m;
 }
 
 absl::Status ClaimDatabase::WriteManifest() {

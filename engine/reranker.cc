@@ -81,54 +81,58 @@ std::string RerankerModel::ToJson() const {
 
 absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
                                                       absl::string_view name) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  auto bad = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(name, ": ", what));
-  };
-  if (j.is_discarded() || !j.is_object()) return bad("not valid JSON");
-  if (j.value("format", "") != "claimmatch-reranker") return bad("not a claimmatch re-ranker");
-  if (!j.contains("checksum") || !j["checksum"].is_string()) return bad("no checksum");
-  json body = j;
-  body.erase("checksum");
-  if (FingerprintHex(Fingerprint64(body.dump())) != j["checksum"].get<std::string>()) {
-    return bad("checksum mismatch (corrupt or edited file)");
+  try {
+    json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    auto bad = [&](absl::string_view what) {
+      return absl::DataLossError(absl::StrCat(name, ": ", what));
+    };
+    if (j.is_discarded() || !j.is_object()) return bad("not valid JSON");
+    if (j.value("format", "") != "claimmatch-reranker") return bad("not a claimmatch re-ranker");
+    if (!j.contains("checksum") || !j["checksum"].is_string()) return bad("no checksum");
+    json body = j;
+    body.erase("checksum");
+    if (FingerprintHex(Fingerprint64(body.dump())) != j["checksum"].get<std::string>()) {
+      return bad("checksum mismatch (corrupt or edited file)");
+    }
+    if (!j["version"].is_number_integer() || j["version"].get<int>() > kVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, ": re-ranker version is newer than this claimmatch supports"));
+    }
+    std::vector<std::string> names;
+    for (const char* n : RerankFeatureNames()) names.emplace_back(n);
+    if (!j["features"].is_array() || j["features"].get<std::vector<std::string>>() != names) {
+      return bad("its feature list differs from this claimmatch's");
+    }
+    if (!j["weights"].is_array() || j["weights"].size() != kNumRerankFeatures) {
+      return bad("weights do not match the features");
+    }
+    RerankerModel m;
+    for (int i = 0; i < kNumRerankFeatures; ++i) {
+      if (!j["weights"][i].is_number()) return bad("a weight is not a number");
+      m.weights[i] = j["weights"][i].get<float>();
+    }
+    if (!j["decision_weights"].is_array() || j["decision_weights"].size() != kNumRerankFeatures ||
+        !j["decision_bias"].is_number()) {
+      return bad("decision weights do not match the features");
+    }
+    for (int i = 0; i < kNumRerankFeatures; ++i) {
+      if (!j["decision_weights"][i].is_number()) return bad("a decision weight is not a number");
+      m.decision_weights[i] = j["decision_weights"][i].get<float>();
+    }
+    m.decision_bias = j["decision_bias"].get<float>();
+    if (!j["bias"].is_number() || !j["match_threshold"].is_number() ||
+        !j["suggest_threshold"].is_number()) {
+      return bad("bias or thresholds missing");
+    }
+    m.bias = j["bias"].get<float>();
+    m.model_hash = j.value("model_hash", "");
+    m.match_threshold = j["match_threshold"].get<float>();
+    m.suggest_threshold = j["suggest_threshold"].get<float>();
+    m.trained_on = j.value("trained_on", "");
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(absl::StrCat(name, ": unexpected JSON: ", e.what()));
   }
-  if (!j["version"].is_number_integer() || j["version"].get<int>() > kVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(name, ": re-ranker version is newer than this claimmatch supports"));
-  }
-  std::vector<std::string> names;
-  for (const char* n : RerankFeatureNames()) names.emplace_back(n);
-  if (!j["features"].is_array() || j["features"].get<std::vector<std::string>>() != names) {
-    return bad("its feature list differs from this claimmatch's");
-  }
-  if (!j["weights"].is_array() || j["weights"].size() != kNumRerankFeatures) {
-    return bad("weights do not match the features");
-  }
-  RerankerModel m;
-  for (int i = 0; i < kNumRerankFeatures; ++i) {
-    if (!j["weights"][i].is_number()) return bad("a weight is not a number");
-    m.weights[i] = j["weights"][i].get<float>();
-  }
-  if (!j["decision_weights"].is_array() || j["decision_weights"].size() != kNumRerankFeatures ||
-      !j["decision_bias"].is_number()) {
-    return bad("decision weights do not match the features");
-  }
-  for (int i = 0; i < kNumRerankFeatures; ++i) {
-    if (!j["decision_weights"][i].is_number()) return bad("a decision weight is not a number");
-    m.decision_weights[i] = j["decision_weights"][i].get<float>();
-  }
-  m.decision_bias = j["decision_bias"].get<float>();
-  if (!j["bias"].is_number() || !j["match_threshold"].is_number() ||
-      !j["suggest_threshold"].is_number()) {
-    return bad("bias or thresholds missing");
-  }
-  m.bias = j["bias"].get<float>();
-  m.model_hash = j.value("model_hash", "");
-  m.match_threshold = j["match_threshold"].get<float>();
-  m.suggest_threshold = j["suggest_threshold"].get<float>();
-  m.trained_on = j.value("trained_on", "");
-  return m;
 }
 
 absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& examples,

@@ -111,6 +111,19 @@ TEST(SafetensorsTest, ByteSizeDisagreesWithDtypeAndShape) {
       StatusIs(absl::StatusCode::kDataLoss, HasSubstr("needs 6")));
 }
 
+// Fields of the wrong JSON type are refused (kDataLoss naming the file), never thrown past the
+// reader.
+TEST(SafetensorsTest, FieldsOfTheWrongTypeAreDataLoss) {
+  for (const char* header : {R"({"w":{"dtype":5,"shape":[1],"data_offsets":[0,4]}})",
+                             R"({"w":{"dtype":"F32","shape":[1],"data_offsets":["0","4"]}})",
+                             R"({"w":{"dtype":"F32","shape":1,"data_offsets":[0,4]}})",
+                             R"({"w":[1,2]})", R"({"__metadata__":{"format":5}})"}) {
+    EXPECT_THAT(Parse(Make(header, Floats({1}))),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.safetensors")))
+        << header;
+  }
+}
+
 TEST(SafetensorsTest, NegativeOrFractionalShape) {
   EXPECT_THAT(
       Parse(Make(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", Floats({1}))),

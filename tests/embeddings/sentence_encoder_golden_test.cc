@@ -18,6 +18,7 @@ namespace claimmatch {
 namespace {
 
 using ::claimmatch::testing::IsOk;
+using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 std::string ModelPath() { return JoinPath(testing::TestDataDir(), "xlmr-tiny/model"); }
@@ -193,6 +194,34 @@ class ModelVariantTest : public ::testing::Test {
     return dir;
   }
 };
+
+// Configuration files whose fields have the wrong JSON type are refused with an error naming the
+// model directory or file, not thrown.
+TEST_F(ModelVariantTest, ConfigFieldsOfTheWrongTypeAreErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"1_Pooling/config.json", R"({"word_embedding_dimension": "64"})"},
+      {"modules.json",
+       R"([{"idx": 0, "path": 5, "type": "sentence_transformers.models.Transformer"}])"},
+      {"config_sentence_transformers.json", R"({"prompts": {"query": 5}})"},
+      {"sentence_bert_config.json", R"({"max_seq_length": "long"})"},
+  };
+  for (const auto& [file, content] : cases) {
+    const std::string dir = CopyModel("typed");
+    ASSERT_THAT(WriteFileAtomically(JoinPath(dir, file), content), IsOk());
+    auto enc = LoadSentenceEncoder(dir);
+    EXPECT_FALSE(enc.ok()) << file;
+    EXPECT_THAT(enc.status().message(), HasSubstr(dir)) << file;
+  }
+  const std::string dir = CopyModel("typed_config");
+  absl::StatusOr<std::string> config = ReadFile(JoinPath(dir, "config.json"));
+  ASSERT_THAT(config, IsOk());
+  json cfg = json::parse(*config);
+  cfg["hidden_act"] = 5;
+  ASSERT_THAT(WriteFileAtomically(JoinPath(dir, "config.json"), cfg.dump()), IsOk());
+  auto enc = LoadSentenceEncoder(dir);
+  EXPECT_FALSE(enc.ok());
+  EXPECT_THAT(enc.status().message(), HasSubstr("config.json"));
+}
 
 TEST_F(ModelVariantTest, ClsPoolingGivesNormalizedClsState) {
   const std::string dir = CopyModel("cls");

@@ -9,6 +9,7 @@
 #include "embeddings/file_util.h"
 #include "embeddings/safetensors.h"
 #include "engine/claim_formats.h"
+#include "nlohmann/json.hpp"
 #include "tests/test_util.h"
 
 namespace claimmatch {
@@ -273,6 +274,25 @@ TEST_F(ClaimDatabaseTest, ReadOnlyOpenOfMissingDatabaseIsNotFound) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
   EXPECT_THAT(ClaimDatabase::ReadManifest(dir_).status(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("not a claim database")));
+}
+
+// A manifest whose checksum is right but whose fields have the wrong JSON types (a hostile or
+// hand-made file) is refused with kDataLoss naming it, not thrown.
+TEST_F(ClaimDatabaseTest, ManifestFieldsOfTheWrongTypeAreDataLoss) {
+  ASSERT_THAT(OpenDb()->Ingest({Claim("c1", "Garlic cures every infection.")}), IsOk());
+  const std::string path = JoinPath(dir_, "manifest.json");
+  absl::StatusOr<std::string> text = ReadFile(path);
+  ASSERT_THAT(text, IsOk());
+  for (const char* key : {"metric", "index_type", "claims", "model"}) {
+    nlohmann::json j = nlohmann::json::parse(*text);
+    j.erase("checksum");
+    j[key] = nlohmann::json::array({"x"});
+    j["checksum"] = FingerprintHex(Fingerprint64(j.dump()));
+    ASSERT_THAT(WriteFileAtomically(path, j.dump(2)), IsOk());
+    EXPECT_THAT(ClaimDatabase::ReadManifest(dir_).status(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("manifest.json")))
+        << key;
+  }
 }
 
 TEST_F(ClaimDatabaseTest, ManyBatchesWithPeriodicSaves) {

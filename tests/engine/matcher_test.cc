@@ -767,6 +767,18 @@ TEST(RerankerModelTest, CorruptOrForeignFilesAreRefused) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("half.json")));
   EXPECT_THAT(RerankerModel::FromJson(R"({"format": "something-else"})", "o.json"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("o.json")));
+
+  // Hostile files carry a valid checksum (anyone can compute it): fields of the wrong type are
+  // still refused with kDataLoss naming the file, not thrown.
+  for (const char* key : {"format", "model_hash", "trained_on"}) {
+    nlohmann::json typed = j;
+    typed.erase("checksum");
+    typed[key] = nlohmann::json::array({1});
+    typed["checksum"] = FingerprintHex(Fingerprint64(typed.dump()));
+    EXPECT_THAT(RerankerModel::FromJson(typed.dump(), "typed.json"),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("typed.json")))
+        << key;
+  }
 }
 
 TEST(RerankerModelTest, DefaultIsTheDocumentedFusion) {
