@@ -148,6 +148,9 @@ std::string NormalizeDate(absl::string_view raw) {
   if (s.size() >= 4 && AllDigits(s.substr(0, 4), 4) && (s.size() == 4 || s[4] == '-')) {
     if (std::string iso = IsoPrefix(s); !iso.empty()) return iso;
   }
+  if (AllDigits(s, 8)) {  // ISO 8601 basic format: YYYYMMDD
+    return Format(Number(s.substr(0, 4)), Number(s.substr(4, 2)), Number(s.substr(6, 2)));
+  }
   if (absl::ascii_isdigit(s[0]) && s.find(' ') == absl::string_view::npos) {
     return NumericDate(s);
   }

@@ -5,7 +5,7 @@
 // NormalizeDate understands:
 //   - ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD, optionally followed by a time ("T10:00:00Z",
 //     " 10:00"), which is dropped (the date as written, no time-zone shift);
-//   - year first with '/' or '.': YYYY/MM/DD, YYYY.MM.DD;
+//   - ISO 8601's basic form YYYYMMDD; year first with '/' or '.': YYYY/MM/DD, YYYY.MM.DD;
 //   - English month names or their 3-letter abbreviations (a trailing '.' allowed), with an
 //     optional leading weekday and ordinal suffixes: "October 5, 2020", "Oct 5th 2020",
 //     "Monday, 5 October 2020", "5 Oct. 2020", "21February 2009", "October 2020";

@@ -16,6 +16,7 @@ TEST(NormalizeDateTest, IsoDatesKeepTheirPrecisionAndLoseTheirTime) {
   EXPECT_EQ(NormalizeDate("2020-08-31 17:22:16"), "2020-08-31");
   EXPECT_EQ(NormalizeDate("2024-02-29"), "2024-02-29");  // leap year
   EXPECT_EQ(NormalizeDate("2020/10/05"), "2020-10-05");
+  EXPECT_EQ(NormalizeDate("20201005"), "2020-10-05");  // basic format
   EXPECT_EQ(NormalizeDate("2020.1.5"), "2020-01-05");
   EXPECT_EQ(NormalizeDate("2020-1-5"), "2020-01-05");
 }
@@ -43,7 +44,7 @@ TEST(NormalizeDateTest, NumericDayAndMonthOnlyWhenUnambiguous) {
 TEST(NormalizeDateTest, AnythingElseIsNotADate) {
   for (const char* raw :
        {"", "  ", "yesterday", "2021-02-29", "2020-13", "2020-00-10", "2020-10-32",
-        "April 31, 2020", "999", "20201005", "2020-10-05x", "2020-10T10:00", "October 5",
+        "April 31, 2020", "999", "20201305", "2020100", "2020-10-05x", "2020-10T10:00", "October 5",
         "5 Octobre 2020", "1/2/3", "stated on October 22, 2019"}) {
     EXPECT_EQ(NormalizeDate(raw), "") << raw;
   }
