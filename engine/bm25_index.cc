@@ -402,6 +402,11 @@ void Bm25Index::Compact() {
   RebuildLengthRuns();
 }
 
+int64_t Bm25Index::DocumentFrequency(absl::string_view term) const {
+  const auto it = term_ids_.find(term);
+  return it == term_ids_.end() ? 0 : postings_[it->second].live_df;
+}
+
 double Bm25Index::Idf(absl::string_view term) const {
   const double n = static_cast<double>(size());
   const auto it = term_ids_.find(term);

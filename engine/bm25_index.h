@@ -150,6 +150,8 @@ class Bm25Index {
   // across queries. 0 for an empty query or index.
   double ScoreUpperBound(absl::string_view query) const;
 
+  // Returns the number of live documents holding the analysed `term` (0 when none does).
+  int64_t DocumentFrequency(absl::string_view term) const;
   // Returns the BM25 idf of an analysed `term` (AnalyzeText's output) as Search uses it: at least
   // a small positive floor, also for terms no live claim holds.
   double Idf(absl::string_view term) const;

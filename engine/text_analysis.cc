@@ -4,9 +4,12 @@
 #include <unicode/unorm2.h>
 #include <unicode/utypes.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -445,6 +448,48 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query) {
   std::vector<std::string> terms;
   AnalyzeQuery(query, [&terms](absl::string_view t) { terms.emplace_back(t); });
   return terms;
+}
+
+std::vector<std::string> BreakWord(absl::string_view word,
+                                   absl::FunctionRef<int64_t(absl::string_view term)> frequency,
+                                   int64_t documents) {
+  // Each piece adds this to the cost: about e^3 = 20 times less likely per extra piece.
+  constexpr double kPiecePenalty = 3.0;
+  constexpr int64_t kMinPieceDocuments = 2;
+  const size_t n = word.size();
+  if (n < kMinBreakWordBytes || n > kPorterMaxTokenBytes || documents <= 0) return {};
+  for (char c : word) {
+    if (c < 'a' || c > 'z') return {};
+  }
+  if (frequency(PorterStem(word)) > 0) return {};
+  const double common = 0.01 * static_cast<double>(documents);  // for two-letter pieces
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  std::vector<double> cost(n + 1, kNone);
+  std::vector<size_t> from(n + 1, 0);
+  cost[0] = 0;
+  for (size_t end = 2; end <= n; ++end) {
+    for (size_t begin = 0; begin + 2 <= end; ++begin) {
+      if (cost[begin] == kNone) continue;
+      const int64_t df = frequency(PorterStem(word.substr(begin, end - begin)));
+      if (df < kMinPieceDocuments || (end - begin < 3 && static_cast<double>(df) < common)) {
+        continue;
+      }
+      const double c = cost[begin] + kPiecePenalty -
+                       std::log(static_cast<double>(df) / static_cast<double>(documents));
+      if (c < cost[end]) {
+        cost[end] = c;
+        from[end] = begin;
+      }
+    }
+  }
+  if (cost[n] == kNone) return {};
+  std::vector<std::string> pieces;
+  for (size_t end = n; end > 0; end = from[end]) {
+    pieces.emplace_back(word.substr(from[end], end - from[end]));
+  }
+  if (pieces.size() < 2) return {};
+  std::reverse(pieces.begin(), pieces.end());
+  return pieces;
 }
 
 }  // namespace claimmatch

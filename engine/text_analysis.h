@@ -23,6 +23,7 @@
 #define CLAIMMATCH_ENGINE_TEXT_ANALYSIS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,19 @@ void AnalyzeQuery(absl::string_view query, absl::FunctionRef<void(absl::string_v
 
 // Returns the query terms of `query` (AnalyzeQuery collected into strings).
 std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query);
+
+// Word break of a run-together lower-case word ("texaschurchshooting" -> "texas", "church",
+// "shooting") over a vocabulary of document frequencies: `frequency(term)` is the number of the
+// `documents` documents holding the analysed term (the Porter stem of a piece). Returns the pieces
+// of the most probable split under a unigram model (each piece costs -log(frequency / documents)
+// plus a fixed penalty, so fewer, commoner pieces win), or an empty vector when `word` is a term
+// itself, is shorter than kMinBreakWordBytes, holds anything but ASCII lower-case letters, or has
+// no split into at least two pieces that are each held by at least two documents, of at least
+// three letters (two for a piece held by at least 1% of the documents).
+inline constexpr size_t kMinBreakWordBytes = 6;
+std::vector<std::string> BreakWord(absl::string_view word,
+                                   absl::FunctionRef<int64_t(absl::string_view term)> frequency,
+                                   int64_t documents);
 
 }  // namespace claimmatch
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -195,6 +196,34 @@ TEST(AnalyzeTextTest, MatchesFts5OnTweetsDev) {
     ++checked;
   }
   EXPECT_EQ(checked, 199);
+}
+
+// BreakWord over a toy vocabulary of document frequencies (of stems, as BM25 holds them) among
+// 1,000 documents.
+TEST(BreakWordTest, MostProbableSplitIntoKnownWords) {
+  const std::map<std::string, int64_t> df = {
+      {"texa", 40},   {"church", 30},       {"shoot", 50}, {"in", 600},   {"is", 500},
+      {"amer", 3},    {"america", 60},      {"thi", 200},  {"ab", 5},     {"cd", 5},
+      {"abcd", 0},    {"rare", 1},          {"word", 10},  {"black", 20}, {"live", 40},
+      {"matter", 20}, {"blacklivesmatt", 0}};
+  auto frequency = [&df](absl::string_view term) -> int64_t {
+    const auto it = df.find(std::string(term));
+    return it == df.end() ? 0 : it->second;
+  };
+  EXPECT_THAT(BreakWord("texaschurchshooting", frequency, 1000),
+              ElementsAre("texas", "church", "shooting"));
+  EXPECT_THAT(BreakWord("thisisamerica", frequency, 1000), ElementsAre("this", "is", "america"));
+  EXPECT_THAT(BreakWord("blacklivesmatter", frequency, 1000),
+              ElementsAre("black", "lives", "matter"));
+  // No split: a term itself, too short, not lower-case ASCII, a piece in one document only, a
+  // two-letter piece held by under 1% of the documents, or a single piece.
+  EXPECT_THAT(BreakWord("america", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("isin", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("Texaschurch", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("rareword", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("abcdabcd", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("churchx", frequency, 1000), IsEmpty());
+  EXPECT_THAT(BreakWord("texaschurch", frequency, 0), IsEmpty());
 }
 
 }  // namespace
