@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 
 namespace claimmatch {
 namespace {
@@ -35,7 +36,7 @@ absl::string_view StripSignature(absl::string_view s) {
 
 // If `text` starts with a hashtag or handle ('#' or '@') whose word is made of several words,
 // appends them to `*out` (space-separated) and returns the bytes the tag spans; else returns 0.
-size_t AppendTagWords(absl::string_view text, std::string* out) {
+size_t AppendTagWords(absl::string_view text, const WordBreaker& break_word, std::string* out) {
   if (text.size() < 2 || (text[0] != '#' && text[0] != '@') || !absl::ascii_isalnum(text[1])) {
     return 0;
   }
@@ -72,14 +73,21 @@ size_t AppendTagWords(absl::string_view text, std::string* out) {
     words.pop_back();
     --parts;
   }
-  if (parts < 2) return 0;
+  if (parts < 2) {
+    // One word: a lower-case hashtag may still run several together.
+    if (text[0] != '#' || !break_word) return 0;
+    const std::vector<std::string> pieces = break_word(absl::AsciiStrToLower(tag));
+    if (pieces.size() < 2) return 0;
+    out->append(absl::StrJoin(pieces, " "));
+    return end;
+  }
   out->append(words);
   return end;
 }
 
 }  // namespace
 
-std::string SplitTags(absl::string_view text) {
+std::string SplitTags(absl::string_view text, const WordBreaker& break_word) {
   std::string out;
   out.reserve(text.size() + 16);
   const size_t signature = StripSignature(text).size();
@@ -88,7 +96,7 @@ std::string SplitTags(absl::string_view text) {
     const bool word_start = i == 0 || IsSpace(text[i - 1]) || text[i - 1] == '(';
     if (word_start && (c == '#' || (c == '@' && i < signature))) {
       std::string words;
-      if (const size_t n = AppendTagWords(text.substr(i), &words); n > 0) {
+      if (const size_t n = AppendTagWords(text.substr(i), break_word, &words); n > 0) {
         // The tag's own word stays (a hashtag's without its '#'): a split can be wrong
         // ("#FERCblockade" -> "FER Cblockade") and a claim may spell the tag ("Anonymous OpKKK").
         const size_t own = c == '#' ? 1 : 0;

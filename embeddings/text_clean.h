@@ -7,7 +7,9 @@
 #ifndef CLAIMMATCH_EMBEDDINGS_TEXT_CLEAN_H_
 #define CLAIMMATCH_EMBEDDINGS_TEXT_CLEAN_H_
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -27,9 +29,15 @@ std::string CleanSocialText(absl::string_view text);
 // ("@BernieSanders" -> "@BernieSanders Bernie Sanders"), except in a trailing tweet signature (its
 // author, not its subject). Only ASCII letters, digits and '_' make a tag's word; a tag of one word
 // ("#maga", "@cnn"), or one whose word goes on in non-ASCII letters, is left as it is. A tag starts
-// a word (at the start, or after a space or '('). Never fails. Queries go through it before
-// cleaning (engine/matcher); training text does not, so the bundled model is unchanged.
-std::string SplitTags(absl::string_view text);
+// a word (at the start, or after a space or '('). With `break_word`, a hashtag that none of the
+// rules above splits ("#texaschurchshooting", "#Blacklivesmatter") is followed by the words
+// break_word finds in it, lower-cased ("texaschurchshooting texas church shooting";
+// engine/text_analysis.h BreakWord over the claims' vocabulary), unless it finds none (a word of
+// its own: "#maga"); handles are not broken (lower-case handles are mostly people's and outlets'
+// names, and on the CheckThat! tweets breaking them cost MAP). Never fails. Queries go through it
+// before cleaning (engine/matcher); training text does not, so the bundled model is unchanged.
+using WordBreaker = std::function<std::vector<std::string>(absl::string_view word)>;
+std::string SplitTags(absl::string_view text, const WordBreaker& break_word = nullptr);
 
 }  // namespace claimmatch
 

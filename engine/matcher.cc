@@ -477,6 +477,15 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   return snapshot_.get();
 }
 
+std::string Matcher::SplitQueryTags(absl::string_view text) const {
+  const Bm25Index& bm25 = db_.bm25();
+  return SplitTags(text, [&bm25](absl::string_view word) {
+    return BreakWord(
+        word, [&bm25](absl::string_view term) { return bm25.DocumentFrequency(term); },
+        static_cast<int64_t>(bm25.size()));
+  });
+}
+
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
   CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
@@ -484,8 +493,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
   // Tags spelled out once, for both channels' cleaning.
   std::vector<std::string> split(n), clean(n);
   for (int i = 0; i < n; ++i) {
-    split[i] = SplitTags(texts[i]);
-    clean[i] = RemoveLinks(split[i]);  // CleanQueryText
+    split[i] = SplitQueryTags(texts[i]);
+    clean[i] = RemoveLinks(split[i]);  // CleanQueryText, with the word break
     if (clean[i].empty()) clean[i] = texts[i];
   }
   const bool use_dense = options.mode != MatchMode::kLexical && db_.vectors().size() > 0;
@@ -702,7 +711,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   const bool filtered = !f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
                         !f.claim_date_from.empty() || !f.claim_date_to.empty();
   std::vector<std::vector<MatchResult>> out(texts.size());
-  // CleanQueryText of each text, for the short-text and names-only rules.
+  // Each text cleaned as Candidates cleaned it, for the short-text and names-only rules.
   std::vector<std::string> clean(texts.size());
   // The top candidates of every text; their claims are read from the store in one call at the end.
   std::vector<ClaimRowId> top_rows;
@@ -742,7 +751,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       order.resize(k);
       pass.assign(k, true);
     }
-    clean[q] = CleanQueryText(texts[q]);
+    clean[q] = RemoveLinks(SplitQueryTags(texts[q]));  // as Candidates cleaned it
     const bool long_enough = CountWords(clean[q]) >= options.min_words_for_match;
     for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
       if (!pass[i]) continue;

@@ -1,6 +1,7 @@
 // Matcher: for a query text, the checked claims it repeats, best first, each with a decision.
 //
-//   query -> cleaned (links removed)
+//   query -> cleaned (tags spelled out, run-together hashtags broken over the claims' vocabulary,
+//            links removed)
 //         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
 //         -> union -> features (reranker.h) -> re-ranker probability -> sorted
 //         -> decision per result, from its confidence (the re-ranker's absolute-feature model):
@@ -123,6 +124,10 @@ class Matcher {
  private:
   struct Snapshot;  // matcher.cc
   class Worker;     // matcher.cc: the thread of parallel_channels
+
+  // Returns SplitTags(text) with run-together hashtags broken into words over the BM25 index's
+  // vocabulary (engine/text_analysis.h BreakWord): how queries are spelled out for both channels.
+  std::string SplitQueryTags(absl::string_view text) const;
 
   // Returns the worker thread, started on first use.
   Worker* GetWorker() const;

@@ -185,5 +185,26 @@ TEST(TextCleanTest, SplitsTagsOfSeveralWords) {
   EXPECT_EQ(SplitTags(""), "");
 }
 
+// With a word breaker, a hashtag no other rule splits is followed by the words it finds (given the
+// tag lower-cased); handles, tags it finds nothing in, and tags split by case are left to the
+// rules.
+TEST(TextCleanTest, BreaksRunTogetherHashtagsWithAWordBreaker) {
+  std::vector<std::string> asked;
+  const WordBreaker breaker = [&asked](absl::string_view word) {
+    asked.emplace_back(word);
+    if (word == "texaschurchshooting")
+      return std::vector<std::string>{"texas", "church", "shooting"};
+    if (word == "blacklivesmatter") return std::vector<std::string>{"black", "lives", "matter"};
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(SplitTags("Pray #texaschurchshooting now", breaker),
+            "Pray texaschurchshooting texas church shooting now");
+  EXPECT_EQ(SplitTags("#Blacklivesmatter", breaker), "Blacklivesmatter black lives matter");
+  EXPECT_EQ(SplitTags("#maga @texaschurchshooting #TexasChurch", breaker),
+            "#maga @texaschurchshooting TexasChurch Texas Church");
+  EXPECT_EQ(asked, (std::vector<std::string>{"texaschurchshooting", "blacklivesmatter", "maga"}));
+  EXPECT_EQ(SplitTags("Pray #texaschurchshooting now"), "Pray #texaschurchshooting now");
+}
+
 }  // namespace
 }  // namespace claimmatch

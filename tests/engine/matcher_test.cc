@@ -210,10 +210,16 @@ TEST_F(MatcherTest, CompoundTagsAreSpelledOut) {
       }
     }
   }
-  // A tag of one word is not split: BM25 finds nothing.
+  // A lower-case hashtag is broken into words that at least two claims hold (BreakWord over the
+  // BM25 vocabulary): "cause" (c01, c06) and "cancer" (c06, c11) make c06 first. "great", "wall"
+  // and "china" are in one claim each, so "#greatwallofchina" stays one unknown word.
+  for (MatchMode mode : {MatchMode::kLexical, MatchMode::kHybrid}) {
+    ExpectFirst("#causecancer", mode, "c06");
+  }
   MatchOptions lexical;
   lexical.mode = MatchMode::kLexical;
   EXPECT_THAT(MatchOrDie("#greatwallofchina", lexical), ::testing::IsEmpty());
+  EXPECT_THAT(MatchOrDie("@causecancer", lexical), ::testing::IsEmpty());  // handles are not broken
 }
 
 // With the built-in fusion the confidence is sigmoid(8 * (0.25 cosine + 0.75 lexical) - 4) and the
