@@ -752,7 +752,8 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       pass.assign(k, true);
     }
     clean[q] = RemoveLinks(SplitQueryTags(texts[q]));  // as Candidates cleaned it
-    const bool long_enough = CountWords(clean[q]) >= options.min_words_for_match;
+    // Words as the user wrote them (links aside): a tag is one word, however many it spells out.
+    const bool long_enough = CountWords(RemoveLinks(texts[q])) >= options.min_words_for_match;
     for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
       if (!pass[i]) continue;
       const Candidate& c = cands[order[i]];

@@ -344,7 +344,7 @@ TEST_F(MatcherTest, ShortTextIsAtMostSuggestedUnlessMinWordsAllowsIt) {
 // one. A two-word tweet with a t.co link counts as 6 words ("https", "t", "co", "AbCdEf") and can
 // be auto-matched.
 //
-TEST_F(MatcherTest, ShortTextRuleIgnoresLinks) {
+TEST_F(MatcherTest, ShortTextRuleIgnoresLinksAndCountsTagsAsWritten) {
   MatchOptions o;
   o.match_threshold = 0.0f;
   o.suggest_threshold = 0.0f;
@@ -353,6 +353,14 @@ TEST_F(MatcherTest, ShortTextRuleIgnoresLinks) {
   ASSERT_FALSE(r.empty());
   EXPECT_EQ(r[0].claim.id, "c03");
   EXPECT_EQ(r[0].decision, Decision::kSuggest);
+  // A tag is one word as written, whatever SplitTags spells out for matching.
+  const std::vector<MatchResult> tag = MatchOrDie("#VaccinesCauseAutism", o);
+  ASSERT_FALSE(tag.empty());
+  EXPECT_EQ(tag[0].claim.id, "c01");
+  EXPECT_EQ(tag[0].decision, Decision::kSuggest);
+  const std::vector<MatchResult> sentence = MatchOrDie("they say vaccines cause autism", o);
+  ASSERT_FALSE(sentence.empty());
+  EXPECT_EQ(sentence[0].decision, Decision::kMatch);
 }
 
 // The name-overlap feature counts capitalised words that are names, not words capitalised because
