@@ -61,8 +61,8 @@ struct MatchOptions {
   int lexical_candidates = 100;            // BM25 top-n fed to the re-ranker
   std::optional<float> match_threshold;    // default: the re-ranker's calibrated value
   std::optional<float> suggest_threshold;  // default: the re-ranker's calibrated value
-  int min_words_for_match =
-      4;  // shorter queries (words as written, links aside) are at most suggested
+  // Queries of fewer words (as written: a tag is one word, a link none) are at most suggested.
+  int min_words_for_match = 4;
   // A text that shares with the claim only names and terms of BM25 idf below this
   // (engine/name_overlap.h) is at most suggested. 0 turns the rule off.
   double names_only_min_idf = 2.0;
