@@ -559,9 +559,9 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
   std::vector<float> fused, dots;
   std::vector<int> order, slots, lexical_only, lexical_only_rows;
   for (int q = 0; q < n; ++q) {
-    // A text without a letter or digit ("", "   ", "?!") has nothing to match: no candidates,
-    // rather than whatever claims lie nearest to an empty vector.
-    if (CountWords(split[q]) == 0) continue;
+    // A text without a letter or digit ("", "   ", "?!", "🔥🔥") has nothing to match: no
+    // candidates, rather than whatever claims lie nearest to an empty or emoji-only vector.
+    if (!HasLetterOrDigit(split[q])) continue;
     slot.clear();
     dense_rank.clear();
     lexical_rank.clear();

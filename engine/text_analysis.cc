@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
 namespace claimmatch {
@@ -448,6 +449,20 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query) {
   std::vector<std::string> terms;
   AnalyzeQuery(query, [&terms](absl::string_view t) { terms.emplace_back(t); });
   return terms;
+}
+
+bool HasLetterOrDigit(absl::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    if (s[i] < 0x80) {
+      if (absl::ascii_isalnum(s[i])) return true;
+      ++i;
+      continue;
+    }
+    if (u_isalnum(DecodeUtf8(s, n, &i))) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> BreakWord(absl::string_view word,

@@ -63,6 +63,10 @@ void AnalyzeQuery(absl::string_view query, absl::FunctionRef<void(absl::string_v
 // Returns the query terms of `query` (AnalyzeQuery collected into strings).
 std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query);
 
+// Returns whether `text` holds a letter or a digit of any script (ICU u_isalnum): a text without
+// one ("", "?!", "🔥🔥") has nothing to match.
+bool HasLetterOrDigit(absl::string_view text);
+
 // Word break of a run-together lower-case word ("texaschurchshooting" -> "texas", "church",
 // "shooting") over a vocabulary of document frequencies: `frequency(term)` is the number of the
 // `documents` documents holding the analysed term (the Porter stem of a piece). Returns the pieces

@@ -297,7 +297,7 @@ TEST_F(MatcherTest, TextWithoutWordsGetsNoResults) {
     MatchOptions o;
     o.mode = mode;
     o.k = 12;
-    for (const char* text : {"", "   ", "?! ...", "\t\n"}) {
+    for (const char* text : {"", "   ", "?! ...", "\t\n", "\xF0\x9F\x94\xA5\xF0\x9F\x94\xA5 !!"}) {
       EXPECT_THAT(MatchOrDie(text, o), IsEmpty()) << MatchModeName(mode) << " '" << text << "'";
     }
     auto batch = matcher_->MatchBatch({"  ", "wind turbines cause cancer"}, o);

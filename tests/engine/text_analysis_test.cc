@@ -198,6 +198,17 @@ TEST(AnalyzeTextTest, MatchesFts5OnTweetsDev) {
   EXPECT_EQ(checked, 199);
 }
 
+TEST(HasLetterOrDigitTest, AnyScriptCountsPunctuationAndEmojiDoNot) {
+  for (const char* yes :
+       {"a", " 7 ", "Ça", "\xE0\xA4\xB9\xE0\xA4\xBF", "\xE4\xB8\xAD", "\xD9\xA3"}) {
+    EXPECT_TRUE(HasLetterOrDigit(yes)) << yes;
+  }
+  for (const char* no :
+       {"", " \t\n", "?! ... -- ()", "\xF0\x9F\x94\xA5\xF0\x9F\x98\x82", "\xC2\xA0", "\xFF\xFE"}) {
+    EXPECT_FALSE(HasLetterOrDigit(no)) << no;
+  }
+}
+
 // BreakWord over a toy vocabulary of document frequencies (of stems, as BM25 holds them) among
 // 1,000 documents.
 TEST(BreakWordTest, MostProbableSplitIntoKnownWords) {
