@@ -15,6 +15,7 @@
 #include "embeddings/file_util.h"
 #include "embeddings/utf8.h"
 #include "engine/eval_metrics.h"
+#include "engine/text_analysis.h"
 #include "engine/verdict.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
@@ -74,6 +75,8 @@ int RunLookup(const Args& args) {
       std::printf(
           "%s\n",
           QueryResultJson(text, *r).dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+    } else if (!HasLetterOrDigit(text)) {
+      std::fputs("no match: the text has no words to match\n", stdout);
     } else {
       std::fputs(ResultTable(*r, color, TerminalWidth()).c_str(), stdout);
     }

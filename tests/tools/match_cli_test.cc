@@ -183,6 +183,15 @@ TEST_F(MatchCliTest, LookupUnrelatedTextIsNone) {
   const auto t = Run({"lookup", "--no-color", "The recipe needs two cups of flour and an egg."});
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_THAT(t.out, HasSubstr("no match"));
+
+  // A text without words gets no claims at all, and the table says why.
+  const auto empty = Run({"lookup", "--no-color", "?! ..."});
+  ASSERT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "no match: the text has no words to match\n");
+  const auto empty_json = Run({"lookup", "--json", "?! ..."});
+  ASSERT_EQ(empty_json.exit_code, 0) << empty_json.err;
+  EXPECT_EQ(json::parse(empty_json.out)["matches"], json::array());
+  EXPECT_EQ(json::parse(empty_json.out)["decision"], "none");
 }
 
 TEST_F(MatchCliTest, LookupReadsQueriesFromStdinOneJsonLineEach) {
