@@ -107,6 +107,8 @@ constexpr char kCountByLanguage[] =
     "SELECT language, COUNT(*) AS n FROM claims GROUP BY 1 ORDER BY n DESC, 1";
 constexpr char kCountByPublisher[] =
     "SELECT publisher, COUNT(*) AS n FROM claims GROUP BY 1 ORDER BY n DESC, 1";
+constexpr char kCountByClaimDate[] =
+    "SELECT claim_date, COUNT(*) AS n FROM claims GROUP BY 1 ORDER BY n DESC, 1";
 constexpr char kSetMeta[] = "REPLACE INTO meta (key, value) VALUES (?1, ?2)";
 constexpr char kGetMeta[] = "SELECT value FROM meta WHERE key = ?1";
 constexpr char kUserVersion[] = "PRAGMA user_version";
@@ -693,9 +695,12 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ClaimStore::CountBy
     sql = kCountByLanguage;
   } else if (column == "publisher") {
     sql = kCountByPublisher;
+  } else if (column == "claim_date") {
+    sql = kCountByClaimDate;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("cannot count claims by \"", column,
-                                                   "\"; use verdict_norm, language or publisher"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot count claims by \"", column,
+                     "\"; use verdict_norm, language, publisher or claim_date"));
   }
   CM_ASSIGN_OR_RETURN(ReaderLease conn, ReaderLease::Make(*this));
   CM_ASSIGN_OR_RETURN(Stmt stmt, Stmt::Make(*conn, sql));

@@ -119,8 +119,9 @@ class ClaimStore {
   // Returns the number of claims.
   absl::StatusOr<int64_t> Count() const;
 
-  // Returns (value, claim count) for `column` ("verdict_norm", "language" or "publisher"), most
-  // frequent first, ties by value. Fails with kInvalidArgument for any other column.
+  // Returns (value, claim count) for `column` ("verdict_norm", "language", "publisher" or
+  // "claim_date"), most frequent first, ties by value. Fails with kInvalidArgument for any other
+  // column.
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> CountBy(
       absl::string_view column) const;
 

@@ -17,6 +17,7 @@
 #include "embeddings/sentence_encoder.h"
 #include "engine/claim_database.h"
 #include "engine/claim_formats.h"
+#include "engine/dates.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
 #include "tools/progress.h"
@@ -214,8 +215,8 @@ int RunIngest(const Args& args) {
 
 int RunInfo(const Args& args) {
   ArgParser p("info", "claimmatch info --db DIR [--json]",
-              "Describes a claim database: claims by verdict, language and publisher, the\n"
-              "model, the index type and sizes on disk.");
+              "Describes a claim database: claims by verdict, language and publisher, how many\n"
+              "have a claim date (and its range), the model, the index type and sizes on disk.");
   AddDbOption(p);
   p.Flag("json", "one JSON object (its \"claims\" field is the total)")
       .Example("claimmatch info --db ~/claims");
@@ -238,6 +239,18 @@ int RunInfo(const Args& args) {
     for (const auto& [value, n] : *counts) c.push_back({{"value", value}, {"claims", n}});
     by[column == std::string("verdict_norm") ? "verdict" : column] = c;
   }
+  // Claim dates that date filters can read (engine/dates.h), and their range.
+  auto dates = (*store)->CountBy("claim_date");
+  if (!dates.ok()) return Fail(dates.status());
+  int64_t dated = 0;
+  std::string first_date, last_date;
+  for (const auto& [value, n] : *dates) {
+    const std::string date = NormalizeDate(value);
+    if (date.empty()) continue;
+    dated += n;
+    if (first_date.empty() || date < first_date) first_date = date;
+    if (last_date.empty() || date > last_date) last_date = date;
+  }
   json files = json::object();
   for (const char* f : {ClaimStore::kFileName, ClaimDatabase::kVectorsFile,
                         ClaimDatabase::kBm25File, ClaimDatabase::kManifestFile}) {
@@ -257,6 +270,8 @@ int RunInfo(const Args& args) {
            {"index_type", manifest->index_type},
            {"metric", manifest->metric},
            {"by", by},
+           {"dated_claims", dated},
+           {"claim_dates", {{"first", first_date}, {"last", last_date}}},
            {"files", files},
            {"bytes", total_bytes}};
     if (known_lists) j["ivf_lists"] = manifest->ivf_lists;
@@ -276,6 +291,10 @@ int RunInfo(const Args& args) {
   std::printf("index      %s, %s\nsize       %s", index.c_str(), manifest->metric.c_str(),
               HumanBytes(total_bytes).c_str());
   if (*count > 0) std::printf(" (%s per claim)", HumanBytes(total_bytes / *count).c_str());
+  std::printf("\nclaim date %s of %s claims", WithCommas(dated).c_str(),
+              WithCommas(*count).c_str());
+  if (dated > 0) std::printf(", %s .. %s", first_date.c_str(), last_date.c_str());
+  if (dated < *count) std::printf(" (--since / --until skip the others)");
   std::printf("\n");
   for (const char* key : {"verdict", "language", "publisher"}) {
     std::printf("\nby %s:\n", key);

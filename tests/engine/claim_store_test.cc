@@ -277,9 +277,11 @@ TEST(ClaimStoreTest, CountByGroupsMostFrequentFirst) {
     r.verdict_normalized = i < 3 ? Verdict::kFalse : (i < 5 ? Verdict::kTrue : Verdict::kMixed);
     r.language = i % 2 == 0 ? "en" : "pt-BR";
     r.publisher = i == 0 ? "" : "P";
+    r.claim_date = i < 4 ? "2020-01-02" : "";
     records.push_back(r);
   }
   ASSERT_THAT(store->UpsertBatch(records), IsOk());
+  EXPECT_THAT(*store->CountBy("claim_date"), ElementsAre(Pair("2020-01-02", 4), Pair("", 2)));
   EXPECT_THAT(*store->CountBy("verdict_norm"),
               ElementsAre(Pair("false", 3), Pair("true", 2), Pair("mixed", 1)));
   EXPECT_THAT(*store->CountBy("language"), ElementsAre(Pair("en", 3), Pair("pt-BR", 3)));

@@ -169,8 +169,8 @@ TEST_F(DbCliTest, RejectionsAreReportedAndStrictWritesNothing) {
   EXPECT_EQ(Info()["claims"], 2);
 }
 
-// A date ingest cannot read keeps its record: a warning names file, line and field, and the JSON
-// summary counts it.
+// A date ingest cannot read keeps its record: a warning names file, line and field, the JSON
+// summary counts it, and info says how many claims have a date.
 TEST_F(DbCliTest, DatesNotUnderstoodAreWarnings) {
   const std::string file = JoinPath(dir_, "dated.jsonl");
   ASSERT_THAT(WriteFileAtomically(file,
@@ -187,7 +187,16 @@ TEST_F(DbCliTest, DatesNotUnderstoodAreWarnings) {
   EXPECT_EQ(json::parse(r.out)["added"], 2);
   EXPECT_EQ(json::parse(r.out)["warnings"], 1);
   EXPECT_EQ(json::parse(r.out)["rejected"], 0);
-  EXPECT_EQ(Info()["claims"], 2);
+  const json info = Info();
+  EXPECT_EQ(info["claims"], 2);
+  // info counts the claims date filters can read, and their range.
+  EXPECT_EQ(info["dated_claims"], 1);
+  EXPECT_EQ(info["claim_dates"]["first"], "2020-10-05");
+  EXPECT_EQ(info["claim_dates"]["last"], "2020-10-05");
+  const auto text = RunClaimmatch({"info", "--db", db_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("claim date 1 of 2 claims, 2020-10-05 .. 2020-10-05 (--since / "
+                                  "--until skip the others)\n"));
 }
 
 TEST_F(DbCliTest, DeleteAndReindexAndModelMismatch) {
