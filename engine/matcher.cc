@@ -488,6 +488,12 @@ std::string Matcher::SplitQueryTags(absl::string_view text) const {
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
+  return Candidates(texts, options, nullptr);
+}
+
+absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
+    absl::Span<const std::string> texts, const MatchOptions& options,
+    std::vector<std::string>* split_out) const {
   CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
   // Tags spelled out once, for both channels' cleaning.
@@ -699,20 +705,20 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     }
     cands = std::move(kept);
   }
+  if (split_out != nullptr) *split_out = std::move(split);
   return out;
 }
 
 absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
-  CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all, Candidates(texts, options));
+  std::vector<std::string> split;  // each text with its tags spelled out, as Candidates did it
+  CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all, Candidates(texts, options, &split));
   const float match_t = options.match_threshold.value_or(reranker_.match_threshold);
   const float suggest_t = options.suggest_threshold.value_or(reranker_.suggest_threshold);
   const ClaimFilter& f = options.filter;
   const bool filtered = !f.languages.empty() || !f.publishers.empty() || !f.verdicts.empty() ||
                         !f.claim_date_from.empty() || !f.claim_date_to.empty();
   std::vector<std::vector<MatchResult>> out(texts.size());
-  // Each text cleaned as Candidates cleaned it, for the short-text and names-only rules.
-  std::vector<std::string> clean(texts.size());
   // The top candidates of every text; their claims are read from the store in one call at the end.
   std::vector<ClaimRowId> top_rows;
   for (size_t q = 0; q < texts.size(); ++q) {
@@ -751,7 +757,6 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       order.resize(k);
       pass.assign(k, true);
     }
-    clean[q] = RemoveLinks(SplitQueryTags(texts[q]));  // as Candidates cleaned it
     // Words as the user wrote them (links aside): a tag is one word, however many it spells out.
     const bool long_enough = CountWords(RemoveLinks(texts[q])) >= options.min_words_for_match;
     for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
@@ -779,6 +784,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   size_t next = 0;
   for (size_t q = 0; q < out.size(); ++q) {
     std::vector<MatchResult>& results = out[q];
+    const std::string clean = RemoveLinks(split[q]);  // as BM25 read it, for the names-only rule
     std::vector<MatchResult> kept;
     kept.reserve(results.size());
     for (MatchResult& m : results) {
@@ -787,7 +793,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       m.claim = *std::move(r);
       if (m.decision == Decision::kMatch && options.names_only_min_idf > 0 &&
           NamesOnlyOverlap(
-              clean[q], m.claim.text, m.claim.title,
+              clean, m.claim.text, m.claim.title,
               [&](absl::string_view t) { return db_.bm25().Idf(t); }, options.names_only_min_idf)) {
         m.decision = Decision::kSuggest;
       }

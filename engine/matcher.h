@@ -126,6 +126,12 @@ class Matcher {
   struct Snapshot;  // matcher.cc
   class Worker;     // matcher.cc: the thread of parallel_channels
 
+  // Candidates, also giving each text with its tags spelled out (SplitQueryTags) in `*split_out`
+  // when non-null, so that MatchBatch's rules read the text as the channels did without redoing it.
+  absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
+      absl::Span<const std::string> texts, const MatchOptions& options,
+      std::vector<std::string>* split_out) const;
+
   // Returns SplitTags(text) with run-together hashtags broken into words over the BM25 index's
   // vocabulary (engine/text_analysis.h BreakWord): how queries are spelled out for both channels.
   std::string SplitQueryTags(absl::string_view text) const;
