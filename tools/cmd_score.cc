@@ -376,6 +376,12 @@ int RunScore(const Args& args) {
     if (!file) return Fail(absl::StrCat("cannot open ", input));
     in = &file;
   }
+  const std::string input_name = input == "-" ? "<stdin>" : input;
+  // The header is checked before any output is opened: a bad one leaves nothing behind.
+  RecordReader reader(*in, format, p.Get("id-field"), p.Get("text-field"));
+  if (absl::Status st = reader.ReadHeader(input_name); !st.ok()) {
+    return Fail(st);
+  }
   const std::string partial = output + ".partial";
   int64_t skip = 0;
   FILE* out = stdout;
@@ -391,20 +397,11 @@ int RunScore(const Args& args) {
   }
   std::string rejects_text;
   const bool quiet = p.GetFlag("quiet");
-  RecordReader reader(*in, format, p.Get("id-field"), p.Get("text-field"));
-  if (absl::Status st = reader.ReadHeader(input == "-" ? "<stdin>" : input); !st.ok()) {
-    if (out != stdout) {
-      std::fclose(out);
-      if (skip == 0) std::remove(partial.c_str());
-    }
-    return Fail(st);
-  }
   ProgressBar bar("score", "records", !quiet);
   int64_t total_in = 0, rejected = 0, scored = 0;
   std::map<std::string, int64_t> matches_by_verdict, suggestions_by_verdict;
   int64_t skipped = 0;
   Record r;
-  const std::string input_name = input == "-" ? "<stdin>" : input;
   auto reject_line = [&](const Record& rec) {
     const std::string where = absl::StrCat(input_name, ":", rec.line);
     json rj{{"line", rec.line},
