@@ -12,14 +12,24 @@
 namespace claimmatch {
 namespace {
 
-// The per-document part of one term's contribution, in fixed point: `weight` already holds
-// qtf * idf * (k1 + 1) * scale (scores are summed as integers: exact and order-independent).
-// Monotone in `tf` (up) and `len` (down), so it bounds itself; at least 1, so a document holding
-// a query term has a positive score.
-inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1, double c2) {
+// The per-document part of one term's score, f / (f + k1 * (1 - b + b * |D| / avgdl)) with
+// c1 = k1 * (1 - b) and c2 = k1 * b / avgdl, rounded to float: the value Bm25Index stores per
+// posting (PostingList::gains), so a stored and a computed gain are the same bits. Monotone in
+// `tf` (up) and `len` (down), as float rounding preserves order.
+inline float Gain(uint32_t tf, uint32_t len, double c1, double c2) {
   const double t = static_cast<double>(tf);
-  return std::max<int64_t>(
-      1, static_cast<int64_t>(weight * t / (t + c1 + c2 * static_cast<double>(len)) + 0.5));
+  return static_cast<float>(t / (t + c1 + c2 * static_cast<double>(len)));
+}
+
+// One term's contribution in fixed point: `weight` already holds qtf * idf * (k1 + 1) * scale
+// (scores are summed as integers: exact and order-independent). Monotone in `gain`, so it bounds
+// itself; at least 1, so a document holding a query term has a positive score.
+inline int64_t Contribution(double weight, float gain) {
+  return std::max<int64_t>(1, static_cast<int64_t>(weight * static_cast<double>(gain) + 0.5));
+}
+
+inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1, double c2) {
+  return Contribution(weight, Gain(tf, len, c1, c2));
 }
 
 struct Candidate {
@@ -258,6 +268,7 @@ uint32_t Bm25Index::AppendDocument(ClaimRowId id, uint32_t length,
   }
   doc_of_id_[id] = d;
   live_tokens_ += length;
+  gains_current_ = false;
   ExtendLengthRuns(d);
   return d;
 }
@@ -303,6 +314,7 @@ bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
   doc_of_id_.erase(it);
   doc_alive_[d] = 0;
   live_tokens_ -= doc_lengths_[d];
+  gains_current_ = false;
   const uint64_t end =
       d + 1 < forward_begin_.size() ? forward_begin_[d + 1] : forward_terms_.size();
   for (uint64_t i = forward_begin_[d]; i < end; ++i) {
@@ -400,6 +412,20 @@ void Bm25Index::Compact() {
   forward_begin_ = std::move(forward_begin);
   forward_terms_ = std::move(forward_terms);
   RebuildLengthRuns();
+  ComputeGains();
+}
+
+void Bm25Index::ComputeGains() {
+  const double avgdl = average_length();
+  const double c1 = kK1 * (1.0 - kB);
+  const double c2 = avgdl > 0 ? kK1 * kB / avgdl : 0.0;
+  for (PostingList& list : postings_) {
+    list.gains.resize(list.docs.size());
+    for (size_t i = 0; i < list.docs.size(); ++i) {
+      list.gains[i] = Gain(list.tfs[i], doc_lengths_[list.docs[i]], c1, c2);
+    }
+  }
+  gains_current_ = true;
 }
 
 int64_t Bm25Index::DocumentFrequency(absl::string_view term) const {
@@ -509,6 +535,7 @@ std::vector<Bm25Hit> Bm25Index::SearchExhaustive(absl::string_view query, int k)
 struct Bm25Index::TermCursor {
   const uint32_t* docs;
   const uint32_t* tfs;
+  const float* gains;  // the stored gains when they are current, else null (computed)
   const Block* blocks;
   size_t pos;    // next posting
   size_t end;    // number of postings
@@ -519,8 +546,11 @@ struct Bm25Index::TermCursor {
   uint32_t cached_len;  // the contribution of f = 1 at |D| = cached_len is cached_value
   int64_t cached_value;
 
-  // Returns the term's contribution to a document of `len` tokens holding it `tf` times.
-  int64_t Score(uint32_t tf, uint32_t len, double c1, double c2) {
+  // Returns the term's contribution to the document of posting `p`, of `len` tokens (read only
+  // when gains are not stored).
+  int64_t Score(size_t p, uint32_t len, double c1, double c2) {
+    if (gains != nullptr) return Contribution(weight, gains[p]);
+    const uint32_t tf = tfs[p];
     if (tf != 1) return Contribution(weight, tf, len, c1, c2);
     if (len != cached_len) {
       cached_len = len;
@@ -540,16 +570,19 @@ struct Bm25Index::TermCursor {
     const size_t hi = std::min(lo + step, end);
     pos = static_cast<size_t>(std::lower_bound(docs + lo, docs + hi, d) - docs);
   }
-  // Calls visit(d - base, tf, |d|) for each posting d in [base, limit), from the current
-  // position on, and moves past them. Lengths come from the runs (`run_end`, `run_len`, starting
-  // at run `run`, which must not end at or before `base`) when `run_end` is non-null, else from
-  // `lengths`. Returns the number of postings visited.
+  // Calls visit(d - base, contribution) for each posting d in [base, limit), from the current
+  // position on, and moves past them. Without stored gains, lengths come from the runs
+  // (`run_end`, `run_len`, starting at run `run`, which must not end at or before `base`) when
+  // `run_end` is non-null, else from `lengths`. Returns the number of postings visited.
   template <typename Visit>
   size_t ScanWindow(uint32_t base, uint64_t limit, const uint32_t* run_end, const uint32_t* run_len,
-                    size_t run, const uint32_t* lengths, Visit visit) {
+                    size_t run, const uint32_t* lengths, double c1, double c2, Visit visit) {
     const size_t start = pos;
     size_t p = pos;
-    if (run_end != nullptr) {
+    if (gains != nullptr) {
+      const double w = weight;
+      for (; p < end && docs[p] < limit; ++p) visit(docs[p] - base, Contribution(w, gains[p]));
+    } else if (run_end != nullptr) {
       uint32_t end_of_run = run_end[run];
       uint32_t len = run_len[run];
       for (; p < end && docs[p] < limit; ++p) {
@@ -561,10 +594,11 @@ struct Bm25Index::TermCursor {
           end_of_run = run_end[run];
           len = run_len[run];
         }
-        visit(d - base, tfs[p], len);
+        visit(d - base, Score(p, len, c1, c2));
       }
     } else {
-      for (; p < end && docs[p] < limit; ++p) visit(docs[p] - base, tfs[p], lengths[docs[p]]);
+      for (; p < end && docs[p] < limit; ++p)
+        visit(docs[p] - base, Score(p, lengths[docs[p]], c1, c2));
     }
     pos = p;
     return p - start;
@@ -613,6 +647,7 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
     TermCursor& c = cursors[i];
     c.docs = list.docs.data();
     c.tfs = list.tfs.data();
+    c.gains = gains_current_ ? list.gains.data() : nullptr;
     c.blocks = list.blocks.data();
     c.pos = 0;
     c.end = list.docs.size();
@@ -705,10 +740,8 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
       TermCursor c = cursors[order[j]];
       c.SeekTo(base32);
       essential_postings +=
-          c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(),
-                       [&](uint32_t offset, uint32_t tf, uint32_t len) {
-                         acc[offset] += c.Score(tf, len, c1, c2);
-                       });
+          c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
+                       [&](uint32_t offset, int64_t v) { acc[offset] += v; });
       cursors[order[j]] = c;
     }
     st.postings_scored += static_cast<int64_t>(essential_postings);
@@ -726,12 +759,9 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
       if (bound[t] == 0) continue;
       TermCursor c = cursors[t];
       c.SeekTo(base32);
-      st.postings_merged += static_cast<int64_t>(
-          c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(),
-                       [&](uint32_t offset, uint32_t tf, uint32_t len) {
-                         const int64_t v = c.Score(tf, len, c1, c2);
-                         acc[offset] += acc[offset] > 0 ? v : 0;
-                       }));
+      st.postings_merged += static_cast<int64_t>(c.ScanWindow(
+          base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
+          [&](uint32_t offset, int64_t v) { acc[offset] += acc[offset] > 0 ? v : 0; }));
       cursors[t] = c;
     }
     // Each found document that can still reach the threshold with the remaining terms' bounds is
@@ -753,7 +783,7 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
           ++st.candidates;
           int64_t score = a[i];
           uint32_t len = 0;
-          if (merged > 0) {
+          if (merged > 0 && !gains_current_) {
             if (run_end != nullptr) {
               while (run_end[candidate_run] <= d) ++candidate_run;
               len = run_len[candidate_run];
@@ -772,7 +802,7 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
             c.SeekTo(d);
             ++st.probes;
             if (c.pos < c.end && c.docs[c.pos] == d) {
-              score += c.Score(c.tfs[c.pos], len, c1, c2);
+              score += c.Score(c.pos, len, c1, c2);
               ++c.pos;
             }
           }
@@ -973,7 +1003,11 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
   index.doc_alive_.assign(n_docs, 1);
   index.live_terms_ = index.terms_.size();
   index.RebuildLengthRuns();
-  if (index.sorted_docs_ != n_docs) index.Compact();
+  if (index.sorted_docs_ != n_docs) {
+    index.Compact();  // computes the gains
+  } else {
+    index.ComputeGains();
+  }
   return index;
 }
 

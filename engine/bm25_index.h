@@ -25,19 +25,21 @@
 // keeps the documents that can still reach the k-th score, and only those probe the remaining
 // non-essential terms (stop-word-like: long lists, tiny bounds). Documents are numbered by
 // ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
-// compacted, so a window holds documents of about the same length: its bounds are tighter, and
-// lengths are read from runs of equal length instead of per posting. Documents added later are
-// appended (still exact, somewhat slower until the next load or compaction). Per-term
+// compacted, so a window holds documents of about the same length: its bounds are tighter. A
+// loaded or compacted index also stores each posting's gain f / (f + k1 * (1 - b + b * |D| /
+// avgdl)) as a float, so scoring a posting is one multiply; any Add or Remove changes avgdl and
+// makes them stale, and Search then computes gains (the same float, from lengths read from runs of
+// equal length) until the next load or compaction: still exact, somewhat slower. Per-term
 // contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
 // overflow 63 bits; at least one unit) before summing, so a document's
 // score does not depend on summation order and the pruned search returns exactly what the
 // exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
 //
-// Layout: postings per term are two parallel arrays (internal document numbers ascending, term
-// frequencies) plus the block summaries; a forward list of each document's term ids supports
-// removal. Remove() leaves a tombstone: the document stops counting in N, n(q) and avgdl at once,
-// and its postings are dropped when tombstones exceed a quarter of the live documents (and in
-// every saved file, which holds live documents only, numbered by length).
+// Layout: postings per term are three parallel arrays (internal document numbers ascending, term
+// frequencies, gains: 12 bytes per posting) plus the block summaries; a forward list of each
+// document's term ids supports removal. Remove() leaves a tombstone: the document stops counting in
+// N, n(q) and avgdl at once, and its postings are dropped when tombstones exceed a quarter of the
+// live documents (and in every saved file, which holds live documents only, numbered by length).
 //
 // Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
 // concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
@@ -175,8 +177,10 @@ class Bm25Index {
   struct PostingList {
     std::vector<uint32_t> docs;  // internal document numbers, strictly increasing
     std::vector<uint32_t> tfs;   // term frequency in docs[i], >= 1
-    std::vector<Block> blocks;   // live or not, like `docs`
-    uint32_t live_df = 0;        // live documents among `docs`
+    // Gain(tfs[i], |docs[i]|) under the current avgdl (see gains_current_), else stale.
+    std::vector<float> gains;
+    std::vector<Block> blocks;  // live or not, like `docs`
+    uint32_t live_df = 0;       // live documents among `docs`
     // The (f, |D|) pairs of `docs` (live or not) that no other pair beats on both (higher f,
     // shorter |D|): the best contribution of the term is at one of them, whatever avgdl is. Sorted
     // by f ascending (so |D| ascending); at most kMaxBoundPoints, else the single corner
@@ -218,6 +222,8 @@ class Bm25Index {
   void MaybeCompact();
   // Drops tombstoned documents and renumbers the rest by ascending length (then current number).
   void Compact();
+  // Stores every posting's gain under the current avgdl and sets gains_current_.
+  void ComputeGains();
   // Recomputes sorted_docs_ and the length runs from doc_lengths_.
   void RebuildLengthRuns();
   // Extends the length runs with the document `d` just appended, if the order still holds.
@@ -239,6 +245,9 @@ class Bm25Index {
   uint32_t sorted_docs_ = 0;
   std::vector<uint32_t> run_end_;
   std::vector<uint32_t> run_len_;
+  // Whether every posting's stored gain is current: set by ComputeGains (at Load and Compact),
+  // cleared by any change (a change of avgdl changes every gain). Search computes gains while not.
+  bool gains_current_ = false;
   uint64_t live_tokens_ = 0;  // sum of doc_lengths_ over live documents
   size_t live_terms_ = 0;     // terms with live_df > 0
 };
