@@ -416,6 +416,11 @@ void Bm25Index::Compact() {
 }
 
 void Bm25Index::ComputeGains() {
+  gains_current_ = false;
+  if (doc_ids_.size() > options_.max_docs_with_gains) {
+    for (PostingList& list : postings_) std::vector<float>().swap(list.gains);
+    return;
+  }
   const double avgdl = average_length();
   const double c1 = kK1 * (1.0 - kB);
   const double c2 = avgdl > 0 ? kK1 * kB / avgdl : 0.0;

@@ -25,21 +25,23 @@
 // keeps the documents that can still reach the k-th score, and only those probe the remaining
 // non-essential terms (stop-word-like: long lists, tiny bounds). Documents are numbered by
 // ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
-// compacted, so a window holds documents of about the same length: its bounds are tighter. A
-// loaded or compacted index also stores each posting's gain f / (f + k1 * (1 - b + b * |D| /
-// avgdl)) as a float, so scoring a posting is one multiply; any Add or Remove changes avgdl and
-// makes them stale, and Search then computes gains (the same float, from lengths read from runs of
-// equal length) until the next load or compaction: still exact, somewhat slower. Per-term
+// compacted, so a window holds documents of about the same length: its bounds are tighter, and
+// lengths are read from runs of equal length instead of per posting. A loaded or compacted index
+// of up to Bm25IndexOptions::max_docs_with_gains documents also stores each posting's gain f / (f
+// + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is one multiply; any Add or
+// Remove changes avgdl and makes them stale, and Search then computes the same float until the
+// next load or compaction. Per-term
 // contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
 // overflow 63 bits; at least one unit) before summing, so a document's
 // score does not depend on summation order and the pruned search returns exactly what the
 // exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
 //
-// Layout: postings per term are three parallel arrays (internal document numbers ascending, term
-// frequencies, gains: 12 bytes per posting) plus the block summaries; a forward list of each
-// document's term ids supports removal. Remove() leaves a tombstone: the document stops counting in
-// N, n(q) and avgdl at once, and its postings are dropped when tombstones exceed a quarter of the
-// live documents (and in every saved file, which holds live documents only, numbered by length).
+// Layout: postings per term are two parallel arrays (internal document numbers ascending, term
+// frequencies), a third of gains when stored (12 bytes per posting then), and block summaries; a
+// forward list of each document's term ids supports removal. Remove() leaves a tombstone: the
+// document stops counting in N, n(q) and avgdl at once, and its postings are dropped when
+// tombstones exceed a quarter of the live documents (and in every saved file, which holds live
+// documents only, numbered by length).
 //
 // Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
 // concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
@@ -79,6 +81,11 @@ struct Bm25IndexOptions {
   uint32_t postings_per_block = 64;
   // Document numbers per search window. REQUIRES: >= 1.
   uint32_t window_docs = 4096;
+  // Indexes of at most this many documents store each posting's gain when loaded or compacted
+  // (see the top of this file); larger ones compute gains while searching, which was faster there
+  // (a stored gain saved 8-20% of the search time at 19,250 claims and cost 5-9% at 100,000 and
+  // 1,000,000: benchmarks/README.md, "score_benchmark.sh").
+  uint64_t max_docs_with_gains = 50'000;
 };
 
 // What one Search() did (for benchmarks and profiling).
@@ -222,7 +229,8 @@ class Bm25Index {
   void MaybeCompact();
   // Drops tombstoned documents and renumbers the rest by ascending length (then current number).
   void Compact();
-  // Stores every posting's gain under the current avgdl and sets gains_current_.
+  // Stores every posting's gain under the current avgdl and sets gains_current_, if the index
+  // holds at most options_.max_docs_with_gains documents; else frees any stored gains.
   void ComputeGains();
   // Recomputes sorted_docs_ and the length runs from doc_lengths_.
   void RebuildLengthRuns();
@@ -245,8 +253,9 @@ class Bm25Index {
   uint32_t sorted_docs_ = 0;
   std::vector<uint32_t> run_end_;
   std::vector<uint32_t> run_len_;
-  // Whether every posting's stored gain is current: set by ComputeGains (at Load and Compact),
-  // cleared by any change (a change of avgdl changes every gain). Search computes gains while not.
+  // Whether every posting's stored gain is current: set by ComputeGains (at Load and Compact) when
+  // the index is small enough, cleared by any change (a change of avgdl changes every gain).
+  // Search computes gains while not.
   bool gains_current_ = false;
   uint64_t live_tokens_ = 0;  // sum of doc_lengths_ over live documents
   size_t live_terms_ = 0;     // terms with live_df > 0

@@ -299,8 +299,8 @@ void CheckUpsertsAndRemovals(const Bm25IndexOptions& options, bool reload) {
   }
 }
 
-// A loaded index scores with the gains it stores; one changed since computes them. Both give the
-// same bits: same ids, same scores (compared exactly), same order.
+// A loaded index scores with the gains it stores; one changed since, or too large to store them,
+// computes them. All give the same bits: same ids, same scores (compared exactly), same order.
 TEST(Bm25IndexTest, StoredAndComputedGainsGiveIdenticalResults) {
   ZipfWords words(/*vocabulary=*/900, /*seed=*/5);
   Bm25Index built;  // by Add: gains computed at search time
@@ -311,6 +311,9 @@ TEST(Bm25IndexTest, StoredAndComputedGainsGiveIdenticalResults) {
   ASSERT_THAT(changed.Add(999'999, extra), IsOk());  // stale again
   ASSERT_THAT(built.Add(999'999, extra), IsOk());
   Bm25Index reloaded = Reloaded(changed, Bm25IndexOptions());
+  Bm25IndexOptions never_stored;
+  never_stored.max_docs_with_gains = 0;
+  Bm25Index computed = Reloaded(changed, never_stored);
   for (int q = 0; q < 40; ++q) {
     const std::string query = words.Text(3 + q % 20);
     SCOPED_TRACE(query);
@@ -319,6 +322,7 @@ TEST(Bm25IndexTest, StoredAndComputedGainsGiveIdenticalResults) {
       const std::vector<Bm25Hit> after_add = changed.Search(query, k);
       ASSERT_FALSE(after_add.empty());
       EXPECT_EQ(after_add, reloaded.Search(query, k));
+      EXPECT_EQ(after_add, computed.Search(query, k));
       EXPECT_EQ(after_add, built.Search(query, k));
       EXPECT_EQ(after_add, changed.SearchExhaustive(query, k));
       EXPECT_EQ(loaded.Search(query, k), loaded.SearchExhaustive(query, k));
