@@ -757,8 +757,10 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       order.resize(k);
       pass.assign(k, true);
     }
-    // Words as the user wrote them (links aside): a tag is one word, however many it spells out.
-    const bool long_enough = CountWords(RemoveLinks(texts[q])) >= options.min_words_for_match;
+    // Words as the user wrote them (links aside): a tag is one word, however many it spells out;
+    // emoji are none; a Chinese, Japanese or Thai sentence has as many as its dictionary words.
+    const bool long_enough =
+        CountWrittenWords(RemoveLinks(texts[q])) >= options.min_words_for_match;
     for (size_t i = 0; i < order.size() && static_cast<int>(out[q].size()) < options.k; ++i) {
       if (!pass[i]) continue;
       const Candidate& c = cands[order[i]];

@@ -160,7 +160,9 @@ class Matcher {
 // tweets they name who made the claim, and removing them costs MAP@5.
 std::string CleanQueryText(absl::string_view text);
 
-// Words in `text` (runs of letters or digits), for the short-text rule.
+// Words in `text` for the re-ranker's length feature, as it was trained: runs of ASCII letters or
+// digits and of non-ASCII bytes (so an emoji counts, a Chinese sentence is one). The short-text
+// rule counts with engine/text_analysis.h CountWrittenWords instead.
 int CountWords(absl::string_view text);
 
 }  // namespace claimmatch

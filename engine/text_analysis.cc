@@ -1,7 +1,11 @@
 #include "engine/text_analysis.h"
 
+#include <unicode/brkiter.h>
+#include <unicode/locid.h>
 #include <unicode/uchar.h>
+#include <unicode/unistr.h>
 #include <unicode/unorm2.h>
+#include <unicode/uscript.h>
 #include <unicode/utypes.h>
 
 #include <algorithm>
@@ -10,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -463,6 +468,101 @@ bool HasLetterOrDigit(absl::string_view text) {
     if (u_isalnum(DecodeUtf8(s, n, &i))) return true;
   }
   return false;
+}
+
+namespace {
+
+// A character that continues a word: a letter (Alphabetic), a mark (vowel signs, accents) or a
+// decimal digit.
+bool IsWordChar(UChar32 c) {
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || (U_GET_GC_MASK(c) & U_GC_M_MASK) != 0 ||
+         u_isdigit(c);
+}
+
+// Whether `c` belongs to a script written without spaces between words.
+bool IsSpacelessScript(UChar32 c) {
+  UErrorCode status = U_ZERO_ERROR;
+  switch (uscript_getScript(c, &status)) {
+    case USCRIPT_HAN:
+    case USCRIPT_HIRAGANA:
+    case USCRIPT_KATAKANA:
+    case USCRIPT_THAI:
+    case USCRIPT_LAO:
+    case USCRIPT_KHMER:
+    case USCRIPT_MYANMAR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The words ICU's word break (root locale: dictionaries for the spaceless scripts) finds in
+// `run`, a run of word characters; 1 if the iterator cannot be made.
+int DictionaryWords(absl::string_view run) {
+  thread_local std::unique_ptr<icu::BreakIterator> words = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator> it(
+        icu::BreakIterator::createWordInstance(icu::Locale::getRoot(), status));
+    if (U_FAILURE(status)) it.reset();
+    return it;
+  }();
+  if (words == nullptr) return 1;
+  const icu::UnicodeString text =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(run.data(), static_cast<int32_t>(run.size())));
+  words->setText(text);
+  int n = 0;
+  for (int32_t end = words->next(); end != icu::BreakIterator::DONE; end = words->next()) {
+    if (words->getRuleStatus() >= UBRK_WORD_NUMBER) ++n;  // number, letter, kana, ideograph
+  }
+  return std::max(n, 1);
+}
+
+}  // namespace
+
+int CountWrittenWords(absl::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  int words = 0;
+  size_t i = 0;
+  while (i < n) {
+    // Skip to the next word character.
+    size_t start = i;
+    bool word = false;
+    while (i < n && !word) {
+      start = i;
+      if (s[i] < 0x80) {
+        word = absl::ascii_isalnum(s[i]);
+        ++i;
+      } else {
+        word = IsWordChar(DecodeUtf8(s, n, &i));
+      }
+    }
+    if (!word) break;
+    // The run of word characters from `start`.
+    bool spaceless = false;
+    size_t end = i;
+    if (s[start] >= 0x80) {
+      size_t j = start;
+      spaceless = IsSpacelessScript(DecodeUtf8(s, n, &j));
+    }
+    while (end < n) {
+      size_t j = end;
+      bool w;
+      if (s[j] < 0x80) {
+        w = absl::ascii_isalnum(s[j]);
+        ++j;
+      } else {
+        const UChar32 c = DecodeUtf8(s, n, &j);
+        w = IsWordChar(c);
+        if (w && !spaceless) spaceless = IsSpacelessScript(c);
+      }
+      if (!w) break;
+      end = j;
+    }
+    words += spaceless ? DictionaryWords(text.substr(start, end - start)) : 1;
+    i = end;
+  }
+  return words;
 }
 
 std::vector<std::string> BreakWord(absl::string_view word,

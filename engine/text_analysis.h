@@ -67,6 +67,13 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query);
 // one ("", "?!", "🔥🔥") has nothing to match.
 bool HasLetterOrDigit(absl::string_view text);
 
+// Returns the number of words in `text` as a reader counts them, for the short-text rule: runs of
+// letters, marks and digits of any script (ICU: Alphabetic, general category M, decimal digits);
+// in a run of a script written without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer,
+// Myanmar) each word ICU's dictionary word break finds. Emoji, symbols and punctuation are not
+// words: "Hello, world! 2020" 3, "🔥 vaccines kill 🔥" 2, "新冠疫苗会改变人的DNA" about 6.
+int CountWrittenWords(absl::string_view text);
+
 // Word break of a run-together lower-case word ("texaschurchshooting" -> "texas", "church",
 // "shooting") over a vocabulary of document frequencies: `frequency(term)` is the number of the
 // `documents` documents holding the analysed term (the Porter stem of a piece). Returns the pieces

@@ -363,6 +363,30 @@ TEST_F(MatcherTest, ShortTextRuleIgnoresLinksAndCountsTagsAsWritten) {
   EXPECT_EQ(sentence[0].decision, Decision::kMatch);
 }
 
+// Regression: the short-text rule counted any run of non-ASCII bytes as a word, so a Chinese
+// sentence was one word (never auto-matched) and emoji padded a two-word post to five.
+TEST_F(MatcherTest, ShortTextRuleCountsWordsOfEveryScript) {
+  MatchOptions o;
+  o.match_threshold = 0.0f;
+  o.suggest_threshold = 0.0f;
+  o.names_only_min_idf = 0;
+  o.min_words_for_match = 4;
+  // "The covid vaccine changes human DNA": six dictionary words.
+  const std::vector<MatchResult> chinese = MatchOrDie(
+      "\xE6\x96\xB0\xE5\x86\xA0\xE7\x96\xAB\xE8\x8B\x97\xE4\xBC\x9A\xE6\x94\xB9"
+      "\xE5\x8F\x98\xE4\xBA\xBA\xE7\x9A\x84"
+      "DNA",
+      o);
+  ASSERT_FALSE(chinese.empty());
+  EXPECT_EQ(chinese[0].decision, Decision::kMatch);
+  const std::string fire = "\xF0\x9F\x94\xA5";
+  const std::vector<MatchResult> emoji =
+      MatchOrDie(fire + " bleach coronavirus " + fire + " " + fire, o);
+  ASSERT_FALSE(emoji.empty());
+  EXPECT_EQ(emoji[0].claim.id, "c03");
+  EXPECT_EQ(emoji[0].decision, Decision::kSuggest);
+}
+
 // The name-overlap feature counts capitalised words that are names, not words capitalised because
 // they open a sentence ("The", "There", "This"): a query with no names shares none.
 TEST_F(MatcherTest, NameOverlapIgnoresSentenceInitialFunctionWords) {

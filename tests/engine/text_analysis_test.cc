@@ -209,6 +209,45 @@ TEST(HasLetterOrDigitTest, AnyScriptCountsPunctuationAndEmojiDoNot) {
   }
 }
 
+TEST(CountWrittenWordsTest, WordsOfEveryScriptNotEmojiOrPunctuation) {
+  EXPECT_EQ(CountWrittenWords(""), 0);
+  EXPECT_EQ(CountWrittenWords("Hello, world! 2020"), 3);
+  EXPECT_EQ(CountWrittenWords("isn't a-b c_d"), 6);
+  EXPECT_EQ(CountWrittenWords("Ol\xC3\xA1 mundo, a\xC3\xA7\xC3\xA3o"), 3);
+  const std::string fire = "\xF0\x9F\x94\xA5";
+  EXPECT_EQ(CountWrittenWords(fire + fire + fire), 0);
+  EXPECT_EQ(CountWrittenWords(fire + " vaccines kill " + fire), 2);
+  // "— Jane Doe (@jd) May 5": the dash is no word.
+  EXPECT_EQ(CountWrittenWords("\xE2\x80\x94 Jane Doe (@jd) May 5"), 5);
+  // Hindi: vowel signs (marks) continue a word. "कोरोना वैक्सीन से डीएनए बदल जाता है": 7.
+  EXPECT_EQ(CountWrittenWords("\xE0\xA4\x95\xE0\xA5\x8B\xE0\xA4\xB0\xE0\xA5\x8B\xE0\xA4\xA8"
+                              "\xE0\xA4\xBE \xE0\xA4\xB5\xE0\xA5\x88\xE0\xA4\x95\xE0\xA5\x8D"
+                              "\xE0\xA4\xB8\xE0\xA5\x80\xE0\xA4\xA8 \xE0\xA4\xB8\xE0\xA5\x87 "
+                              "\xE0\xA4\xA1\xE0\xA5\x80\xE0\xA4\x8F\xE0\xA4\xA8\xE0\xA4\x8F "
+                              "\xE0\xA4\xAC\xE0\xA4\xA6\xE0\xA4\xB2 \xE0\xA4\x9C\xE0\xA4\xBE"
+                              "\xE0\xA4\xA4\xE0\xA4\xBE \xE0\xA4\xB9\xE0\xA5\x88"),
+            7);
+  // Spaceless scripts count dictionary words (ICU's dictionaries; ICU 72 finds 6, 6 and 5):
+  // "新冠疫苗会改变人的DNA", "コロナワクチンはDNAを変える", "วัคซีนโควิดเปลี่ยนดีเอ็นเอ".
+  for (const char* text :
+       {"\xE6\x96\xB0\xE5\x86\xA0\xE7\x96\xAB\xE8\x8B\x97\xE4\xBC\x9A\xE6\x94\xB9\xE5\x8F\x98"
+        "\xE4\xBA\xBA\xE7\x9A\x84"
+        "DNA",
+        "\xE3\x82\xB3\xE3\x83\xAD\xE3\x83\x8A\xE3\x83\xAF\xE3\x82\xAF\xE3\x83\x81\xE3\x83\xB3"
+        "\xE3\x81\xAF"
+        "DNA"
+        "\xE3\x82\x92\xE5\xA4\x89\xE3\x81\x88\xE3\x82\x8B",
+        "\xE0\xB8\xA7\xE0\xB8\xB1\xE0\xB8\x84\xE0\xB8\x8B\xE0\xB8\xB5\xE0\xB8\x99\xE0\xB9\x82"
+        "\xE0\xB8\x84\xE0\xB8\xA7\xE0\xB8\xB4\xE0\xB8\x94\xE0\xB9\x80\xE0\xB8\x9B\xE0\xB8\xA5"
+        "\xE0\xB8\xB5\xE0\xB9\x88\xE0\xB8\xA2\xE0\xB8\x99\xE0\xB8\x94\xE0\xB8\xB5\xE0\xB9\x80"
+        "\xE0\xB8\xAD\xE0\xB9\x87\xE0\xB8\x99\xE0\xB9\x80\xE0\xB8\xAD"}) {
+    const int n = CountWrittenWords(text);
+    EXPECT_GE(n, 4) << text;
+    EXPECT_LE(n, 8) << text;
+  }
+  EXPECT_EQ(CountWrittenWords("\xE7\x96\xAB\xE8\x8B\x97"), 1);  // "疫苗" (vaccine)
+}
+
 // BreakWord over a toy vocabulary of document frequencies (of stems, as BM25 holds them) among
 // 1,000 documents.
 TEST(BreakWordTest, MostProbableSplitIntoKnownWords) {
