@@ -107,8 +107,9 @@ class Bm25Index {
   static constexpr double kB = 0.75;
   // The idf of a term held by at least half of the documents (FTS5's value).
   static constexpr double kMinIdf = 1e-6;
-  // Version of the file format written by Save().
-  static constexpr uint32_t kFormatVersion = 1;
+  // Version of the file format written by Save(). Load also reads version 1 files whose terms hold
+  // no character of the spaceless scripts (engine/text_analysis.h).
+  static constexpr uint32_t kFormatVersion = 2;
 
   Bm25Index() = default;
   explicit Bm25Index(const Bm25IndexOptions& options);

@@ -314,6 +314,22 @@ void AppendUtf8(uint32_t c, std::string* out) {
   out->append(buf, len);
 }
 
+// Whether `c` is a character of a script written without spaces between words: Han, Hiragana,
+// Katakana (and its half-width forms), Thai, Lao, Khmer, Myanmar (their whole blocks, so their
+// combining signs stay in the run).
+bool IsSpacelessScriptChar(UChar32 c) {
+  return (c >= 0x0E00 && c <= 0x0EFF) ||  // Thai, Lao
+         (c >= 0x1000 && c <= 0x109F) ||  // Myanmar
+         (c >= 0x1780 && c <= 0x17FF) ||  // Khmer
+         (c >= 0x3040 && c <= 0x30FF) ||  // Hiragana, Katakana
+         (c >= 0x31F0 && c <= 0x31FF) ||  // Katakana phonetic extensions
+         (c >= 0x3400 && c <= 0x4DBF) ||  // CJK extension A
+         (c >= 0x4E00 && c <= 0x9FFF) ||  // CJK unified ideographs
+         (c >= 0xF900 && c <= 0xFAFF) ||  // CJK compatibility ideographs
+         (c >= 0xFF66 && c <= 0xFF9F) ||  // half-width Katakana
+         (c >= 0x20000 && c <= 0x323AF);  // CJK extensions B..H
+}
+
 // ASCII actions: 0 separates, otherwise the lowercase byte.
 constexpr std::array<char, 128> MakeAsciiTable() {
   std::array<char, 128> t{};
@@ -343,11 +359,31 @@ void Analyze(absl::string_view text, int min_chars,
     token.clear();
     token_chars = 0;
   };
+  // A run of characters of the scripts written without spaces: its folded characters, each
+  // ending at run_ends[j] in `run`; emitted as overlapping bigrams (a lone character as itself).
+  std::string run;
+  std::vector<size_t> run_ends;
+  std::string bigram;
+  auto flush_run = [&] {
+    if (run_ends.size() == 1) {
+      if (min_chars <= 1) emit(run);
+    } else {
+      size_t start = 0;
+      for (size_t j = 0; j + 1 < run_ends.size(); ++j) {
+        bigram.assign(run, start, run_ends[j + 1] - start);
+        emit(bigram);
+        start = run_ends[j];
+      }
+    }
+    run.clear();
+    run_ends.clear();
+  };
   size_t i = 0;
   while (i < n) {
     const unsigned char b = s[i];
     if (b < 0x80) {
       ++i;
+      if (!run_ends.empty()) flush_run();
       const char folded = kAscii[b];
       if (folded == 0) {
         flush();
@@ -361,12 +397,21 @@ void Analyze(absl::string_view text, int min_chars,
     const uint32_t action = c < 0x10000 ? bmp[c] : ClassifySlow(c);
     if (action == kSeparator) {
       flush();
+      if (!run_ends.empty()) flush_run();
+    } else if (IsSpacelessScriptChar(c)) {
+      flush();
+      if (action != kDropChar) {
+        AppendUtf8(action, &run);
+        run_ends.push_back(run.size());
+      }
     } else {
+      if (!run_ends.empty()) flush_run();
       ++token_chars;
       if (action != kDropChar) AppendUtf8(action, &token);
     }
   }
   flush();
+  if (!run_ends.empty()) flush_run();
 }
 
 bool IsUnicodeSpace(const unsigned char* s, size_t n, size_t i, size_t* width) {
@@ -454,6 +499,19 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query) {
   std::vector<std::string> terms;
   AnalyzeQuery(query, [&terms](absl::string_view t) { terms.emplace_back(t); });
   return terms;
+}
+
+bool HoldsSpacelessScript(absl::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    if (s[i] < 0x80) {
+      ++i;
+    } else if (IsSpacelessScriptChar(DecodeUtf8(s, n, &i))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool HasLetterOrDigit(absl::string_view text) {

@@ -598,8 +598,52 @@ TEST_F(Bm25CorruptFileTest, BadMagicAndWrongVersion) {
   bad[0] = 'X';
   ExpectDataLoss(bad, "magic");
   bad = bytes_;
-  bad[8] = 2;  // version 2
-  ExpectDataLoss(bad, "unsupported format version 2");
+  bad[8] = 3;  // version 3
+  ExpectDataLoss(bad, "unsupported format version 3");
+}
+
+// Format 1 files (Han, kana and Thai runs indexed whole) still load when no term holds such a
+// character; one that does must be rebuilt, or its Chinese claims would never match.
+TEST(Bm25IndexTest, FormatOneLoadsUnlessItHoldsSpacelessScriptTerms) {
+  const std::string dir = MakeTempDir("bm25_v1");
+  for (const bool chinese : {false, true}) {
+    Bm25Index index;
+    ASSERT_THAT(index.Add(1, {"oil prices"}), IsOk());
+    ASSERT_THAT(index.Add(2, {chinese ? "\u7F8E\u570B\u77F3\u6CB9" : "gas prices"}), IsOk());
+    const std::string path = JoinPath(dir, chinese ? "zh.bm25" : "en.bm25");
+    ASSERT_THAT(index.Save(path), IsOk());
+    absl::StatusOr<std::string> bytes = ReadFile(path);
+    ASSERT_THAT(bytes, IsOk());
+    ASSERT_EQ((*bytes)[8], 2);
+    (*bytes)[8] = 1;  // the version field, outside the checksummed payload
+    ASSERT_THAT(WriteFileAtomically(path, *bytes), IsOk());
+    absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path);
+    if (chinese) {
+      EXPECT_THAT(loaded, StatusIs(absl::StatusCode::kDataLoss,
+                                   AllOf(HasSubstr(path), HasSubstr("format version 1"))));
+    } else {
+      ASSERT_THAT(loaded, IsOk());
+      EXPECT_EQ(loaded->Search("oil", 5).size(), 1u);
+    }
+  }
+}
+
+// A Chinese paraphrase shares bigrams with the claim it repeats.
+TEST(Bm25IndexTest, ChineseParaphraseFindsItsClaim) {
+  Bm25Index index;
+  // Taiwan FactCheck Center claim (tests/data/claimreview/tfc-taiwan_zh.jsonld): "the US asks
+  // countries to sanction Russia, but secretly buys Russian oil and resells it at a profit".
+  ASSERT_THAT(
+      index.Add(7, {"\u7F8E\u570B\u8981\u6C42\u5404\u570B\u5236\u88C1\u4FC4\u7F85\u65AF\uFF0C"
+                    "\u79C1\u4E0B\u537B\u5927\u8CB7\u4FC4\u7F85\u65AF\u77F3\u6CB9"}),
+      IsOk());
+  ASSERT_THAT(index.Add(8, {"\u75AB\u82D7\u6703\u6539\u8B8A\u4EBA\u7684DNA"}), IsOk());
+  ASSERT_THAT(index.Add(9, {"Russia sanctions and oil"}), IsOk());
+  // "美國私下大買俄羅斯石油" (the US secretly buys lots of Russian oil).
+  const std::vector<Bm25Hit> hits =
+      index.Search("\u7F8E\u570B\u79C1\u4E0B\u5927\u8CB7\u4FC4\u7F85\u65AF\u77F3\u6CB9", 5);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].first, 7);
 }
 
 TEST_F(Bm25CorruptFileTest, StructurallyInvalidPayloadWithValidChecksum) {
