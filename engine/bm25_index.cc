@@ -892,8 +892,8 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
   header.U32(&reserved);
   header.U64(&payload_size);
   header.U64(&fingerprint);
-  // Format 1 differs only in its terms: runs of Han, kana, Thai... were indexed whole, not as
-  // bigrams. Such a file loads unless one of its terms holds such a character (checked below).
+  // Format 1 differs only in its terms: runs of Han, kana, Hangul, Thai... were indexed whole, not
+  // as bigrams. Such a file loads unless one of its terms holds such a character (checked below).
   if (version != kFormatVersion && version != 1) {
     return DataLoss(path, absl::StrCat("unsupported format version ", version, " (expected ",
                                        kFormatVersion, ")"));
@@ -955,10 +955,10 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
       return DataLoss(path, absl::StrCat("truncated term ", t));
     }
     if (term.empty()) return DataLoss(path, absl::StrCat("empty term ", t));
-    if (version == 1 && HoldsSpacelessScript(term)) {
+    if (version == 1 && HoldsBigramScript(term)) {
       return DataLoss(path,
-                      "format version 1 indexed Chinese, Japanese or Thai text as whole runs "
-                      "(format 2 indexes their bigrams)");
+                      "format version 1 indexed Chinese, Japanese, Korean or Thai text as whole "
+                      "runs (format 2 indexes their bigrams)");
     }
     if (df == 0 || df > n_docs || df > in.remaining() / 8) {
       return DataLoss(path, absl::StrCat("bad document count ", df, " for term ", t));

@@ -108,7 +108,7 @@ class Bm25Index {
   // The idf of a term held by at least half of the documents (FTS5's value).
   static constexpr double kMinIdf = 1e-6;
   // Version of the file format written by Save(). Load also reads version 1 files whose terms hold
-  // no character of the spaceless scripts (engine/text_analysis.h).
+  // no character of the scripts now indexed as bigrams (engine/text_analysis.h HoldsBigramScript).
   static constexpr uint32_t kFormatVersion = 2;
 
   Bm25Index() = default;

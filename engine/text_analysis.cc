@@ -314,11 +314,15 @@ void AppendUtf8(uint32_t c, std::string* out) {
   out->append(buf, len);
 }
 
-// Whether `c` is a character of a script written without spaces between words: Han, Hiragana,
-// Katakana (and its half-width forms), Thai, Lao, Khmer, Myanmar (their whole blocks, so their
-// combining signs stay in the run).
-bool IsSpacelessScriptChar(UChar32 c) {
+// Whether `c` is a character of the scripts AnalyzeText indexes as bigrams: those written
+// without spaces between words (Han, Hiragana, Katakana and its half-width forms, Thai, Lao, Khmer,
+// Myanmar) and Hangul, whose words carry their particles ("백신은", "백신이"); whole blocks, so
+// combining signs stay in the run.
+bool IsBigramScriptChar(UChar32 c) {
   return (c >= 0x0E00 && c <= 0x0EFF) ||  // Thai, Lao
+         (c >= 0x1100 && c <= 0x11FF) ||  // Hangul Jamo
+         (c >= 0x3130 && c <= 0x318F) ||  // Hangul compatibility Jamo
+         (c >= 0xAC00 && c <= 0xD7AF) ||  // Hangul syllables
          (c >= 0x1000 && c <= 0x109F) ||  // Myanmar
          (c >= 0x1780 && c <= 0x17FF) ||  // Khmer
          (c >= 0x3040 && c <= 0x30FF) ||  // Hiragana, Katakana
@@ -398,7 +402,7 @@ void Analyze(absl::string_view text, int min_chars,
     if (action == kSeparator) {
       flush();
       if (!run_ends.empty()) flush_run();
-    } else if (IsSpacelessScriptChar(c)) {
+    } else if (IsBigramScriptChar(c)) {
       flush();
       if (action != kDropChar) {
         AppendUtf8(action, &run);
@@ -501,13 +505,13 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query) {
   return terms;
 }
 
-bool HoldsSpacelessScript(absl::string_view text) {
+bool HoldsBigramScript(absl::string_view text) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   for (size_t i = 0; i < n;) {
     if (s[i] < 0x80) {
       ++i;
-    } else if (IsSpacelessScriptChar(DecodeUtf8(s, n, &i))) {
+    } else if (IsBigramScriptChar(DecodeUtf8(s, n, &i))) {
       return true;
     }
   }

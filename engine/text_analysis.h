@@ -10,10 +10,11 @@
 //      "ệ" -> "e"; "ø", "ł", "ß" and Hangul stay as they are), then lowercase. Unlike FTS5's
 //      default remove_diacritics=1, characters with several diacritics are stripped too.
 //   2b. Runs of characters of the scripts written without spaces between words (Han, Hiragana,
-//      Katakana, Thai, Lao, Khmer, Myanmar) become their overlapping bigrams of folded characters
-//      ("美國石油" -> "美國", "國石", "石油"; a lone character is itself), as Lucene's CJK analyzer
-//      does: FTS5's unicode61 keeps the whole run as one token, which matches nothing but the same
-//      run. Such a run also ends any other token it touches ("的DNA" -> "的", "dna").
+//      Katakana, Thai, Lao, Khmer, Myanmar) and of Hangul (whose words carry their particles)
+//      become their overlapping bigrams of folded characters ("美國石油" -> "美國", "國石", "石油";
+//      "백신은" -> "백신", "신은"; a lone character is itself), as Lucene's CJK analyzer does:
+//      FTS5's unicode61 keeps the whole run as one token, which matches nothing but the same run.
+//      Such a run also ends any other token it touches ("的DNA" -> "的", "dna").
 //   3. Stem tokens of 3..64 bytes with the Porter stemmer exactly as FTS5's porter tokenizer does
 //      (Martin Porter's reference C version: "bli" -> "ble", "logi" -> "log"). Its rules only touch
 //      ASCII letters, so tokens in other scripts pass through unchanged.
@@ -69,9 +70,8 @@ void AnalyzeQuery(absl::string_view query, absl::FunctionRef<void(absl::string_v
 // Returns the query terms of `query` (AnalyzeQuery collected into strings).
 std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query);
 
-// Returns whether `text` holds a character of a script written without spaces (Han, Hiragana,
-// Katakana, Thai, Lao, Khmer, Myanmar), which AnalyzeText indexes as bigrams.
-bool HoldsSpacelessScript(absl::string_view text);
+// Returns whether `text` holds a character of a script AnalyzeText indexes as bigrams (2b).
+bool HoldsBigramScript(absl::string_view text);
 
 // Returns whether `text` holds a letter or a digit of any script (ICU u_isalnum): a text without
 // one ("", "?!", "🔥🔥") has nothing to match.

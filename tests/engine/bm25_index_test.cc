@@ -602,9 +602,9 @@ TEST_F(Bm25CorruptFileTest, BadMagicAndWrongVersion) {
   ExpectDataLoss(bad, "unsupported format version 3");
 }
 
-// Format 1 files (Han, kana and Thai runs indexed whole) still load when no term holds such a
-// character; one that does must be rebuilt, or its Chinese claims would never match.
-TEST(Bm25IndexTest, FormatOneLoadsUnlessItHoldsSpacelessScriptTerms) {
+// Format 1 files (Han, kana, Hangul and Thai runs indexed whole) still load when no term holds such
+// a character; one that does must be rebuilt, or its Chinese claims would never match.
+TEST(Bm25IndexTest, FormatOneLoadsUnlessItHoldsBigramScriptTerms) {
   const std::string dir = MakeTempDir("bm25_v1");
   for (const bool chinese : {false, true}) {
     Bm25Index index;

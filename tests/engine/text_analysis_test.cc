@@ -152,11 +152,11 @@ TEST(AnalyzeTextTest, RemovesDiacritics) {
 TEST(AnalyzeTextTest, UnicodeScripts) {
   EXPECT_THAT(AnalyzeToTerms("\u041F\u0440\u0438\u0432\u0435\u0442, \u043C\u0438\u0440!"),
               ElementsAre("\u043F\u0440\u0438\u0432\u0435\u0442", "\u043C\u0438\u0440"));
-  // Han and kana runs become bigrams (unicode61 keeps them whole); a lone character is itself.
-  // Hangul (written with spaces) is one token, not decomposed; the kana voicing mark is kept.
+  // Han, kana and Hangul runs become bigrams (unicode61 keeps them whole); a lone character is
+  // itself. Hangul is not decomposed; the kana voicing mark is kept.
   EXPECT_THAT(AnalyzeToTerms("\u6771\u4EAC\u30BF\u30EF\u30FC \uD55C\uAD6D\uC5B4 \u304C"),
               ElementsAre("\u6771\u4EAC", "\u4EAC\u30BF", "\u30BF\u30EF", "\u30EF\u30FC",
-                          "\uD55C\uAD6D\uC5B4", "\u304C"));
+                          "\uD55C\uAD6D", "\uAD6D\uC5B4", "\u304C"));
   // Numbers of any kind are token characters; symbols and emoji separate.
   EXPECT_THAT(AnalyzeToTerms("x\u00B2y \u00BD a\U0001F600b"),
               ElementsAre("x\u00B2y", "\u00BD", "a", "b"));
@@ -167,8 +167,8 @@ TEST(AnalyzeTextTest, UnicodeScripts) {
 }
 
 // Regression: a Chinese, Japanese or Thai run was one token (as in FTS5's unicode61), so a
-// paraphrase shared no term with the claim it repeats.
-TEST(AnalyzeTextTest, SpacelessScriptsBecomeBigrams) {
+// paraphrase shared no term with the claim it repeats; a Korean word with another particle none.
+TEST(AnalyzeTextTest, AsianScriptsBecomeBigrams) {
   // "美國石油" (US oil): three bigrams.
   EXPECT_THAT(AnalyzeToTerms("\u7F8E\u570B\u77F3\u6CB9"),
               ElementsAre("\u7F8E\u570B", "\u570B\u77F3", "\u77F3\u6CB9"));
@@ -181,8 +181,12 @@ TEST(AnalyzeTextTest, SpacelessScriptsBecomeBigrams) {
   EXPECT_THAT(AnalyzeQueryToTerms("\u732B\uFF0C\u72D7\u72D7"), ElementsAre("\u72D7\u72D7"));
   // Thai keeps its vowel signs inside the run: "วัคซีน" (vaccine) -> 5 bigrams of 6 characters.
   EXPECT_EQ(AnalyzeToTerms("\u0E27\u0E31\u0E04\u0E0B\u0E35\u0E19").size(), 5u);
-  EXPECT_TRUE(HoldsSpacelessScript("DNA \u77F3"));
-  EXPECT_FALSE(HoldsSpacelessScript("caf\u00E9 \uD55C\uAD6D\uC5B4"));
+  // "백신은" and "백신이" (vaccine + two particles) share "백신".
+  EXPECT_THAT(AnalyzeToTerms("\uBC31\uC2E0\uC740 \uBC31\uC2E0\uC774"),
+              ElementsAre("\uBC31\uC2E0", "\uC2E0\uC740", "\uBC31\uC2E0", "\uC2E0\uC774"));
+  EXPECT_TRUE(HoldsBigramScript("DNA \u77F3"));
+  EXPECT_TRUE(HoldsBigramScript("\uD55C\uAD6D\uC5B4"));
+  EXPECT_FALSE(HoldsBigramScript("caf\u00E9 \u041C\u0438\u0440"));
 }
 
 TEST(RemoveUrlsTest, RemovesHttpAndPicTwitterLinks) {
