@@ -5,7 +5,6 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/unorm2.h>
-#include <unicode/uscript.h>
 #include <unicode/utypes.h>
 
 #include <algorithm>
@@ -314,15 +313,11 @@ void AppendUtf8(uint32_t c, std::string* out) {
   out->append(buf, len);
 }
 
-// Whether `c` is a character of the scripts AnalyzeText indexes as bigrams: those written
-// without spaces between words (Han, Hiragana, Katakana and its half-width forms, Thai, Lao, Khmer,
-// Myanmar) and Hangul, whose words carry their particles ("백신은", "백신이"); whole blocks, so
-// combining signs stay in the run.
-bool IsBigramScriptChar(UChar32 c) {
+// Whether `c` is a character of a script written without spaces between words: Han, Hiragana,
+// Katakana (and its half-width forms), Thai, Lao, Khmer, Myanmar; whole blocks, so combining signs
+// and the prolonged sound mark stay in the run.
+bool IsSpacelessScriptChar(UChar32 c) {
   return (c >= 0x0E00 && c <= 0x0EFF) ||  // Thai, Lao
-         (c >= 0x1100 && c <= 0x11FF) ||  // Hangul Jamo
-         (c >= 0x3130 && c <= 0x318F) ||  // Hangul compatibility Jamo
-         (c >= 0xAC00 && c <= 0xD7AF) ||  // Hangul syllables
          (c >= 0x1000 && c <= 0x109F) ||  // Myanmar
          (c >= 0x1780 && c <= 0x17FF) ||  // Khmer
          (c >= 0x3040 && c <= 0x30FF) ||  // Hiragana, Katakana
@@ -332,6 +327,14 @@ bool IsBigramScriptChar(UChar32 c) {
          (c >= 0xF900 && c <= 0xFAFF) ||  // CJK compatibility ideographs
          (c >= 0xFF66 && c <= 0xFF9F) ||  // half-width Katakana
          (c >= 0x20000 && c <= 0x323AF);  // CJK extensions B..H
+}
+
+// Whether AnalyzeText indexes `c` in bigrams: the spaceless scripts and Hangul, whose words carry
+// their particles ("백신은", "백신이").
+bool IsBigramScriptChar(UChar32 c) {
+  return IsSpacelessScriptChar(c) || (c >= 0x1100 && c <= 0x11FF) ||  // Hangul Jamo
+         (c >= 0x3130 && c <= 0x318F) ||                              // compatibility Jamo
+         (c >= 0xAC00 && c <= 0xD7AF);                                // Hangul syllables
 }
 
 // ASCII actions: 0 separates, otherwise the lowercase byte.
@@ -363,8 +366,8 @@ void Analyze(absl::string_view text, int min_chars,
     token.clear();
     token_chars = 0;
   };
-  // A run of characters of the scripts written without spaces: its folded characters, each
-  // ending at run_ends[j] in `run`; emitted as overlapping bigrams (a lone character as itself).
+  // A run of characters of the bigram scripts: its folded characters, each ending at run_ends[j]
+  // in `run`; emitted as overlapping bigrams (a lone character as itself).
   std::string run;
   std::vector<size_t> run_ends;
   std::string bigram;
@@ -541,23 +544,6 @@ bool IsWordChar(UChar32 c) {
          u_isdigit(c);
 }
 
-// Whether `c` belongs to a script written without spaces between words.
-bool IsSpacelessScript(UChar32 c) {
-  UErrorCode status = U_ZERO_ERROR;
-  switch (uscript_getScript(c, &status)) {
-    case USCRIPT_HAN:
-    case USCRIPT_HIRAGANA:
-    case USCRIPT_KATAKANA:
-    case USCRIPT_THAI:
-    case USCRIPT_LAO:
-    case USCRIPT_KHMER:
-    case USCRIPT_MYANMAR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // The words ICU's word break (root locale: dictionaries for the spaceless scripts) finds in
 // `run`, a run of word characters; 1 if the iterator cannot be made.
 int DictionaryWords(absl::string_view run) {
@@ -605,7 +591,7 @@ int CountWrittenWords(absl::string_view text) {
     size_t end = i;
     if (s[start] >= 0x80) {
       size_t j = start;
-      spaceless = IsSpacelessScript(DecodeUtf8(s, n, &j));
+      spaceless = IsSpacelessScriptChar(DecodeUtf8(s, n, &j));
     }
     while (end < n) {
       size_t j = end;
@@ -616,7 +602,7 @@ int CountWrittenWords(absl::string_view text) {
       } else {
         const UChar32 c = DecodeUtf8(s, n, &j);
         w = IsWordChar(c);
-        if (w && !spaceless) spaceless = IsSpacelessScript(c);
+        if (w && !spaceless) spaceless = IsSpacelessScriptChar(c);
       }
       if (!w) break;
       end = j;
