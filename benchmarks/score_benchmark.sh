@@ -17,12 +17,7 @@
 # more records, closer to a nightly run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binaries=("$@")
-[[ ${#binaries[@]} -eq 0 ]] && binaries=(build/tools/claimmatch)
-shared=${CLAIMMATCH_SHARED:-}
-if [[ -z $shared ]]; then
-  if [[ -d ../shared/data ]]; then shared=../shared; else shared=/work/shared; fi
-fi
+source benchmarks/script_setup.sh "$@"
 db=${CLAIMMATCH_BENCH_DB:-/tmp/claimmatch-bench-pol}
 repeat=${REPEAT:-1}
 work=$(mktemp -d)

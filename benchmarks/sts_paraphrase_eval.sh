@@ -11,12 +11,7 @@
 # Environment: CLAIMMATCH_SHARED   the shared data directory (default ../shared, else /work/shared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binaries=("$@")
-[[ ${#binaries[@]} -eq 0 ]] && binaries=(build/tools/claimmatch)
-shared=${CLAIMMATCH_SHARED:-}
-if [[ -z $shared ]]; then
-  if [[ -d ../shared/data ]]; then shared=../shared; else shared=/work/shared; fi
-fi
+source benchmarks/script_setup.sh "$@"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
