@@ -372,6 +372,7 @@ void Analyze(absl::string_view text, int min_chars,
   std::vector<size_t> run_ends;
   std::string bigram;
   auto flush_run = [&] {
+    if (run_ends.empty()) return;
     if (run_ends.size() == 1) {
       if (min_chars <= 1) emit(run);
     } else {
@@ -390,7 +391,7 @@ void Analyze(absl::string_view text, int min_chars,
     const unsigned char b = s[i];
     if (b < 0x80) {
       ++i;
-      if (!run_ends.empty()) flush_run();
+      flush_run();
       const char folded = kAscii[b];
       if (folded == 0) {
         flush();
@@ -404,7 +405,7 @@ void Analyze(absl::string_view text, int min_chars,
     const uint32_t action = c < 0x10000 ? bmp[c] : ClassifySlow(c);
     if (action == kSeparator) {
       flush();
-      if (!run_ends.empty()) flush_run();
+      flush_run();
     } else if (IsBigramScriptChar(c)) {
       flush();
       if (action != kDropChar) {
@@ -412,13 +413,13 @@ void Analyze(absl::string_view text, int min_chars,
         run_ends.push_back(run.size());
       }
     } else {
-      if (!run_ends.empty()) flush_run();
+      flush_run();
       ++token_chars;
       if (action != kDropChar) AppendUtf8(action, &token);
     }
   }
   flush();
-  if (!run_ends.empty()) flush_run();
+  flush_run();
 }
 
 bool IsUnicodeSpace(const unsigned char* s, size_t n, size_t i, size_t* width) {
@@ -508,31 +509,35 @@ std::vector<std::string> AnalyzeQueryToTerms(absl::string_view query) {
   return terms;
 }
 
-bool HoldsBigramScript(absl::string_view text) {
+namespace {
+
+// Whether `ascii` holds for a byte below 0x80 or `other` for a code point above, somewhere in
+// `text` (invalid UTF-8 decodes as U+FFFD).
+template <typename Ascii, typename Other>
+bool AnyCodePoint(absl::string_view text, Ascii ascii, Other other) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   for (size_t i = 0; i < n;) {
     if (s[i] < 0x80) {
-      ++i;
-    } else if (IsBigramScriptChar(DecodeUtf8(s, n, &i))) {
+      if (ascii(s[i++])) return true;
+    } else if (other(DecodeUtf8(s, n, &i))) {
       return true;
     }
   }
   return false;
 }
 
+}  // namespace
+
+bool HoldsBigramScript(absl::string_view text) {
+  return AnyCodePoint(
+      text, [](unsigned char) { return false; }, IsBigramScriptChar);
+}
+
 bool HasLetterOrDigit(absl::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  for (size_t i = 0; i < n;) {
-    if (s[i] < 0x80) {
-      if (absl::ascii_isalnum(s[i])) return true;
-      ++i;
-      continue;
-    }
-    if (u_isalnum(DecodeUtf8(s, n, &i))) return true;
-  }
-  return false;
+  return AnyCodePoint(
+      text, [](unsigned char c) { return absl::ascii_isalnum(c); },
+      [](UChar32 c) { return u_isalnum(c) != 0; });
 }
 
 namespace {
@@ -571,45 +576,37 @@ int CountWrittenWords(absl::string_view text) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   int words = 0;
-  size_t i = 0;
-  while (i < n) {
-    // Skip to the next word character.
-    size_t start = i;
-    bool word = false;
-    while (i < n && !word) {
-      start = i;
-      if (s[i] < 0x80) {
-        word = absl::ascii_isalnum(s[i]);
-        ++i;
-      } else {
-        word = IsWordChar(DecodeUtf8(s, n, &i));
-      }
-    }
-    if (!word) break;
-    // The run of word characters from `start`.
-    bool spaceless = false;
-    size_t end = i;
-    if (s[start] >= 0x80) {
-      size_t j = start;
-      spaceless = IsSpacelessScriptChar(DecodeUtf8(s, n, &j));
-    }
-    while (end < n) {
-      size_t j = end;
-      bool w;
-      if (s[j] < 0x80) {
-        w = absl::ascii_isalnum(s[j]);
-        ++j;
-      } else {
-        const UChar32 c = DecodeUtf8(s, n, &j);
-        w = IsWordChar(c);
-        if (w && !spaceless) spaceless = IsSpacelessScriptChar(c);
-      }
-      if (!w) break;
-      end = j;
-    }
+  size_t start = 0;        // of the current run of word characters
+  bool in_run = false;     // whether one is open
+  bool spaceless = false;  // whether it holds a character of a spaceless script
+  auto end_run = [&](size_t end) {
+    if (!in_run) return;
     words += spaceless ? DictionaryWords(text.substr(start, end - start)) : 1;
-    i = end;
+    in_run = false;
+  };
+  for (size_t i = 0; i < n;) {
+    const size_t at = i;
+    bool word;
+    UChar32 c;
+    if (s[i] < 0x80) {
+      c = s[i++];
+      word = absl::ascii_isalnum(static_cast<unsigned char>(c));
+    } else {
+      c = DecodeUtf8(s, n, &i);
+      word = IsWordChar(c);
+    }
+    if (!word) {
+      end_run(at);
+    } else {
+      if (!in_run) {
+        in_run = true;
+        start = at;
+        spaceless = false;
+      }
+      spaceless = spaceless || IsSpacelessScriptChar(c);
+    }
   }
+  end_run(n);
   return words;
 }
 
