@@ -32,6 +32,11 @@ inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1,
   return Contribution(weight, Gain(tf, len, c1, c2));
 }
 
+// Gain's c1 and c2 for a collection of mean document length `avgdl` > 0: the one place both the
+// stored gains and a query's are derived from, so that they are the same bits.
+inline double GainC1() { return Bm25Index::kK1 * (1.0 - Bm25Index::kB); }
+inline double GainC2(double avgdl) { return Bm25Index::kK1 * Bm25Index::kB / avgdl; }
+
 struct Candidate {
   int64_t score;
   ClaimRowId id;
@@ -422,8 +427,8 @@ void Bm25Index::ComputeGains() {
     return;
   }
   const double avgdl = average_length();
-  const double c1 = kK1 * (1.0 - kB);
-  const double c2 = avgdl > 0 ? kK1 * kB / avgdl : 0.0;
+  const double c1 = GainC1();
+  const double c2 = avgdl > 0 ? GainC2(avgdl) : 0.0;
   for (PostingList& list : postings_) {
     list.gains.resize(list.docs.size());
     for (size_t i = 0; i < list.docs.size(); ++i) {
@@ -483,8 +488,8 @@ Bm25Index::PreparedQuery Bm25Index::PrepareFound(
   PreparedQuery q;
   if (found.empty() || live_tokens_ == 0) return q;
   const double n = static_cast<double>(size());
-  q.c1 = kK1 * (1.0 - kB);
-  q.c2 = kK1 * kB / average_length();
+  q.c1 = GainC1();
+  q.c2 = GainC2(average_length());  // live_tokens_ > 0
   std::vector<double> weights;
   double total = 0.0;  // bounds any score: each term adds less than its weight
   for (const auto& [list, count] : found) {
