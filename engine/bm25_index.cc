@@ -1,11 +1,13 @@
 #include "engine/bm25_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "embeddings/file_util.h"
 #include "engine/text_analysis.h"
 
@@ -71,6 +73,14 @@ class TopK {
     ReplaceWorst(c);
     return true;
   }
+  // Offers every candidate of `other` (moved whole when this holds none).
+  void Merge(TopK&& other) {
+    if (heap_.empty()) {
+      heap_ = std::move(other.heap_);
+      return;
+    }
+    for (const Candidate& c : other.heap_) Offer(c.score, c.id);
+  }
   std::vector<Bm25Hit> Finish(double inv_scale) {
     std::sort(heap_.begin(), heap_.end(), BetterThan());
     std::vector<Bm25Hit> hits;
@@ -103,6 +113,19 @@ class TopK {
   size_t k_;
   std::vector<Candidate> heap_;
 };
+
+// Adds the counts of `from` to `*to`.
+void AddStats(const Bm25SearchStats& from, Bm25SearchStats* to) {
+  to->terms += from.terms;
+  to->windows += from.windows;
+  to->windows_skipped += from.windows_skipped;
+  to->essential_terms += from.essential_terms;
+  to->postings_scored += from.postings_scored;
+  to->postings_merged += from.postings_merged;
+  to->candidates += from.candidates;
+  to->probes += from.probes;
+  to->offered += from.offered;
+}
 
 // ---- Binary format helpers (little-endian, fixed width) ----
 
@@ -451,6 +474,27 @@ double Bm25Index::Idf(absl::string_view term) const {
   return idf <= 0.0 ? kMinIdf : idf;
 }
 
+std::vector<double> Bm25Index::Idfs(absl::Span<const absl::string_view> terms) const {
+  // Three passes, so that the scattered reads overlap: the terms' slots in term_ids_, then their
+  // posting lists' df, then the idfs.
+  for (const absl::string_view t : terms) term_ids_.prefetch(t);
+  std::vector<const PostingList*> lists(terms.size(), nullptr);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const auto it = term_ids_.find(terms[i]);
+    if (it == term_ids_.end()) continue;
+    lists[i] = &postings_[it->second];
+    __builtin_prefetch(&lists[i]->live_df);
+  }
+  const double n = static_cast<double>(size());
+  std::vector<double> idfs(terms.size());
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const double df = lists[i] == nullptr ? 0.0 : lists[i]->live_df;
+    const double idf = std::log((n - df + 0.5) / (df + 0.5));
+    idfs[i] = idf <= 0.0 ? kMinIdf : idf;
+  }
+  return idfs;
+}
+
 double Bm25Index::ScoreUpperBound(absl::string_view query) const {
   if (size() == 0) return 0.0;
   const double n = static_cast<double>(size());
@@ -621,9 +665,8 @@ std::vector<Bm25Hit> Bm25Index::Search(absl::string_view query, int k,
   return SearchPrepared(PrepareQuery(query), k, stats);
 }
 
-std::vector<Bm25Hit> Bm25Index::SearchAnalyzed(absl::Span<const Bm25QueryTerm> terms, int k,
-                                               Bm25SearchStats* stats) const {
-  if (k <= 0) return {};
+std::vector<std::pair<const Bm25Index::PostingList*, int>> Bm25Index::FindTerms(
+    absl::Span<const Bm25QueryTerm> terms) const {
   std::vector<std::pair<const PostingList*, int>> found;
   found.reserve(terms.size());
   for (const Bm25QueryTerm& t : terms) {
@@ -641,12 +684,72 @@ std::vector<Bm25Hit> Bm25Index::SearchAnalyzed(absl::Span<const Bm25QueryTerm> t
     }
     if (!repeated) found.emplace_back(list, t.count);
   }
-  return SearchPrepared(PrepareFound(found), k, stats);
+  return found;
 }
 
-std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
+std::vector<Bm25Hit> Bm25Index::SearchAnalyzed(absl::Span<const Bm25QueryTerm> terms, int k,
                                                Bm25SearchStats* stats) const {
-  if (q.terms.empty()) return {};
+  if (k <= 0) return {};
+  return SearchPrepared(PrepareFound(FindTerms(terms)), k, stats);
+}
+
+// What the Work() calls of one SharedSearch share: the query, the next window to take, the best
+// k-th score any call has found (a document scoring below it cannot be in the top k, whichever
+// call finds it), and the merged top k with the calls' statistics.
+struct Bm25Index::SharedSearch::Share {
+  Share(PreparedQuery query, int k) : q(std::move(query)), k(std::max(k, 0)), top(this->k) {}
+  const PreparedQuery q;
+  const int k;
+  std::atomic<uint64_t> next_window{0};
+  std::atomic<int64_t> threshold{-1};
+  absl::Mutex mu;
+  TopK top ABSL_GUARDED_BY(mu);
+  Bm25SearchStats stats ABSL_GUARDED_BY(mu);
+
+  // Raises the shared threshold to `t` unless it is higher already.
+  void Raise(int64_t t) {
+    int64_t seen = threshold.load(std::memory_order_relaxed);
+    while (seen < t && !threshold.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+Bm25Index::SharedSearch::SharedSearch(const Bm25Index& index, absl::Span<const Bm25QueryTerm> terms,
+                                      int k)
+    : index_(index),
+      share_(std::make_unique<Share>(index.PrepareFound(index.FindTerms(terms)), k)) {}
+
+Bm25Index::SharedSearch::~SharedSearch() = default;
+
+void Bm25Index::SharedSearch::Work() {
+  if (share_->k == 0 || share_->q.terms.empty()) return;
+  index_.SearchWindows(share_.get());
+}
+
+std::vector<Bm25Hit> Bm25Index::SharedSearch::Result(Bm25SearchStats* stats) {
+  Work();
+  absl::MutexLock lock(&share_->mu);
+  if (stats != nullptr) AddStats(share_->stats, stats);
+  return share_->top.Finish(share_->q.inv_scale);
+}
+
+std::unique_ptr<Bm25Index::SharedSearch> Bm25Index::StartSearch(
+    absl::Span<const Bm25QueryTerm> terms, int k) const {
+  return std::unique_ptr<SharedSearch>(new SharedSearch(*this, terms, k));
+}
+
+std::vector<Bm25Hit> Bm25Index::SearchPrepared(PreparedQuery q, int k,
+                                               Bm25SearchStats* stats) const {
+  if (q.terms.empty() || k <= 0) return {};
+  SharedSearch::Share share(std::move(q), k);
+  SearchWindows(&share);
+  absl::MutexLock lock(&share.mu);
+  if (stats != nullptr) AddStats(share.stats, stats);
+  return share.top.Finish(share.q.inv_scale);
+}
+
+void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
+  const PreparedQuery& q = share->q;
   const double c1 = q.c1;
   const double c2 = q.c2;
   const size_t n = q.terms.size();
@@ -669,8 +772,7 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
     c.cached_value = 0;
   }
   Bm25SearchStats st;
-  st.terms = static_cast<int64_t>(n);
-  TopK top(k);
+  TopK top(share->k);
   int64_t threshold = -1;  // a candidate scoring below this cannot enter the top k
   // Per window: each term's bound and its postings (at most) in the window, the terms by
   // ascending bound, and prefix[j] = the sum of the bounds of order[0..j].
@@ -688,10 +790,15 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
   const uint64_t n_docs = doc_ids_.size();
   const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
   size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
-  for (uint64_t base = 0; base < n_docs; base += window) {
+  const uint64_t n_windows = (n_docs + window - 1) / window;
+  for (uint64_t w = share->next_window.fetch_add(1, std::memory_order_relaxed); w < n_windows;
+       w = share->next_window.fetch_add(1, std::memory_order_relaxed)) {
+    const uint64_t base = w * window;
     const uint64_t limit = std::min<uint64_t>(base + window, n_docs);
     const auto base32 = static_cast<uint32_t>(base);
     ++st.windows;
+    // Another call may have found a higher k-th score.
+    threshold = std::max(threshold, share->threshold.load(std::memory_order_relaxed));
     int64_t total = 0;
     for (size_t i = 0; i < n; ++i) {
       // The blocks overlapping [base, limit): from the first that ends at or after base, while
@@ -818,27 +925,20 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(const PreparedQuery& q, int k,
           }
           if (pruned || score < threshold) continue;
           ++st.offered;
-          if (top.Offer(score, doc_ids_[d]) && top.full()) {
+          if (top.Offer(score, doc_ids_[d]) && top.full() && top.threshold() > threshold) {
             threshold = top.threshold();
             at_least = std::max<int64_t>(1, threshold - rest);
+            share->Raise(threshold);
           }
         }
       }
       for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
     }
   }
-  if (stats != nullptr) {
-    stats->terms += st.terms;
-    stats->windows += st.windows;
-    stats->windows_skipped += st.windows_skipped;
-    stats->essential_terms += st.essential_terms;
-    stats->postings_scored += st.postings_scored;
-    stats->postings_merged += st.postings_merged;
-    stats->candidates += st.candidates;
-    stats->probes += st.probes;
-    stats->offered += st.offered;
-  }
-  return top.Finish(q.inv_scale);
+  absl::MutexLock lock(&share->mu);
+  share->stats.terms = static_cast<int64_t>(n);  // the same for every call
+  AddStats(st, &share->stats);
+  share->top.Merge(std::move(top));
 }
 
 absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {

@@ -43,8 +43,13 @@
 // tombstones exceed a quarter of the live documents (and in every saved file, which holds live
 // documents only, numbered by length).
 //
-// Thread safety: Search / SearchExhaustive / Save and the accessors are const and may run
-// concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
+// One search can also be shared by several threads (SharedSearch: a lookup's two cores): they take
+// the windows in turn and share the k-th best score found so far, which any of them may prune
+// with (a document below it cannot be in the top k whichever thread finds it); their top k are
+// merged at the end, so the result is again exactly the exhaustive one.
+//
+// Thread safety: Search / SearchExhaustive / Save, SharedSearch and the accessors are const and
+// may run concurrently with each other; Add / Remove need exclusive access (no concurrent readers).
 #ifndef CLAIMMATCH_ENGINE_BM25_INDEX_H_
 #define CLAIMMATCH_ENGINE_BM25_INDEX_H_
 
@@ -150,6 +155,34 @@ class Bm25Index {
   std::vector<Bm25Hit> SearchAnalyzed(absl::Span<const Bm25QueryTerm> terms, int k,
                                       Bm25SearchStats* stats = nullptr) const;
 
+  // One query's search that several threads may run together (a lookup's second core): each
+  // Work() call takes windows (see the top of this file) that no call has taken yet, in document
+  // order, and the calls share the k-th best score found so far, so each prunes about as one
+  // thread would. The result does not depend on how the windows were shared.
+  // Thread safety: Work() may run on any number of threads at once; Result() only after every
+  // Work() call has returned. The index must outlive it and stay unchanged.
+  class SharedSearch {
+   public:
+    ~SharedSearch();
+    SharedSearch(const SharedSearch&) = delete;
+    SharedSearch& operator=(const SharedSearch&) = delete;
+    // Searches windows until none is left to take. Returns nothing; never fails.
+    void Work();
+    // Returns exactly what SearchAnalyzed(terms, k) returns (the windows no Work() call took are
+    // searched here first); adds what the calls did to `*stats` when non-null.
+    std::vector<Bm25Hit> Result(Bm25SearchStats* stats = nullptr);
+
+   private:
+    friend class Bm25Index;
+    struct Share;  // bm25_index.cc
+    SharedSearch(const Bm25Index& index, absl::Span<const Bm25QueryTerm> terms, int k);
+    const Bm25Index& index_;
+    std::unique_ptr<Share> share_;
+  };
+  // Returns a search of `terms` (as for SearchAnalyzed) that threads run with Work(); nothing is
+  // searched until one does (or Result() is called).
+  std::unique_ptr<SharedSearch> StartSearch(absl::Span<const Bm25QueryTerm> terms, int k) const;
+
   // As Search, but scores every document holding a query term (no pruning): the reference Search
   // is checked against, and the baseline of benchmarks/bm25_benchmark.cc.
   std::vector<Bm25Hit> SearchExhaustive(absl::string_view query, int k) const;
@@ -165,6 +198,9 @@ class Bm25Index {
   // Returns the BM25 idf of an analysed `term` (AnalyzeText's output) as Search uses it: at least
   // a small positive floor, also for terms no live claim holds.
   double Idf(absl::string_view term) const;
+  // Returns Idf(terms[i]) for each term: the same values, with the lookups of many terms
+  // overlapped (prefetched), for callers that need hundreds at once.
+  std::vector<double> Idfs(absl::Span<const absl::string_view> terms) const;
   // Returns whether the document `id` is indexed.
   bool Contains(ClaimRowId id) const { return doc_of_id_.contains(id); }
   // Returns the number of indexed (live) documents.
@@ -219,8 +255,15 @@ class Bm25Index {
   // The same from the terms of the query held by the index (distinct posting lists in order of
   // first occurrence, with counts).
   PreparedQuery PrepareFound(absl::Span<const std::pair<const PostingList*, int>> found) const;
+  // The distinct posting lists of `terms` held by the index, in order of first occurrence, with
+  // their summed counts.
+  std::vector<std::pair<const PostingList*, int>> FindTerms(
+      absl::Span<const Bm25QueryTerm> terms) const;
   // The pruned search of a prepared query (see the top of this file).
-  std::vector<Bm25Hit> SearchPrepared(const PreparedQuery& q, int k, Bm25SearchStats* stats) const;
+  std::vector<Bm25Hit> SearchPrepared(PreparedQuery q, int k, Bm25SearchStats* stats) const;
+  // Searches the windows of `share`'s query that no other call has taken, and merges the best
+  // documents found into its top k.
+  void SearchWindows(SharedSearch::Share* share) const;
   // Appends a document that holds `counts` (term id, frequency); returns its number.
   uint32_t AppendDocument(ClaimRowId id, uint32_t length,
                           const std::vector<std::pair<uint32_t, uint32_t>>& counts);

@@ -6,9 +6,11 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -420,6 +422,75 @@ TEST(Bm25IndexTest, SearchStatsCountTheWork) {
     held += static_cast<int64_t>(index.SearchExhaustive(term, 1'000'000).size());
   }
   EXPECT_LT(stats.postings_scored + stats.postings_merged, held);
+}
+
+// A SharedSearch worked by several threads at once (windows taken in turn, the k-th score
+// shared) returns exactly the exhaustive top k, and its windows are searched once in all.
+TEST(Bm25IndexTest, SharedSearchOnSeveralThreadsIsExact) {
+  ZipfWords words(/*vocabulary=*/2000, /*seed=*/11);
+  Bm25Index added;
+  for (ClaimRowId id = 0; id < 20'000; ++id)
+    ASSERT_THAT(added.Add(id * 5 - 30'000, RandomFields(words)), IsOk());
+  for (const Bm25IndexOptions& options : {Bm25IndexOptions{8, 16}, Bm25IndexOptions{64, 1024}}) {
+    SCOPED_TRACE(absl::StrCat("window ", options.window_docs));
+    const Bm25Index index = Reloaded(added, options);
+    const int64_t windows = (20'000 + options.window_docs - 1) / options.window_docs;
+    for (int q = 0; q < 30; ++q) {
+      const std::string query = words.Text(2 + q % 25);
+      const std::vector<Bm25QueryTerm> terms = AnalyzedQuery(query);
+      for (int threads : {1, 2, 4}) {
+        for (int k : {1, 10, 100}) {
+          SCOPED_TRACE(absl::StrCat("query '", query, "' k=", k, " threads ", threads));
+          std::unique_ptr<Bm25Index::SharedSearch> search = index.StartSearch(terms, k);
+          std::vector<std::thread> pool;
+          for (int t = 0; t < threads; ++t) pool.emplace_back([&search] { search->Work(); });
+          for (std::thread& t : pool) t.join();
+          Bm25SearchStats stats;
+          ASSERT_EQ(search->Result(&stats), index.SearchExhaustive(query, k));
+          EXPECT_EQ(stats.windows, windows);
+          EXPECT_EQ(stats.terms, static_cast<int64_t>(terms.size()));
+        }
+      }
+    }
+  }
+}
+
+// Result() searches what no Work() call took: alone, it is SearchAnalyzed; after Work() it adds
+// nothing; k <= 0 or a query of unknown terms gives nothing.
+TEST(Bm25IndexTest, SharedSearchResultWithoutWorkers) {
+  ZipfWords words(/*vocabulary=*/500, /*seed=*/4);
+  Bm25Index added;
+  for (ClaimRowId id = 0; id < 3000; ++id) ASSERT_THAT(added.Add(id, RandomFields(words)), IsOk());
+  const Bm25Index index = Reloaded(added, Bm25IndexOptions{64, 256});
+  const std::vector<Bm25QueryTerm> terms = AnalyzedQuery(words.Text(12));
+  const std::vector<Bm25Hit> expected = index.SearchAnalyzed(terms, 20);
+  ASSERT_EQ(expected.size(), 20u);
+  EXPECT_EQ(index.StartSearch(terms, 20)->Result(), expected);
+  std::unique_ptr<Bm25Index::SharedSearch> worked = index.StartSearch(terms, 20);
+  worked->Work();
+  worked->Work();  // nothing left to take
+  Bm25SearchStats stats;
+  EXPECT_EQ(worked->Result(&stats), expected);
+  EXPECT_EQ(stats.windows, (3000 + 255) / 256);
+  EXPECT_THAT(index.StartSearch(terms, 0)->Result(), IsEmpty());
+  EXPECT_THAT(index.StartSearch({{"nosuchterm", 1}}, 5)->Result(), IsEmpty());
+}
+
+// Idfs gives Idf's value for every term, known or not, in order (compared exactly).
+TEST(Bm25IndexTest, IdfsEqualIdfOfEachTerm) {
+  Bm25Index index;
+  ASSERT_THAT(index.Add(1, {"vaccines cause autism", "autism"}), IsOk());
+  ASSERT_THAT(index.Add(2, {"vaccines are safe"}), IsOk());
+  ASSERT_THAT(index.Add(3, {"the moon landing was filmed"}), IsOk());
+  const std::vector<absl::string_view> terms = {"vaccin", "autism", "nosuchterm",
+                                                "vaccin", "moon",   ""};
+  const std::vector<double> idfs = index.Idfs(terms);
+  ASSERT_EQ(idfs.size(), terms.size());
+  for (size_t i = 0; i < terms.size(); ++i) EXPECT_EQ(idfs[i], index.Idf(terms[i])) << terms[i];
+  EXPECT_EQ(idfs[0], Bm25Index::kMinIdf);  // in 2 of 3 documents: log(1.5 / 2.5) < 0
+  EXPECT_NEAR(idfs[1], std::log(2.5 / 1.5), 1e-12);
+  EXPECT_NEAR(idfs[2], std::log(3.5 / 0.5), 1e-12);
+  EXPECT_THAT(index.Idfs({}), IsEmpty());
 }
 
 TEST(Bm25IndexTest, UpsertReplacesAndRemoveForgets) {
