@@ -155,19 +155,38 @@ struct ClaimTerms {
   double claim_idf = 0;
 };
 
-ClaimTerms AnalyzeClaimTerms(const ClaimRecord& r, const Bm25Index& bm25) {
-  ClaimTerms c;
-  AnalyzeText(r.text, [&](absl::string_view t) {
-    const uint64_t h = TermHash(t);
-    if (std::find(c.claim.begin(), c.claim.end(), h) != c.claim.end()) return;
-    c.claim.push_back(h);
-    c.claim_idf += bm25.Idf(t);
-  });
-  c.body = c.claim;
-  AnalyzeText(r.title, [&](absl::string_view t) { c.body.push_back(TermHash(t)); });
-  SortUnique(c.claim);
-  SortUnique(c.body);
-  return c;
+// The ClaimTerms of each record (null: skipped, left empty). The idfs of all the records' terms
+// are looked up together (Bm25Index::Idfs) and each claim_idf sums them in order of first
+// occurrence.
+std::vector<ClaimTerms> AnalyzeClaimTerms(absl::Span<const ClaimRecord* const> records,
+                                          const Bm25Index& bm25) {
+  std::vector<ClaimTerms> out(records.size());
+  std::vector<std::string> terms;  // each record's distinct claim-text terms, concatenated
+  std::vector<size_t> terms_end(records.size(), 0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    ClaimTerms& c = out[i];
+    if (records[i] != nullptr) {
+      const ClaimRecord& r = *records[i];
+      AnalyzeText(r.text, [&](absl::string_view t) {
+        const uint64_t h = TermHash(t);
+        if (std::find(c.claim.begin(), c.claim.end(), h) != c.claim.end()) return;
+        c.claim.push_back(h);
+        terms.emplace_back(t);
+      });
+      c.body = c.claim;
+      AnalyzeText(r.title, [&](absl::string_view t) { c.body.push_back(TermHash(t)); });
+      SortUnique(c.claim);
+      SortUnique(c.body);
+    }
+    terms_end[i] = terms.size();
+  }
+  const std::vector<absl::string_view> views(terms.begin(), terms.end());
+  const std::vector<double> idfs = bm25.Idfs(views);
+  size_t t = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    for (; t < terms_end[i]; ++t) out[i].claim_idf += idfs[t];
+  }
+  return out;
 }
 
 // Coverage features, IDF-weighted over distinct terms: f[11] the share of the claim text's terms
@@ -423,12 +442,15 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   std::vector<std::pair<ClaimRowId, ClaimRecord>> batch;
   std::vector<Analysed> analysed;
   auto analyse = [&](size_t begin, size_t end) {
+    std::vector<const ClaimRecord*> records;
     for (size_t i = begin; i < end; ++i) {
       const ClaimRecord& r = batch[i].second;
       analysed[i].words = CountWords(r.text);
       analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
-      analysed[i].terms = AnalyzeClaimTerms(r, db_.bm25());
+      records.push_back(&r);
     }
+    std::vector<ClaimTerms> terms = AnalyzeClaimTerms(records, db_.bm25());
+    for (size_t i = begin; i < end; ++i) analysed[i].terms = std::move(terms[i - begin]);
   };
   auto add_batch = [&] {
     analysed.clear();
@@ -524,13 +546,17 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       lex->hits = db_.bm25().SearchAnalyzed(lex->terms.bm25, options.lexical_candidates * over);
     }
   };
-  // One text with both channels and parallel_channels: the lexical channel goes to the worker
-  // thread while this thread runs the dense one (encoding included). Finished before any return.
+  // One text with both channels and parallel_channels: the BM25 search goes to the worker thread
+  // while this thread runs the dense channel (encoding included), then joins it (the two share
+  // its windows: engine/bm25_index.h SharedSearch). Finished before any return.
   Lexical first;
+  std::unique_ptr<Bm25Index::SharedSearch> search;
   std::shared_ptr<Worker::Task> task;
   if (options.parallel_channels && n == 1 && use_dense && use_lexical) {
+    first.terms = AnalyzeQueryTerms(clean[0], db_.bm25(), &first.upper);
+    search = db_.bm25().StartSearch(first.terms.bm25, options.lexical_candidates * over);
     task = std::make_shared<Worker::Task>();
-    task->fn = [&run_lexical, &first] { run_lexical(0, &first); };
+    task->fn = [s = search.get()] { s->Work(); };
     GetWorker()->Submit(task);
   }
   struct FinishTask {
@@ -557,7 +583,26 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
                           db_.vectors().Search(queries, options.dense_candidates * over));
     }
   }
-  if (task != nullptr) Worker::Finish(*task);
+  if (task != nullptr) {
+    search->Work();
+    Worker::Finish(*task);
+    first.hits = search->Result();
+  }
+  // Runs fn(begin, end) over [0, n): for one text with parallel_channels, the second half on the
+  // worker thread while this thread runs the first (the per-candidate reads of a database too
+  // large for the snapshot). Returns the first half's error, else the second's.
+  auto split_work = [&](size_t n, const std::function<absl::Status(size_t, size_t)>& fn) {
+    constexpr size_t kMinSplit = 8;
+    if (task == nullptr || n < kMinSplit) return fn(0, n);
+    const size_t mid = n / 2;
+    absl::Status second;
+    auto half = std::make_shared<Worker::Task>();
+    half->fn = [&fn, &second, mid, n] { second = fn(mid, n); };
+    GetWorker()->Submit(half);
+    const absl::Status first_half = fn(0, mid);
+    Worker::Finish(*half);
+    return first_half.ok() ? second : first_half;
+  };
   const RerankerModel fusion = RerankerModel::Default();
   std::vector<std::vector<Candidate>> out(n);
   absl::flat_hash_map<ClaimRowId, int> slot;
@@ -617,11 +662,18 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       snap->scan->Dots(queries, q, lexical_only_rows, &dots);
       for (size_t i = 0; i < lexical_only.size(); ++i) cands[lexical_only[i]].dense = dots[i];
     } else if (use_dense) {
+      lexical_only.clear();
       for (size_t s = 0; s < cands.size(); ++s) {
-        if (dense_rank[s] >= 0) continue;
-        absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(cands[s].row_id);
-        if (v.ok()) cands[s].dense = v->dot(queries.row(q));
+        if (dense_rank[s] < 0) lexical_only.push_back(static_cast<int>(s));
       }
+      CM_RETURN_IF_ERROR(split_work(lexical_only.size(), [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+          Candidate& c = cands[lexical_only[i]];
+          absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(c.row_id);
+          if (v.ok()) c.dense = v->dot(queries.row(q));
+        }
+        return absl::OkStatus();
+      }));
     }
     float best_dense = -1, best_lexical = 0;
     for (const Candidate& c : cands) {
@@ -688,19 +740,32 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     } else {
       std::vector<ClaimRowId> rows;
       for (int s : order) rows.push_back(cands[s].row_id);
-      CM_ASSIGN_OR_RETURN(std::vector<std::optional<ClaimRecord>> records,
-                          db_.store().GetByRowIds(rows));
+      std::vector<char> found(order.size(), 0);  // 0: deleted since the index was loaded
+      CM_RETURN_IF_ERROR(split_work(order.size(), [&](size_t begin, size_t end) -> absl::Status {
+        CM_ASSIGN_OR_RETURN(
+            std::vector<std::optional<ClaimRecord>> records,
+            db_.store().GetByRowIds(absl::MakeConstSpan(rows).subspan(begin, end - begin)));
+        std::vector<const ClaimRecord*> present;
+        for (const std::optional<ClaimRecord>& r : records) {
+          present.push_back(r.has_value() ? &*r : nullptr);
+        }
+        const std::vector<ClaimTerms> terms = AnalyzeClaimTerms(present, db_.bm25());
+        for (size_t i = begin; i < end; ++i) {
+          const ClaimRecord* r = present[i - begin];
+          if (r == nullptr) continue;
+          const CueSet c_cues = Cues(absl::StrCat(r->text, " ", r->title));
+          RerankFeatures& f = cands[order[i]].features;
+          f[8] = Overlap(q_cues.numbers, c_cues.numbers);
+          f[9] = Overlap(q_cues.names, c_cues.names);
+          f[10] = std::log((CountWords(r->text) + 1.0f) / (q_words + 1.0f));
+          const ClaimTerms& t = terms[i - begin];
+          Coverage(q_terms, t.claim, t.claim_idf, t.body, &f);
+          found[i] = 1;
+        }
+        return absl::OkStatus();
+      }));
       for (size_t i = 0; i < order.size(); ++i) {
-        if (!records[i].has_value()) continue;  // deleted since the index was loaded
-        const ClaimRecord& r = *records[i];
-        const CueSet c_cues = Cues(absl::StrCat(r.text, " ", r.title));
-        RerankFeatures& f = cands[order[i]].features;
-        f[8] = Overlap(q_cues.numbers, c_cues.numbers);
-        f[9] = Overlap(q_cues.names, c_cues.names);
-        f[10] = std::log((CountWords(r.text) + 1.0f) / (q_words + 1.0f));
-        const ClaimTerms terms = AnalyzeClaimTerms(r, db_.bm25());
-        Coverage(q_terms, terms.claim, terms.claim_idf, terms.body, &f);
-        kept.push_back(cands[order[i]]);
+        if (found[i]) kept.push_back(cands[order[i]]);
       }
     }
     cands = std::move(kept);

@@ -24,7 +24,7 @@
 // many threads (the database's read side is thread-safe; the snapshot is built once under a
 // lock); the Matcher borrows `db`, which must outlive it. With MatchOptions::parallel_channels a
 // Matcher starts one worker thread (at the first such query; stopped by the destructor) shared by
-// all callers: a caller whose lexical task the worker has not started yet runs it itself.
+// all callers: a caller whose task the worker has not started yet runs it itself.
 #ifndef CLAIMMATCH_ENGINE_MATCHER_H_
 #define CLAIMMATCH_ENGINE_MATCHER_H_
 
@@ -68,8 +68,10 @@ struct MatchOptions {
   double names_only_min_idf = 2.0;
   ClaimFilter filter;  // language / publisher / verdict / claim date
   // Match of one text in hybrid mode runs the lexical channel (BM25) on a worker thread owned by
-  // the Matcher while the calling thread runs the dense one: lower latency for one lookup, the
-  // same results. For interactive lookups; batch callers that keep the cores busy leave it off.
+  // the Matcher while the calling thread runs the dense one, then joins the BM25 search
+  // (Bm25Index::SharedSearch); without the snapshot (large databases) the two threads also split
+  // the candidates' store reads and features. Lower latency for one lookup, the same results.
+  // For interactive lookups; batch callers that keep the cores busy leave it off.
   bool parallel_channels = false;
 };
 
