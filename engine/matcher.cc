@@ -128,7 +128,8 @@ struct QueryTerms {
 QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm25, double* upper) {
   QueryTerms q;
   *upper = 0;
-  std::vector<uint64_t> hashes;  // of q.bm25, in its order
+  std::vector<uint64_t> hashes;     // of q.bm25, in its order
+  std::vector<size_t> occurrences;  // each term of the query as an index into q.bm25
   AnalyzeQuery(clean_query, [&](absl::string_view t) {
     const uint64_t h = TermHash(t);
     size_t i = 0;
@@ -136,11 +137,15 @@ QueryTerms AnalyzeQueryTerms(absl::string_view clean_query, const Bm25Index& bm2
     if (i == hashes.size()) {
       hashes.push_back(h);
       q.bm25.push_back({std::string(t), 0});
-      q.terms.emplace_back(h, bm25.Idf(t));
     }
     ++q.bm25[i].count;
-    *upper += q.terms[i].second * (Bm25Index::kK1 + 1.0);
+    occurrences.push_back(i);
   });
+  std::vector<absl::string_view> distinct;
+  for (const Bm25QueryTerm& t : q.bm25) distinct.push_back(t.term);
+  const std::vector<double> idfs = bm25.Idfs(distinct);
+  for (size_t i = 0; i < hashes.size(); ++i) q.terms.emplace_back(hashes[i], idfs[i]);
+  for (const size_t i : occurrences) *upper += idfs[i] * (Bm25Index::kK1 + 1.0);
   if (bm25.size() == 0) *upper = 0;
   std::sort(q.terms.begin(), q.terms.end());
   q.terms.erase(std::unique(q.terms.begin(), q.terms.end(),
@@ -265,10 +270,12 @@ std::string RemoveLinks(absl::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    const bool at_word_start = i == 0 || !IsWordByte(text[i - 1]);
-    if (StartsWithAt(text, i, "http://") || StartsWithAt(text, i, "https://") ||
-        StartsWithAt(text, i, "pic.twitter.com/") ||
-        (at_word_start && StartsWithAt(text, i, "www."))) {
+    const char c = text[i];
+    // Every link starts with 'h', 'p' or 'w': other bytes need no comparison.
+    const bool link_start = c == 'h' || c == 'p' || c == 'w';
+    if (link_start && (StartsWithAt(text, i, "http://") || StartsWithAt(text, i, "https://") ||
+                       StartsWithAt(text, i, "pic.twitter.com/") ||
+                       ((i == 0 || !IsWordByte(text[i - 1])) && StartsWithAt(text, i, "www.")))) {
       while (i < text.size() && !absl::ascii_isspace(text[i])) ++i;
       continue;
     }
