@@ -627,16 +627,16 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     Worker::Finish(*task);
     first.hits = search->Result();
   }
-  // Runs fn(begin, end) over [0, n): for one text with parallel_channels, the second half on the
-  // worker thread while this thread runs the first (the per-candidate reads of a database too
+  // Runs fn(begin, end) over [0, count): for one text with parallel_channels, the second half on
+  // the worker thread while this thread runs the first (the per-candidate reads of a database too
   // large for the snapshot). Returns the first half's error, else the second's.
-  auto split_work = [&](size_t n, const std::function<absl::Status(size_t, size_t)>& fn) {
+  auto split_work = [&](size_t count, const std::function<absl::Status(size_t, size_t)>& fn) {
     constexpr size_t kMinSplit = 8;
-    if (task == nullptr || n < kMinSplit) return fn(0, n);
-    const size_t mid = n / 2;
+    if (task == nullptr || count < kMinSplit) return fn(0, count);
+    const size_t mid = count / 2;
     absl::Status second;
     auto half = std::make_shared<Worker::Task>();
-    half->fn = [&fn, &second, mid, n] { second = fn(mid, n); };
+    half->fn = [&fn, &second, mid, count] { second = fn(mid, count); };
     GetWorker()->Submit(half);
     const absl::Status first_half = fn(0, mid);
     Worker::Finish(*half);

@@ -700,6 +700,35 @@ TEST_F(MatcherTest, ParallelChannelsGiveTheSequentialResults) {
   }
 }
 
+// Without the snapshot, parallel_channels splits the lexical-only candidates' vector reads and
+// the re-ranked candidates' store reads between two threads: a query that BM25 finds in most
+// claims, with a dense channel of one candidate, has enough of both to split (8 or more), and
+// gets exactly the sequential results and candidates.
+TEST_F(MatcherTest, ParallelChannelsSplitTheCandidateWorkExactly) {
+  const Matcher without_snapshot(*db_, RerankerModel::Default(), /*max_snapshot_claims=*/0);
+  const std::string text =
+      "the people in the city of China say vaccines cause cancer in children and the moon "
+      "landing in 1969 was filmed, sharks get cancer, carrots improve night vision, wind "
+      "turbines, gas stoves, microchips, Barcelona";
+  MatchOptions sequential;
+  sequential.dense_candidates = 1;
+  sequential.k = 12;
+  auto candidates = without_snapshot.Candidates({text}, sequential);
+  ASSERT_THAT(candidates, IsOk());
+  int lexical_only = 0;
+  for (const Candidate& c : (*candidates)[0]) lexical_only += c.features[6] == 0.f ? 1 : 0;
+  ASSERT_GE(lexical_only, 8);
+  ASSERT_GE((*candidates)[0].size(), 8u);
+  MatchOptions parallel = sequential;
+  parallel.parallel_channels = true;
+  auto a = without_snapshot.Match(text, sequential);
+  auto b = without_snapshot.Match(text, parallel);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_GE(a->size(), 8u);
+  ExpectSameResults(*a, *b, text);
+}
+
 TEST_F(MatcherTest, EmptyBatchGivesNoResults) {
   auto batch = matcher_->MatchBatch({}, MatchOptions{});
   ASSERT_THAT(batch, IsOk());
