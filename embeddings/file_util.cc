@@ -50,6 +50,11 @@ absl::StatusOr<std::string> ReadFile(absl::string_view path) {
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("cannot open", path, errno);
   std::string out;
+  // Room for the whole file up front: growing the string by doubling copied a 200 MB index file
+  // about twice over (and faulted in each new buffer). A file that grows meanwhile still reads
+  // whole.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
