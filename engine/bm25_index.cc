@@ -249,6 +249,7 @@ absl::Status Bm25Index::Add(ClaimRowId id, absl::Span<const std::string> fields)
   if (!replacing && doc_ids_.size() >= std::numeric_limits<uint32_t>::max() - 1) {
     return absl::ResourceExhaustedError("bm25 index: too many documents");
   }
+  BuildForwardLists();
   std::vector<uint32_t> ids;
   uint64_t length = 0;
   for (const std::string& field : fields) {
@@ -338,6 +339,7 @@ void Bm25Index::MaybeCompact() {
 bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
   const auto it = doc_of_id_.find(id);
   if (it == doc_of_id_.end()) return false;
+  BuildForwardLists();
   const uint32_t d = it->second;
   doc_of_id_.erase(it);
   doc_alive_[d] = 0;
@@ -351,7 +353,30 @@ bool Bm25Index::RemoveWithoutCompaction(ClaimRowId id) {
   return true;
 }
 
-Bm25Index::Renumbering Bm25Index::Renumber() const {
+void Bm25Index::ComputeForwardLists(std::vector<uint64_t>* begin,
+                                    std::vector<uint32_t>* terms) const {
+  const size_t n_docs = doc_ids_.size();
+  std::vector<uint64_t> count(n_docs + 1, 0);
+  for (const PostingList& list : postings_) {
+    for (const uint32_t d : list.docs) ++count[d + 1];
+  }
+  for (size_t d = 0; d < n_docs; ++d) count[d + 1] += count[d];
+  terms->resize(count[n_docs]);
+  begin->assign(count.begin(), count.end() - 1);
+  // Term ids in ascending order: each document's list comes out sorted.
+  for (uint32_t t = 0; t < postings_.size(); ++t) {
+    for (const uint32_t d : postings_[t].docs) (*terms)[count[d]++] = t;
+  }
+}
+
+void Bm25Index::BuildForwardLists() {
+  if (forward_current_) return;
+  ComputeForwardLists(&forward_begin_, &forward_terms_);
+  forward_current_ = true;
+}
+
+Bm25Index::Renumbering Bm25Index::Renumber(const std::vector<uint64_t>& forward_begin,
+                                           const std::vector<uint32_t>& forward_terms) const {
   Renumbering r;
   const size_t n_docs = doc_ids_.size();
   r.order.reserve(doc_of_id_.size());
@@ -371,9 +396,9 @@ Bm25Index::Renumbering Bm25Index::Renumber() const {
   }
   // Each document's forward list holds its term ids ascending, and so does the term-ordered walk
   // of the postings: it yields each document's frequencies in its forward list's order.
-  std::vector<uint32_t> forward_tfs(forward_terms_.size());
+  std::vector<uint32_t> forward_tfs(forward_terms.size());
   {
-    std::vector<uint64_t> fill(forward_begin_);
+    std::vector<uint64_t> fill(forward_begin);
     for (const PostingList& list : postings_) {
       for (size_t i = 0; i < list.docs.size(); ++i) forward_tfs[fill[list.docs[i]]++] = list.tfs[i];
     }
@@ -383,9 +408,9 @@ Bm25Index::Renumbering Bm25Index::Renumber() const {
   r.tfs.resize(r.term_begin.back());
   for (size_t i = 0; i < r.order.size(); ++i) {
     const uint32_t d = r.order[i];
-    const uint64_t end = d + 1 < n_docs ? forward_begin_[d + 1] : forward_terms_.size();
-    for (uint64_t j = forward_begin_[d]; j < end; ++j) {
-      const uint64_t at = fill[r.new_term[forward_terms_[j]]]++;
+    const uint64_t end = d + 1 < n_docs ? forward_begin[d + 1] : forward_terms.size();
+    for (uint64_t j = forward_begin[d]; j < end; ++j) {
+      const uint64_t at = fill[r.new_term[forward_terms[j]]]++;
       r.docs[at] = static_cast<uint32_t>(i);
       r.tfs[at] = forward_tfs[j];
     }
@@ -394,7 +419,8 @@ Bm25Index::Renumbering Bm25Index::Renumber() const {
 }
 
 void Bm25Index::Compact() {
-  const Renumbering r = Renumber();
+  BuildForwardLists();
+  const Renumbering r = Renumber(forward_begin_, forward_terms_);
   const size_t n_docs = doc_ids_.size();
   std::vector<std::string> terms;
   std::vector<PostingList> postings(r.term_begin.size() - 1);
@@ -943,7 +969,12 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
 
 absl::Status Bm25Index::Save(absl::string_view path, int64_t change_seq) const {
   // Live documents only, numbered by length; terms without live documents are dropped.
-  const Renumbering r = Renumber();
+  // A loaded index that has not changed has no forward lists yet: built here for this save only.
+  std::vector<uint64_t> begin;
+  std::vector<uint32_t> terms;
+  if (!forward_current_) ComputeForwardLists(&begin, &terms);
+  const Renumbering r =
+      forward_current_ ? Renumber(forward_begin_, forward_terms_) : Renumber(begin, terms);
   const uint64_t n_docs = r.order.size();
   const uint64_t n_terms = r.term_begin.size() - 1;
   const uint64_t n_postings = r.docs.size();
@@ -1036,6 +1067,7 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
   const uint32_t per_block = index.options_.postings_per_block;
   index.doc_ids_.reserve(n_docs);
   index.doc_lengths_.reserve(n_docs);
+  index.doc_of_id_.reserve(n_docs);
   for (uint64_t d = 0; d < n_docs; ++d) {
     uint64_t id = 0;
     uint32_t len = 0;
@@ -1048,10 +1080,10 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
     index.live_tokens_ += len;
   }
   std::vector<uint64_t> tf_sum(n_docs, 0);
-  std::vector<uint32_t> terms_per_doc(n_docs, 0);
   uint64_t postings_seen = 0;
   index.terms_.reserve(n_terms);
   index.postings_.reserve(n_terms);
+  index.term_ids_.reserve(n_terms);
   for (uint64_t t = 0; t < n_terms; ++t) {
     uint32_t term_size = 0;
     absl::string_view term;
@@ -1086,7 +1118,6 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
       }
       list.Append(d, tf, index.doc_lengths_[d], per_block);
       tf_sum[d] += tf;
-      ++terms_per_doc[d];
     }
     postings_seen += df;
     index.terms_.emplace_back(term);
@@ -1105,18 +1136,9 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
                                          " but its postings hold ", tf_sum[d], " tokens"));
     }
   }
-  // Forward lists, from the postings.
-  index.forward_begin_.resize(n_docs);
-  uint64_t offset = 0;
-  for (uint64_t d = 0; d < n_docs; ++d) {
-    index.forward_begin_[d] = offset;
-    offset += terms_per_doc[d];
-  }
-  index.forward_terms_.resize(offset);
-  std::vector<uint64_t> fill(index.forward_begin_);
-  for (uint32_t t = 0; t < index.postings_.size(); ++t) {
-    for (const uint32_t d : index.postings_[t].docs) index.forward_terms_[fill[d]++] = t;
-  }
+  // The forward lists wait for the first change (BuildForwardLists): a process that only searches
+  // never needs them.
+  index.forward_current_ = false;
   index.doc_alive_.assign(n_docs, 1);
   index.live_terms_ = index.terms_.size();
   index.RebuildLengthRuns();

@@ -38,10 +38,11 @@
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
 // frequencies), a third of gains when stored (12 bytes per posting then), and block summaries; a
-// forward list of each document's term ids supports removal. Remove() leaves a tombstone: the
-// document stops counting in N, n(q) and avgdl at once, and its postings are dropped when
-// tombstones exceed a quarter of the live documents (and in every saved file, which holds live
-// documents only, numbered by length).
+// forward list of each document's term ids supports removal (4 bytes per posting; a loaded index
+// builds it at its first Add or Remove, so a process that only searches never holds it). Remove()
+// leaves a tombstone: the document stops counting in N, n(q) and avgdl at once, and its postings
+// are dropped when tombstones exceed a quarter of the live documents (and in every saved file,
+// which holds live documents only, numbered by length).
 //
 // One search can also be shared by several threads (SharedSearch: a lookup's two cores): they take
 // the windows in turn and share the k-th best score found so far, which any of them may prune
@@ -247,7 +248,15 @@ class Bm25Index {
     std::vector<uint32_t> docs;        // new document numbers, ascending per term
     std::vector<uint32_t> tfs;
   };
-  Renumbering Renumber() const;
+  // `forward_begin` / `forward_terms`: the forward lists (forward_begin_ / forward_terms_ when
+  // current, else ComputeForwardLists').
+  Renumbering Renumber(const std::vector<uint64_t>& forward_begin,
+                       const std::vector<uint32_t>& forward_terms) const;
+  // Computes every document's forward list (its term ids, ascending) from the postings.
+  void ComputeForwardLists(std::vector<uint64_t>* begin, std::vector<uint32_t>* terms) const;
+  // Builds forward_begin_ / forward_terms_ unless they are current (a loaded index has none until
+  // its first Add or Remove).
+  void BuildForwardLists();
   struct PreparedQuery;  // defined in bm25_index.cc
 
   // Analyzes `query` into scored terms (one per distinct term, weighted by its count).
@@ -290,6 +299,9 @@ class Bm25Index {
   std::vector<uint8_t> doc_alive_;       // by document number: 0 = tombstone
   std::vector<uint64_t> forward_begin_;  // by document number: offset into forward_terms_
   std::vector<uint32_t> forward_terms_;  // term ids of each document, concatenated
+  // Whether forward_begin_ / forward_terms_ hold every document's list: false after Load until
+  // the first Add or Remove builds them (searching never reads them).
+  bool forward_current_ = true;
   absl::flat_hash_map<ClaimRowId, uint32_t> doc_of_id_;  // live documents only
   // Documents [0, sorted_docs_) have non-decreasing lengths (tombstones included): run r of them
   // ends before document run_end_[r] and holds documents of run_len_[r] tokens. Search reads
