@@ -100,7 +100,8 @@ class ClaimDatabase {
   // (which must outlive the database). Fails with kNotFound (read-only, missing), kDataLoss
   // (corrupt manifest or index: the message names the file and says `claimmatch reindex --db DIR`
   // repairs it), kFailedPrecondition (built with another model: names both and the fix).
-  // A read-write open catches lagging index files up with the store before returning.
+  // A read-write open catches lagging index files up with the store before returning. The two
+  // index files load at the same time (BM25 on a short-lived helper thread).
   static absl::StatusOr<std::unique_ptr<ClaimDatabase>> Open(absl::string_view dir, Mode mode,
                                                              const SentenceEncoder& encoder,
                                                              const DatabaseOptions& options = {});
