@@ -39,6 +39,13 @@ inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1,
 inline double GainC1() { return Bm25Index::kK1 * (1.0 - Bm25Index::kB); }
 inline double GainC2(double avgdl) { return Bm25Index::kK1 * Bm25Index::kB / avgdl; }
 
+// BM25's idf of a term held by `df` of `n` documents, floored at kMinIdf (FTS5's value): the one
+// formula Idf, Idfs, ScoreUpperBound and the searches' term weights share.
+inline double IdfOf(double n, double df) {
+  const double idf = std::log((n - df + 0.5) / (df + 0.5));
+  return idf <= 0.0 ? Bm25Index::kMinIdf : idf;
+}
+
 struct Candidate {
   int64_t score;
   ClaimRowId id;
@@ -493,11 +500,7 @@ int64_t Bm25Index::DocumentFrequency(absl::string_view term) const {
 }
 
 double Bm25Index::Idf(absl::string_view term) const {
-  const double n = static_cast<double>(size());
-  const auto it = term_ids_.find(term);
-  const double df = it == term_ids_.end() ? 0.0 : postings_[it->second].live_df;
-  const double idf = std::log((n - df + 0.5) / (df + 0.5));
-  return idf <= 0.0 ? kMinIdf : idf;
+  return IdfOf(static_cast<double>(size()), static_cast<double>(DocumentFrequency(term)));
 }
 
 std::vector<double> Bm25Index::Idfs(absl::Span<const absl::string_view> terms) const {
@@ -514,9 +517,7 @@ std::vector<double> Bm25Index::Idfs(absl::Span<const absl::string_view> terms) c
   const double n = static_cast<double>(size());
   std::vector<double> idfs(terms.size());
   for (size_t i = 0; i < terms.size(); ++i) {
-    const double df = lists[i] == nullptr ? 0.0 : lists[i]->live_df;
-    const double idf = std::log((n - df + 0.5) / (df + 0.5));
-    idfs[i] = idf <= 0.0 ? kMinIdf : idf;
+    idfs[i] = IdfOf(n, lists[i] == nullptr ? 0.0 : lists[i]->live_df);
   }
   return idfs;
 }
@@ -526,11 +527,7 @@ double Bm25Index::ScoreUpperBound(absl::string_view query) const {
   const double n = static_cast<double>(size());
   double total = 0.0;
   AnalyzeQuery(query, [&](absl::string_view term) {
-    const auto it = term_ids_.find(term);
-    const double df = it == term_ids_.end() ? 0.0 : postings_[it->second].live_df;
-    double idf = std::log((n - df + 0.5) / (df + 0.5));
-    if (idf <= 0.0) idf = kMinIdf;
-    total += idf * (kK1 + 1.0);
+    total += IdfOf(n, static_cast<double>(DocumentFrequency(term))) * (kK1 + 1.0);
   });
   return total;
 }
@@ -563,10 +560,7 @@ Bm25Index::PreparedQuery Bm25Index::PrepareFound(
   std::vector<double> weights;
   double total = 0.0;  // bounds any score: each term adds less than its weight
   for (const auto& [list, count] : found) {
-    const double df = static_cast<double>(list->live_df);
-    double idf = std::log((n - df + 0.5) / (df + 0.5));
-    if (idf <= 0.0) idf = kMinIdf;
-    weights.push_back(count * idf * (kK1 + 1.0));
+    weights.push_back(count * IdfOf(n, list->live_df) * (kK1 + 1.0));
     total += weights.back();
   }
   // The finest power-of-two unit, down to 2^-48, whose integer sums stay below 2^62.
@@ -732,6 +726,14 @@ struct Bm25Index::SharedSearch::Share {
   TopK top ABSL_GUARDED_BY(mu);
   Bm25SearchStats stats ABSL_GUARDED_BY(mu);
 
+  // Returns the merged top k, best first, adding the calls' statistics to `*out` when non-null.
+  // REQUIRES: every call has returned.
+  std::vector<Bm25Hit> Finish(Bm25SearchStats* out) {
+    absl::MutexLock lock(&mu);
+    if (out != nullptr) AddStats(stats, out);
+    return top.Finish(q.inv_scale);
+  }
+
   // Raises the shared threshold to `t` unless it is higher already.
   void Raise(int64_t t) {
     int64_t seen = threshold.load(std::memory_order_relaxed);
@@ -754,9 +756,7 @@ void Bm25Index::SharedSearch::Work() {
 
 std::vector<Bm25Hit> Bm25Index::SharedSearch::Result(Bm25SearchStats* stats) {
   Work();
-  absl::MutexLock lock(&share_->mu);
-  if (stats != nullptr) AddStats(share_->stats, stats);
-  return share_->top.Finish(share_->q.inv_scale);
+  return share_->Finish(stats);
 }
 
 std::unique_ptr<Bm25Index::SharedSearch> Bm25Index::StartSearch(
@@ -769,9 +769,7 @@ std::vector<Bm25Hit> Bm25Index::SearchPrepared(PreparedQuery q, int k,
   if (q.terms.empty() || k <= 0) return {};
   SharedSearch::Share share(std::move(q), k);
   SearchWindows(&share);
-  absl::MutexLock lock(&share.mu);
-  if (stats != nullptr) AddStats(share.stats, stats);
-  return share.top.Finish(share.q.inv_scale);
+  return share.Finish(stats);
 }
 
 void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
