@@ -359,18 +359,17 @@ class Matcher::Worker {
     std::function<void()> fn;
     std::atomic<bool> taken{false};
     absl::Mutex mu;
-    bool done ABSL_GUARDED_BY(mu) = false;
-
-    std::atomic<bool> finished{false};  // `done`, readable without the lock
+    // Set under mu (so that mu.Await wakes a waiter), read without it while polling.
+    std::atomic<bool> done{false};
 
     // Runs fn unless someone has already taken it, then marks the task done.
     void RunIfFree() {
       if (taken.exchange(true)) return;
       fn();
       absl::MutexLock lock(&mu);
-      done = true;
-      finished.store(true, std::memory_order_release);
+      done.store(true, std::memory_order_release);
     }
+    bool IsDone() const { return done.load(std::memory_order_acquire); }
   };
 
   Worker() : thread_([this] { Loop(); }) {}
@@ -395,9 +394,9 @@ class Matcher::Worker {
   // usually ends within tens of microseconds of this thread's, sooner than a futex wake-up.
   static void Finish(Task& task) {
     task.RunIfFree();
-    SpinUntil([&task] { return task.finished.load(std::memory_order_acquire); });
+    SpinUntil([&task] { return task.IsDone(); });
     absl::MutexLock lock(&task.mu);
-    task.mu.Await(absl::Condition(&task.done));
+    task.mu.Await(absl::Condition(&task, &Task::IsDone));
   }
 
  private:
