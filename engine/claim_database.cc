@@ -187,29 +187,15 @@ absl::Status ClaimDatabase::LoadOrCreateIndexes() {
       loaded_bm25.emplace(Bm25Index::Load(bpath, &loaded_bm25_seq));
     });
   }
-  absl::Status vectors_status;
-  if (!fresh && PathExists(vpath)) {
-    int64_t seq = 0;
-    absl::StatusOr<std::unique_ptr<VectorIndex>> v =
-        VectorIndex::Load(vpath, encoder_.info().weights_hash, &seq);
-    if (v.ok()) {
-      vectors_ = std::move(*v);
-      vectors_seq_ = seq;
-    } else {
-      vectors_status = v.status();
-    }
-  } else {
-    absl::StatusOr<std::unique_ptr<VectorIndex>> v =
-        VectorIndex::Create(encoder_.dim(), options_.vector_index);
-    if (v.ok()) {
-      vectors_ = std::move(*v);
-      vectors_seq_ = 0;
-    } else {
-      vectors_status = v.status();
-    }
-  }
+  int64_t vectors_seq = 0;
+  absl::StatusOr<std::unique_ptr<VectorIndex>> vectors =
+      !fresh && PathExists(vpath)
+          ? VectorIndex::Load(vpath, encoder_.info().weights_hash, &vectors_seq)
+          : VectorIndex::Create(encoder_.dim(), options_.vector_index);
   if (bm25_loader.joinable()) bm25_loader.join();
-  CM_RETURN_IF_ERROR(vectors_status);
+  if (!vectors.ok()) return vectors.status();
+  vectors_ = std::move(*vectors);
+  vectors_seq_ = vectors_seq;
   if (loaded_bm25.has_value()) {
     absl::StatusOr<Bm25Index>& b = *loaded_bm25;
     if (!b.ok()) {
