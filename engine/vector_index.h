@@ -29,7 +29,8 @@
 //           reconstruction, not the original vector. An index that grows far past its training
 //           size says so (NeedsRetraining()); its owner rebuilds it from the original vectors
 //           (ClaimDatabase re-embeds its claims). The coarse step of a search (query against the
-//           nlist centroids) runs in Eigen, the list scan in FAISS.
+//           nlist centroids) is engine/dense_scan.h's exact top nprobe (8-bit prefilter, float
+//           scores of the centroids it cannot rule out), the list scan FAISS's.
 //
 // Thread safety: const methods (Search, Get, Save, size, ...) may run concurrently with each
 // other; Upsert and Remove need exclusive access (an external lock, or a single writer that swaps
@@ -76,6 +77,10 @@ struct VectorIndexOptions {
   int ivf_nlist = 0;
   int pq_m = 0;
   int nprobe = 32;
+  // kIvfPq: the coarse step by engine/dense_scan.h (true), or by FAISS's own float scan of every
+  // centroid (false: the reference the fast one is tested against; same lists up to float
+  // rounding of near-ties). Not saved: a loaded index uses the fast one.
+  bool fast_coarse_step = true;
 };
 
 // Returns the code size kIvfPq uses when pq_m is 0: dim / 4 bytes, or the largest divisor of dim
