@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -760,10 +761,21 @@ TEST_F(Bm25CorruptFileTest, StructurallyInvalidPayloadWithValidChecksum) {
   bad = payload;
   bad[8 + 16] ^= 0x01;
   ExpectDataLoss(WithPayload(bad), "posting count mismatch");
-  // A document length that disagrees with its postings.
+  // A document length that disagrees with its postings: shorter (caught at the posting that
+  // exceeds it) and longer (caught once all postings are read). The last document is the longest
+  // (documents are numbered by length), so it has postings.
+  uint64_t n_docs = 0;
+  std::memcpy(&n_docs, payload.data() + 8, 8);  // little-endian host
+  ASSERT_GT(n_docs, 1u);
+  const size_t length_at = 32 + 12 * (n_docs - 1) + 8;  // u32 after the last document's u64 id
+  const std::string last = absl::StrCat("document ", n_docs - 1, " has length ");
   bad = payload;
-  bad[8 + 24 + 8] ^= 0x01;  // low byte of document 0's length
-  ExpectDataLoss(WithPayload(bad), "has length");
+  bad.replace(length_at, 4, std::string(4, '\0'));
+  ExpectDataLoss(WithPayload(bad), last + "0 but its postings hold more tokens");
+  bad = payload;
+  bad[length_at + 3] = 0x01;  // high byte: + 2^24
+  ExpectDataLoss(WithPayload(bad), last + "167772");
+  ExpectDataLoss(WithPayload(bad), "but its postings hold");
   // Trailing garbage (checksummed).
   ExpectDataLoss(WithPayload(payload + "junk"), "trailing bytes");
   // Cut inside the postings.
