@@ -741,6 +741,21 @@ absl::string_view ClaimFormatName(ClaimFormat format) {
   return "auto";
 }
 
+bool IsLanguageTag(absl::string_view tag) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(tag, '-');
+  if (parts[0].size() < 2 || parts[0].size() > 3) return false;
+  for (const char c : parts[0]) {
+    if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return false;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty() || parts[i].size() > 8) return false;
+    for (const char c : parts[i]) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) return false;
+    }
+  }
+  return true;
+}
+
 absl::StatusOr<ClaimFormat> ParseClaimFormatName(absl::string_view name) {
   for (const auto& [f, n] : kFormatNames) {
     if (n == name) return f;

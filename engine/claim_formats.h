@@ -130,6 +130,11 @@ absl::StatusOr<ReadResult> ReadClaims(absl::string_view path, ClaimFormat format
                                       const FieldMapping& mapping = FieldMapping(),
                                       const ReadLimits& limits = ReadLimits());
 
+// Returns whether `tag` has the shape of a BCP-47 language tag as claim records carry them: a
+// primary language of 2-3 letters, then subtags of 1-8 letters or digits after '-' ("en", "pt-BR",
+// "zh-Hant-TW", "es-419"). The subtags are not checked against the registry.
+bool IsLanguageTag(absl::string_view tag);
+
 // Returns the id derived from `review_url` ("url:" form above), or "" when it is blank.
 std::string IdFromUrl(absl::string_view review_url);
 // Returns the "text:" + 16-hex-digit id of a claim text.

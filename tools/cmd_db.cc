@@ -89,6 +89,10 @@ int RunIngest(const Args& args) {
   p.Option("format", "auto, jsonl, csv, tsv, claimreview, factcheck-api or checkthat", "auto")
       .Option("map", "field mapping for JSONL/CSV, e.g. text=statement,claimant=speaker", "")
       .Option("index", "vector index type for a new database: flat, hnsw or ivfpq", "flat")
+      .Option("language",
+              "language of the records that give none (a BCP-47 code: en, pt-BR); records "
+              "that give one keep it",
+              "")
       .Option("rejects", "write rejected records (file, line, field, reason) as JSONL here", "")
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS")
       .Option("batch", "records per transaction and embedding call", "1000")
@@ -97,7 +101,8 @@ int RunIngest(const Args& args) {
       .Flag("json", "print the summary as JSON on stdout")
       .Flag("quiet", "no progress bar or summary on stderr", 'q')
       .Example("claimmatch ingest --db ~/claims politifact.jsonl reviews.html")
-      .Example("claimmatch ingest --db ~/claims --map text=statement,verdict=label sheet.csv");
+      .Example("claimmatch ingest --db ~/claims --map text=statement,verdict=label sheet.csv")
+      .Example("claimmatch ingest --db ~/claims --language fr 20minutes-claimreview.jsonld");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
   absl::StatusOr<int> threads = ThreadsOption(p);
   if (!threads.ok()) return UsageError(p, threads.status().message());
@@ -114,6 +119,12 @@ int RunIngest(const Args& args) {
   if (!mapping.ok()) return UsageError(p, mapping.status().message());
   absl::StatusOr<VectorIndexOptions> index = IndexOptions(p.Get("index"));
   if (!index.ok()) return UsageError(p, index.status().message());
+  const std::string language = p.Get("language");
+  if (!language.empty() && !IsLanguageTag(language)) {
+    return UsageError(p, absl::StrCat("--language needs a BCP-47 language code such as en or "
+                                      "pt-BR, not \"",
+                                      language, "\""));
+  }
   const bool quiet = p.GetFlag("quiet");
   const std::string db_dir = p.Get("db");
 
@@ -131,7 +142,10 @@ int RunIngest(const Args& args) {
       r = ReadClaims(file, *format, *mapping);
     }
     if (!r.ok()) return Fail(r.status());
-    for (ClaimRecord& rec : r->records) records.push_back(std::move(rec));
+    for (ClaimRecord& rec : r->records) {
+      if (rec.language.empty()) rec.language = language;
+      records.push_back(std::move(rec));
+    }
     for (Rejection& rej : r->rejections) rejections.push_back(std::move(rej));
     for (Rejection& w : r->warnings) warnings.push_back(std::move(w));
   }

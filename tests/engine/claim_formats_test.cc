@@ -243,6 +243,16 @@ INSTANTIATE_TEST_SUITE_P(AllSamples, ClaimReviewSampleTest, ::testing::ValuesIn(
                            return name;
                          });
 
+TEST(LanguageTagTest, AcceptsTagShapesAndRejectsOthers) {
+  for (const char* good : {"en", "pt-BR", "zh-Hant-TW", "es-419", "fil", "EN", "de-CH-1996"}) {
+    EXPECT_TRUE(IsLanguageTag(good)) << good;
+  }
+  for (const char* bad : {"", "e", "engl", "en-", "-en", "en--US", "en_US", "pt-BRAZILIAN", "12",
+                          "en US", "fr-\xC3\xA9t\xC3\xA9"}) {
+    EXPECT_FALSE(IsLanguageTag(bad)) << bad;
+  }
+}
+
 TEST(ClaimReviewTest, SamplesDetectTheirFormat) {
   for (const Sample& s : kSamples) {
     absl::StatusOr<ReadResult> result = ReadClaims(SamplePath(s.file), ClaimFormat::kAuto);

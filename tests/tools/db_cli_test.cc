@@ -135,6 +135,35 @@ TEST_F(DbCliTest, IngestsEveryFormatAndUpsertsByID) {
   EXPECT_EQ(check.out, "ok: 30 claims; store, indexes and manifest agree\n");
 }
 
+// --language fills in the language of records that give none (a JSONL file without the key);
+// those that give their own keep it: "fr" in the JSONL, the Fact Check API claim's languageCode
+// "ur", and "en" for CheckThat files. A code that is not a language tag is a usage error naming
+// it, and changes nothing.
+TEST_F(DbCliTest, LanguageFillsRecordsThatGiveNone) {
+  const std::string file = JoinPath(dir_, "claims.jsonl");
+  ASSERT_THAT(WriteFileAtomically(
+                  file, R"({"id": "a", "claim": "Die Erde ist flach.", "verdict": "false"})"
+                        "\n"
+                        R"({"id": "b", "claim": "Der Mond ist aus Käse.", "verdict": "false"})"
+                        "\n"
+                        R"({"id": "c", "claim": "La Lune est en fromage.", "language": "fr"})"
+                        "\n"),
+              IsOk());
+  const auto r = Run({"ingest", "-q", "--language", "de-AT", file,
+                      Data("claims-dev-excerpt/politifact-claims.jsonl"),
+                      Data("claimreview/google-factcheck-api-claim_ur.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json info = Info();
+  EXPECT_EQ(info["claims"], 9);
+  EXPECT_EQ(info["by"]["language"], json::parse(R"([{"value": "en", "claims": 5},
+      {"value": "de-AT", "claims": 2}, {"value": "fr", "claims": 1}, {"value": "ur", "claims": 1}])"));
+  const auto bad = Run({"ingest", "--language", "german", file});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--language needs a BCP-47 language code"));
+  EXPECT_THAT(bad.err, HasSubstr("\"german\""));
+  EXPECT_EQ(Info()["by"]["language"][1]["value"], "de-AT");
+}
+
 TEST_F(DbCliTest, RejectionsAreReportedAndStrictWritesNothing) {
   const std::string bad = JoinPath(dir_, "claims.jsonl");
   ASSERT_THAT(WriteFileAtomically(bad,
