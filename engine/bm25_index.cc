@@ -1079,14 +1079,15 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
     index.doc_lengths_.push_back(len);
     index.live_tokens_ += len;
   }
-  // Per document: its length, and the tfs its postings have added up to so far (which must reach
-  // the length exactly). Side by side, so that a posting's two scattered accesses hit one line.
-  struct DocTally {
-    uint32_t length;
-    uint32_t tf_sum;
-  };
-  std::vector<DocTally> tally(n_docs);
-  for (uint64_t d = 0; d < n_docs; ++d) tally[d] = {index.doc_lengths_[d], 0};
+  // Per document, the tokens its postings have not accounted for yet: each posting takes its tf,
+  // and every count must end at 0. A posting's length comes from the length runs when the
+  // documents are numbered by length (as Save writes them), so the only scattered access per
+  // posting is to this array (4 bytes per document).
+  std::vector<uint32_t> left = index.doc_lengths_;
+  index.RebuildLengthRuns();
+  const uint32_t* const run_end = index.run_end_.data();
+  const uint32_t* const run_len = index.run_len_.data();
+  const uint64_t sorted = index.sorted_docs_;
   uint64_t postings_seen = 0;
   index.terms_.reserve(n_terms);
   index.postings_.reserve(n_terms);
@@ -1115,6 +1116,7 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
     list.tfs.reserve(df);
     list.blocks.reserve((df + per_block - 1) / per_block);
     list.live_df = df;
+    size_t run = 0;
     for (uint32_t i = 0; i < df; ++i) {
       uint32_t d = 0;
       uint32_t tf = 0;
@@ -1123,14 +1125,20 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
       if (d >= n_docs || (i > 0 && d <= list.docs[i - 1]) || tf == 0) {
         return DataLoss(path, absl::StrCat("bad posting ", i, " of term ", t));
       }
-      DocTally& doc = tally[d];
-      const uint64_t sum = uint64_t{doc.tf_sum} + tf;
-      if (sum > doc.length) {
-        return DataLoss(path, absl::StrCat("document ", d, " has length ", doc.length,
+      uint32_t& tokens_left = left[d];
+      if (tf > tokens_left) {
+        return DataLoss(path, absl::StrCat("document ", d, " has length ", index.doc_lengths_[d],
                                            " but its postings hold more tokens"));
       }
-      doc.tf_sum = static_cast<uint32_t>(sum);
-      list.Append(d, tf, doc.length, per_block);
+      tokens_left -= tf;
+      uint32_t len = 0;
+      if (d < sorted) {
+        while (run_end[run] <= d) ++run;  // postings ascend; run_end[last] = sorted
+        len = run_len[run];
+      } else {
+        len = index.doc_lengths_[d];
+      }
+      list.Append(d, tf, len, per_block);
     }
     postings_seen += df;
     index.terms_.emplace_back(term);
@@ -1144,9 +1152,10 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
     return DataLoss(path, absl::StrCat(in.remaining(), " trailing bytes after the postings"));
   }
   for (uint64_t d = 0; d < n_docs; ++d) {
-    if (tally[d].tf_sum != tally[d].length) {
-      return DataLoss(path, absl::StrCat("document ", d, " has length ", tally[d].length,
-                                         " but its postings hold ", tally[d].tf_sum, " tokens"));
+    if (left[d] != 0) {
+      return DataLoss(path, absl::StrCat("document ", d, " has length ", index.doc_lengths_[d],
+                                         " but its postings hold ", index.doc_lengths_[d] - left[d],
+                                         " tokens"));
     }
   }
   // The forward lists wait for the first change (BuildForwardLists): a process that only searches
@@ -1154,7 +1163,6 @@ absl::StatusOr<Bm25Index> Bm25Index::Load(absl::string_view path, int64_t* chang
   index.forward_current_ = false;
   index.doc_alive_.assign(n_docs, 1);
   index.live_terms_ = index.terms_.size();
-  index.RebuildLengthRuns();
   if (index.sorted_docs_ != n_docs) {
     index.Compact();  // computes the gains
   } else {
