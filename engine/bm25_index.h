@@ -92,6 +92,9 @@ struct Bm25IndexOptions {
   // (a stored gain saved 8-20% of the search time at 19,250 claims and cost 5-9% at 100,000 and
   // 1,000,000: benchmarks/README.md, "score_benchmark.sh").
   uint64_t max_docs_with_gains = 50'000;
+  // Load computes the checksum of a payload of at least this many bytes on a second thread while
+  // it parses it (a mismatch is still reported as such, never as a parse error).
+  uint64_t parallel_checksum_bytes = uint64_t{8} << 20;
 };
 
 // What one Search() did (for benchmarks and profiling).
@@ -212,6 +215,12 @@ class Bm25Index {
   double average_length() const;
 
  private:
+  // Load's parse of the payload (after the header) of a file of format `version` named `path`;
+  // returns the index and sets `*change_seq`, or fails with kDataLoss naming `path`.
+  static absl::StatusOr<Bm25Index> ParsePayload(absl::string_view path, absl::string_view payload,
+                                                uint32_t version, const Bm25IndexOptions& options,
+                                                int64_t* change_seq);
+
   // Summary of the postings [j * postings_per_block, (j + 1) * postings_per_block) of a term.
   struct Block {
     uint32_t first_doc;  // the block's first (smallest) document number

@@ -665,11 +665,17 @@ class Bm25CorruptFileTest : public ::testing::Test {
     ASSERT_THAT(bytes, IsOk());
     bytes_ = *bytes;
   }
-  // Writes `bytes` and expects Load to fail with kDataLoss naming the path and `what`.
+  // Writes `bytes` and expects Load to fail with kDataLoss naming the path and `what`, with the
+  // checksum computed before the parse and (as for large files) beside it.
   void ExpectDataLoss(const std::string& bytes, const std::string& what) {
     ASSERT_THAT(WriteFileAtomically(path_, bytes), IsOk());
-    EXPECT_THAT(Bm25Index::Load(path_),
-                StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(path_), HasSubstr(what))));
+    for (uint64_t parallel_checksum_bytes : {uint64_t{1} << 40, uint64_t{0}}) {
+      Bm25IndexOptions options;
+      options.parallel_checksum_bytes = parallel_checksum_bytes;
+      EXPECT_THAT(Bm25Index::Load(path_, nullptr, options),
+                  StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(path_), HasSubstr(what))))
+          << "parallel checksum from " << parallel_checksum_bytes << " bytes";
+    }
   }
   // Replaces the payload (after the 32-byte header) and fixes the size and checksum fields, so
   // only the structural checks can catch the damage.
@@ -695,6 +701,27 @@ TEST_F(Bm25CorruptFileTest, FlippedPayloadByteFailsChecksum) {
     std::string bad = bytes_;
     bad[at] ^= 0x01;
     ExpectDataLoss(bad, "checksum");
+  }
+  // A flip that also breaks the structure (the document count: "counts exceed" once the checksum
+  // is fixed) is still reported as a checksum mismatch, also when the parse runs beside it.
+  std::string bad = bytes_;
+  bad[32 + 8 + 7] = 0x7F;
+  ExpectDataLoss(bad, "checksum mismatch");
+}
+
+TEST_F(Bm25CorruptFileTest, ParallelChecksumLoadsTheSameIndex) {
+  Bm25IndexOptions options;
+  options.parallel_checksum_bytes = 0;
+  int64_t seq = -1;
+  absl::StatusOr<Bm25Index> loaded = Bm25Index::Load(path_, &seq, options);
+  ASSERT_THAT(loaded, IsOk());
+  EXPECT_EQ(seq, 0);
+  const Bm25Index expected = SmallIndex();
+  EXPECT_EQ(loaded->size(), expected.size());
+  for (const char* query : {"w0", "w1 w7 w30", "w2 w150 w299"}) {
+    const std::vector<Bm25Hit> hits = loaded->Search(query, 10);
+    EXPECT_EQ(hits.size(), 10u) << query;
+    EXPECT_EQ(hits, expected.SearchExhaustive(query, 10)) << query;
   }
 }
 
