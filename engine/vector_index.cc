@@ -9,6 +9,7 @@
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <faiss/invlists/DirectMap.h>
+#include <faiss/utils/distances.h>
 
 #include <algorithm>
 #include <cmath>
@@ -166,8 +167,28 @@ class FlatBackend : public VectorIndex::Backend {
     faiss::IDSelectorBatch selector(present.size(), present.data());
     map_->remove_ids(selector);
   }
+  // Batches of at least faiss::distance_compute_blas_threshold (20) queries go to FAISS's BLAS
+  // path. Fewer are scored here with one Eigen product per query: Debian's FAISS, built without
+  // SIMD, scores them with a scalar loop (~40 ms for one query against 19,250 x 400; a one-shot
+  // `lookup` has no snapshot). Best first, equal scores by insertion order. REQUIRES: k <= size().
   void Search(idx_t n, const float* queries, idx_t k, float* scores, idx_t* labels) const override {
-    map_->search(n, queries, k, scores, labels);
+    const idx_t total = map_->ntotal;
+    if (n >= faiss::distance_compute_blas_threshold || total == 0) {
+      return map_->search(n, queries, k, scores, labels);
+    }
+    const int dim = static_cast<int>(map_->d);
+    const Eigen::Map<const EmbeddingMatrix> rows(vectors(), total, dim);
+    std::vector<idx_t> order(total);
+    for (idx_t q = 0; q < n; ++q) {
+      const Eigen::VectorXf s = rows * Eigen::Map<const Eigen::VectorXf>(queries + q * dim, dim);
+      for (idx_t j = 0; j < total; ++j) order[j] = j;
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [&s](idx_t a, idx_t b) { return s[a] != s[b] ? s[a] > s[b] : a < b; });
+      for (idx_t j = 0; j < k; ++j) {
+        scores[q * k + j] = s[order[j]];
+        labels[q * k + j] = map_->id_map[order[j]];
+      }
+    }
   }
   bool Contains(idx_t id) const override { return map_->rev_map.count(id) > 0; }
   void Reconstruct(idx_t id, float* out) const override { map_->reconstruct(id, out); }

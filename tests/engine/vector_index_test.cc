@@ -437,6 +437,35 @@ TEST_F(VectorIndexFileTest, OtherModelIsFailedPrecondition) {
                              HasSubstr("not 'model-b'"))));
 }
 
+// A flat index scores fewer than 20 queries itself (Eigen) and larger batches through FAISS's
+// BLAS path: the same hits, scores equal up to float rounding; equal scores come in insertion
+// order.
+TEST(VectorIndexFlatTest, SmallAndLargeBatchesFindTheSameHits) {
+  ClusteredData data(32, /*topics=*/20, /*groups_per_topic=*/10, /*seed=*/5);
+  const EmbeddingMatrix rows = data.Sample(3000);
+  std::unique_ptr<VectorIndex> index = MakeIndex(32, OptionsFor(VectorIndexType::kFlat));
+  std::vector<ClaimRowId> ids(rows.rows());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<ClaimRowId>(3 * i + 1);
+  ASSERT_THAT(index->Upsert(ids, rows), IsOk());
+  const EmbeddingMatrix queries = data.Sample(25);
+  absl::StatusOr<std::vector<std::vector<Hit>>> batch = index->Search(queries, 10);
+  ASSERT_THAT(batch, IsOk());
+  for (int q = 0; q < queries.rows(); ++q) {
+    absl::StatusOr<std::vector<std::vector<Hit>>> one = index->Search(queries.row(q), 10);
+    ASSERT_THAT(one, IsOk());
+    ASSERT_EQ(HitIds((*one)[0]), HitIds((*batch)[q])) << q;
+    for (int j = 0; j < 10; ++j) EXPECT_NEAR((*one)[0][j].score, (*batch)[q][j].score, 1e-5f);
+  }
+  // The same vector under three ids: equal scores, in the order they were added.
+  std::unique_ptr<VectorIndex> dup = MakeIndex(4, OptionsFor(VectorIndexType::kFlat));
+  ASSERT_THAT(dup->Upsert({50, 20, 90, 5},
+                          UnitRows({{0, 1, 0, 0}, {1, 0, 0, 0}, {1, 0, 0, 0}, {1, 0, 0, 0}})),
+              IsOk());
+  absl::StatusOr<std::vector<std::vector<Hit>>> tied = dup->Search(UnitRows({{1, 0, 0, 0}}), 4);
+  ASSERT_THAT(tied, IsOk());
+  EXPECT_THAT(HitIds((*tied)[0]), ElementsAre(20, 90, 5, 50));
+}
+
 // --- Approximate indexes on structured data -----------------------------------------------------
 
 constexpr int kDim = 64;
