@@ -333,8 +333,9 @@ class IvfPqBackend : public VectorIndex::Backend {
     // The coarse step (query against the nlist centroids) by DenseScan: Debian's FAISS is built
     // without SIMD, and its scalar loop over 4,000 centroids of 400 floats cost more than scanning
     // the lists (1M claims: ~1.6 of 2.3 ms); an Eigen product still read all 6.4 MB of them per
-    // query. DenseScan's 8-bit prefilter reads a quarter of that and scores ~50 in float: the same
-    // lists as FAISS's own float scan, up to float rounding of near-ties.
+    // query. DenseScan reads their 8-bit codes (a quarter of that) and scores in float only the
+    // centroids it cannot rule out: the same lists as FAISS's own float scan, up to float
+    // rounding of near-ties.
     const idx_t nprobe = static_cast<idx_t>(params.nprobe);
     const EmbeddingMatrix q = Eigen::Map<const EmbeddingMatrix>(queries, n, dim_);
     const std::vector<std::vector<DenseScan::Hit>> lists = coarse_->Search(q, nprobe);
