@@ -704,14 +704,18 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       for (size_t s = 0; s < cands.size(); ++s) {
         if (dense_rank[s] < 0) lexical_only.push_back(static_cast<int>(s));
       }
-      CM_RETURN_IF_ERROR(split_work(lexical_only.size(), [&](size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i) {
-          Candidate& c = cands[lexical_only[i]];
-          absl::StatusOr<EmbeddingRow> v = db_.vectors().Get(c.row_id);
-          if (v.ok()) c.dense = v->dot(queries.row(q));
-        }
-        return absl::OkStatus();
-      }));
+      const EmbeddingRow query = queries.row(q);
+      CM_RETURN_IF_ERROR(
+          split_work(lexical_only.size(), [&](size_t begin, size_t end) -> absl::Status {
+            std::vector<ClaimRowId> rows;
+            for (size_t i = begin; i < end; ++i) rows.push_back(cands[lexical_only[i]].row_id);
+            CM_ASSIGN_OR_RETURN(const std::vector<std::optional<float>> dots,
+                                db_.vectors().InnerProducts(query, rows));
+            for (size_t i = begin; i < end; ++i) {
+              if (dots[i - begin].has_value()) cands[lexical_only[i]].dense = *dots[i - begin];
+            }
+            return absl::OkStatus();
+          }));
     }
     float best_dense = -1, best_lexical = 0;
     for (const Candidate& c : cands) {

@@ -139,6 +139,21 @@ class VectorIndex::Backend {
   // REQUIRES: Contains(id).
   virtual void Reconstruct(idx_t id, float* out) const = 0;
   virtual int64_t size() const = 0;
+  // See VectorIndex::InnerProducts (query: dim floats). This default reconstructs each vector.
+  virtual void InnerProducts(const float* query, absl::Span<const idx_t> ids,
+                             std::vector<std::optional<float>>* out) const {
+    const int dim = static_cast<int>(faiss_index().d);
+    const Eigen::Map<const EmbeddingRow> q(query, dim);
+    EmbeddingRow v(dim);
+    for (const idx_t id : ids) {
+      if (!Contains(id)) {
+        out->push_back(std::nullopt);
+        continue;
+      }
+      Reconstruct(id, v.data());
+      out->push_back(v.dot(q));
+    }
+  }
   // What Save() serialises.
   virtual const faiss::Index& faiss_index() const = 0;
   // kIvfPq only (other backends keep these defaults; VectorIndex::TrainFor checks the type):
@@ -353,6 +368,44 @@ class IvfPqBackend : public VectorIndex::Backend {
   bool Contains(idx_t id) const override {
     if (flat_ != nullptr) return flat_->Contains(id);
     return ivf_->direct_map.hashtable.count(id) > 0;
+  }
+  // q . (centroid + decoded residual) = q . centroid + sum over sub-quantizers m of
+  // q_m . codebook_m[code[m]]: one table of M x 256 products per call, then M lookups per id.
+  void InnerProducts(const float* query, absl::Span<const idx_t> ids,
+                     std::vector<std::optional<float>>* out) const override {
+    if (flat_ != nullptr) return Backend::InnerProducts(query, ids, out);
+    const faiss::ProductQuantizer& pq = ivf_->pq;
+    const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf_->quantizer);
+    if (quantizer == nullptr || !ivf_->by_residual || pq.nbits != 8 ||
+        pq.M * pq.dsub != static_cast<size_t>(dim_) ||
+        quantizer->ntotal != static_cast<idx_t>(ivf_->nlist)) {
+      return Backend::InnerProducts(query, ids, out);
+    }
+    const int m_count = static_cast<int>(pq.M);
+    const int ksub = static_cast<int>(pq.ksub);
+    const int dsub = static_cast<int>(pq.dsub);
+    // table[m * ksub + c] = query's sub-vector m . codebook m's entry c.
+    std::vector<float> table(static_cast<size_t>(m_count) * ksub);
+    for (int m = 0; m < m_count; ++m) {
+      const Eigen::Map<const EmbeddingMatrix> codebook(pq.centroids.data() + m * ksub * dsub, ksub,
+                                                       dsub);
+      Eigen::Map<Eigen::VectorXf>(table.data() + m * ksub, ksub).noalias() =
+          codebook * Eigen::Map<const Eigen::VectorXf>(query + m * dsub, dsub);
+    }
+    const Eigen::Map<const EmbeddingRow> q(query, dim_);
+    for (const idx_t id : ids) {
+      const auto it = ivf_->direct_map.hashtable.find(id);
+      if (it == ivf_->direct_map.hashtable.end()) {
+        out->push_back(std::nullopt);
+        continue;
+      }
+      const idx_t list = static_cast<idx_t>(faiss::lo_listno(it->second));
+      const faiss::InvertedLists::ScopedCodes code(ivf_->invlists, list,
+                                                   faiss::lo_offset(it->second));
+      float sum = q.dot(Eigen::Map<const EmbeddingRow>(quantizer->get_xb() + list * dim_, dim_));
+      for (int m = 0; m < m_count; ++m) sum += table[m * ksub + code.codes[m]];
+      out->push_back(sum);
+    }
   }
   void Reconstruct(idx_t id, float* out) const override {
     if (flat_ != nullptr) return flat_->Reconstruct(id, out);
@@ -615,6 +668,20 @@ absl::StatusOr<std::vector<std::vector<VectorIndex::Hit>>> VectorIndex::Search(
     }
   }
   return hits;
+}
+
+absl::StatusOr<std::vector<std::optional<float>>> VectorIndex::InnerProducts(
+    const EmbeddingRow& query, absl::Span<const ClaimRowId> ids) const {
+  if (query.size() != dim_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("query has dim ", query.size(), ", the index has dim ", dim_));
+  }
+  std::vector<std::optional<float>> out;
+  out.reserve(ids.size());
+  const std::vector<idx_t> labels(ids.begin(), ids.end());
+  CM_RETURN_IF_ERROR(
+      Guard("inner products", [&] { backend_->InnerProducts(query.data(), labels, &out); }));
+  return out;
 }
 
 absl::StatusOr<EmbeddingRow> VectorIndex::Get(ClaimRowId id) const {

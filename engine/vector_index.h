@@ -43,6 +43,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,14 @@ class VectorIndex {
   // Returns the stored vector of `id` (approximate once a kIvfPq index is trained); fails with
   // kNotFound if the index has no vector for `id`.
   absl::StatusOr<EmbeddingRow> Get(ClaimRowId id) const;
+
+  // Returns, for each of `ids`, the inner product of `query` with its stored vector (what
+  // Get(id)->dot(query) gives, up to float rounding), or nullopt for an id the index does not hold.
+  // A trained kIvfPq index computes them from the codes (the query's cosine with the list's
+  // centroid plus one table lookup per code byte) without reconstructing the vectors. Fails with
+  // kInvalidArgument if query.size() != dim().
+  absl::StatusOr<std::vector<std::optional<float>>> InnerProducts(
+      const EmbeddingRow& query, absl::Span<const ClaimRowId> ids) const;
 
   // Returns true if the index holds a vector for `id`.
   bool Contains(ClaimRowId id) const;

@@ -564,6 +564,42 @@ TEST(VectorIndexIvfPqTest, FastCoarseStepEqualsFaissCoarseStep) {
   }
 }
 
+// InnerProducts gives what Get(id)->dot(query) gives (a trained IVF-PQ index from its codes, the
+// others from the vectors), nullopt for ids it does not hold, and refuses a query of another dim.
+TEST(VectorIndexIvfPqTest, InnerProductsEqualDotsOfTheStoredVectors) {
+  ClusteredData data(kDim, /*topics=*/30, /*groups_per_topic=*/20, /*seed=*/9);
+  const EmbeddingMatrix rows = data.Sample(kIvfPqMinTrainingVectors + 100);
+  const EmbeddingMatrix queries = data.Sample(5);
+  for (VectorIndexType type : {VectorIndexType::kIvfPq, VectorIndexType::kFlat}) {
+    VectorIndexOptions options = OptionsFor(type);
+    options.ivf_nlist = 64;
+    options.pq_m = 16;
+    std::unique_ptr<VectorIndex> index = MakeIndex(kDim, options);
+    ASSERT_THAT(index->Upsert(Iota(rows.rows(), 0), rows), IsOk());
+    if (type == VectorIndexType::kIvfPq) {
+      ASSERT_EQ(index->ivf_lists(), 64);  // trained
+    }
+    const std::vector<ClaimRowId> ids = {0, 17, 5000, -3, 9000, 1000000};
+    for (int q = 0; q < queries.rows(); ++q) {
+      const EmbeddingRow query = queries.row(q);
+      absl::StatusOr<std::vector<std::optional<float>>> dots = index->InnerProducts(query, ids);
+      ASSERT_THAT(dots, IsOk());
+      ASSERT_EQ(dots->size(), ids.size());
+      for (size_t i = 0; i < ids.size(); ++i) {
+        absl::StatusOr<EmbeddingRow> v = index->Get(ids[i]);
+        ASSERT_EQ((*dots)[i].has_value(), v.ok()) << ids[i];
+        if (v.ok()) {
+          EXPECT_NEAR(*(*dots)[i], v->dot(query), 1e-5f) << ids[i];
+        }
+      }
+      EXPECT_FALSE((*dots)[3].has_value());
+      EXPECT_FALSE((*dots)[5].has_value());
+    }
+    EXPECT_THAT(index->InnerProducts(EmbeddingRow::Zero(kDim + 1), ids),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dim")));
+  }
+}
+
 // The defaults chosen in benchmarks/README.md "Scale": IVF-PQ codes of dim / 4 bytes (a divisor
 // of dim, as FAISS requires) and 32 lists visited per query.
 TEST(VectorIndexIvfPqTest, DefaultsAreQuarterDimCodesAndNprobe32) {
