@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -354,6 +355,12 @@ class IvfPqBackend : public VectorIndex::Backend {
     const idx_t nprobe = static_cast<idx_t>(params.nprobe);
     const EmbeddingMatrix q = Eigen::Map<const EmbeddingMatrix>(queries, n, dim_);
     const std::vector<std::vector<DenseScan::Hit>> lists = coarse_->Search(q, nprobe);
+    if (table_scorable_) {
+      for (idx_t i = 0; i < n; ++i) {
+        ScanLists(queries + i * dim_, lists[i], k, scores + i * k, labels + i * k);
+      }
+      return;
+    }
     std::vector<idx_t> assign(n * nprobe, -1);  // -1: no list (fewer than nprobe)
     std::vector<float> coarse(n * nprobe, 0.f);
     for (idx_t i = 0; i < n; ++i) {
@@ -369,30 +376,12 @@ class IvfPqBackend : public VectorIndex::Backend {
     if (flat_ != nullptr) return flat_->Contains(id);
     return ivf_->direct_map.hashtable.count(id) > 0;
   }
-  // q . (centroid + decoded residual) = q . centroid + sum over sub-quantizers m of
-  // q_m . codebook_m[code[m]]: one table of M x 256 products per call, then M lookups per id.
   void InnerProducts(const float* query, absl::Span<const idx_t> ids,
                      std::vector<std::optional<float>>* out) const override {
-    if (flat_ != nullptr) return Backend::InnerProducts(query, ids, out);
-    const faiss::ProductQuantizer& pq = ivf_->pq;
-    const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf_->quantizer);
-    if (quantizer == nullptr || !ivf_->by_residual || pq.nbits != 8 ||
-        pq.M * pq.dsub != static_cast<size_t>(dim_) ||
-        quantizer->ntotal != static_cast<idx_t>(ivf_->nlist)) {
-      return Backend::InnerProducts(query, ids, out);
-    }
-    const int m_count = static_cast<int>(pq.M);
-    const int ksub = static_cast<int>(pq.ksub);
-    const int dsub = static_cast<int>(pq.dsub);
-    // table[m * ksub + c] = query's sub-vector m . codebook m's entry c.
-    std::vector<float> table(static_cast<size_t>(m_count) * ksub);
-    for (int m = 0; m < m_count; ++m) {
-      const Eigen::Map<const EmbeddingMatrix> codebook(pq.centroids.data() + m * ksub * dsub, ksub,
-                                                       dsub);
-      Eigen::Map<Eigen::VectorXf>(table.data() + m * ksub, ksub).noalias() =
-          codebook * Eigen::Map<const Eigen::VectorXf>(query + m * dsub, dsub);
-    }
+    if (flat_ != nullptr || !table_scorable_) return Backend::InnerProducts(query, ids, out);
+    const std::vector<float> table = QueryTable(query);
     const Eigen::Map<const EmbeddingRow> q(query, dim_);
+    const float* centroids = static_cast<const faiss::IndexFlat*>(ivf_->quantizer)->get_xb();
     for (const idx_t id : ids) {
       const auto it = ivf_->direct_map.hashtable.find(id);
       if (it == ivf_->direct_map.hashtable.end()) {
@@ -402,9 +391,8 @@ class IvfPqBackend : public VectorIndex::Backend {
       const idx_t list = static_cast<idx_t>(faiss::lo_listno(it->second));
       const faiss::InvertedLists::ScopedCodes code(ivf_->invlists, list,
                                                    faiss::lo_offset(it->second));
-      float sum = q.dot(Eigen::Map<const EmbeddingRow>(quantizer->get_xb() + list * dim_, dim_));
-      for (int m = 0; m < m_count; ++m) sum += table[m * ksub + code.codes[m]];
-      out->push_back(sum);
+      const float dis0 = q.dot(Eigen::Map<const EmbeddingRow>(centroids + list * dim_, dim_));
+      out->push_back(dis0 + CodeScore(table.data(), code.codes));
     }
   }
   void Reconstruct(idx_t id, float* out) const override {
@@ -426,20 +414,94 @@ class IvfPqBackend : public VectorIndex::Backend {
   }
 
  private:
-  // Takes the trained index, and a DenseScan of its centroids when options_.fast_coarse_step is
-  // set and its coarse quantizer is a float inner-product one (always, for indexes this class
-  // trains).
+  // Takes the trained index, and (when options_.fast_ivf_search is set and its coarse quantizer is
+  // a float inner-product one: always, for indexes this class trains) a DenseScan of its
+  // centroids.
   void SetIvf(std::unique_ptr<faiss::IndexIVFPQ> ivf) {
     ivf_ = std::move(ivf);
     coarse_.reset();
+    table_scorable_ = false;
     const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf_->quantizer);
-    if (!options_.fast_coarse_step || quantizer == nullptr ||
-        quantizer->metric_type != faiss::METRIC_INNER_PRODUCT ||
+    if (quantizer == nullptr || quantizer->metric_type != faiss::METRIC_INNER_PRODUCT ||
         quantizer->ntotal != static_cast<idx_t>(ivf_->nlist) || quantizer->d != dim_) {
       return;
     }
+    const faiss::ProductQuantizer& pq = ivf_->pq;
+    table_scorable_ = ivf_->by_residual && pq.nbits == 8 && pq.ksub == 256 &&
+                      pq.code_size == pq.M && pq.M * pq.dsub == static_cast<size_t>(dim_) &&
+                      ivf_->code_size == pq.code_size;
+    if (!options_.fast_ivf_search) return;
     coarse_ = std::make_unique<DenseScan>(EmbeddingMatrix(
         Eigen::Map<const EmbeddingMatrix>(quantizer->get_xb(), quantizer->ntotal, dim_)));
+  }
+
+  // REQUIRES table_scorable_. Returns the query's products with the PQ codebooks:
+  // table[m * 256 + c] = the query's sub-vector m . codebook m's entry c, so that the inner
+  // product of the query with a stored vector (its list's centroid + the decoded residual) is
+  // q . centroid + CodeScore(table, code).
+  std::vector<float> QueryTable(const float* query) const {
+    const faiss::ProductQuantizer& pq = ivf_->pq;
+    const int m_count = static_cast<int>(pq.M);
+    const int dsub = static_cast<int>(pq.dsub);
+    std::vector<float> table(static_cast<size_t>(m_count) * 256);
+    for (int m = 0; m < m_count; ++m) {
+      const Eigen::Map<const EmbeddingMatrix> codebook(pq.centroids.data() + m * 256 * dsub, 256,
+                                                       dsub);
+      Eigen::Map<Eigen::VectorXf>(table.data() + m * 256, 256).noalias() =
+          codebook * Eigen::Map<const Eigen::VectorXf>(query + m * dsub, dsub);
+    }
+    return table;
+  }
+  // Sum over the code's bytes of the table's entries, in four partial sums: FAISS's scan adds
+  // them in one chain (a float add's latency per byte, 100 of them per code).
+  float CodeScore(const float* table, const uint8_t* code) const {
+    const size_t m_count = ivf_->pq.M;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t m = 0;
+    for (; m + 4 <= m_count; m += 4) {
+      s0 += table[m * 256 + code[m]];
+      s1 += table[(m + 1) * 256 + code[m + 1]];
+      s2 += table[(m + 2) * 256 + code[m + 2]];
+      s3 += table[(m + 3) * 256 + code[m + 3]];
+    }
+    for (; m < m_count; ++m) s0 += table[m * 256 + code[m]];
+    return (s0 + s1) + (s2 + s3);
+  }
+  // The k best (score, id) of the codes of `lists` (list, q . centroid), best first, equal
+  // scores by smaller id; -1 labels after the last when the lists hold fewer than k.
+  void ScanLists(const float* query, const std::vector<DenseScan::Hit>& lists, idx_t k,
+                 float* scores, idx_t* labels) const {
+    const std::vector<float> table = QueryTable(query);
+    std::vector<std::pair<float, idx_t>> top;  // heap, worst first
+    top.reserve(k);
+    const auto better = [](const std::pair<float, idx_t>& a, const std::pair<float, idx_t>& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
+    const size_t code_size = ivf_->code_size;
+    for (const auto& [list, dis0] : lists) {
+      const size_t size = ivf_->invlists->list_size(list);
+      if (size == 0) continue;
+      const faiss::InvertedLists::ScopedCodes codes(ivf_->invlists, list);
+      const faiss::InvertedLists::ScopedIds ids(ivf_->invlists, list);
+      for (size_t c = 0; c < size; ++c) {
+        const std::pair<float, idx_t> hit(
+            dis0 + CodeScore(table.data(), codes.codes + c * code_size), ids.ids[c]);
+        if (static_cast<idx_t>(top.size()) < k) {
+          top.push_back(hit);
+          std::push_heap(top.begin(), top.end(), better);
+        } else if (better(hit, top.front())) {
+          std::pop_heap(top.begin(), top.end(), better);
+          top.back() = hit;
+          std::push_heap(top.begin(), top.end(), better);
+        }
+      }
+    }
+    std::sort_heap(top.begin(), top.end(), better);
+    for (idx_t j = 0; j < k; ++j) {
+      const bool found = j < static_cast<idx_t>(top.size());
+      scores[j] = found ? top[j].first : -std::numeric_limits<float>::infinity();
+      labels[j] = found ? top[j].second : -1;
+    }
   }
 
   // Trains on every vector held and moves them into the IVF-PQ index. If FAISS throws, the flat
@@ -481,7 +543,8 @@ class IvfPqBackend : public VectorIndex::Backend {
   const VectorIndexOptions options_;
   std::unique_ptr<FlatBackend> flat_;       // exactly one of flat_ and ivf_ is set
   std::unique_ptr<faiss::IndexIVFPQ> ivf_;  // trained
-  std::unique_ptr<DenseScan> coarse_;       // ivf_'s centroids (null: FAISS's coarse step)
+  std::unique_ptr<DenseScan> coarse_;       // ivf_'s centroids (null: FAISS's search)
+  bool table_scorable_ = false;             // ivf_'s codes can be scored by QueryTable
 };
 
 // --- Serialisation helpers ---------------------------------------------------------------------

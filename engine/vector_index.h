@@ -78,10 +78,11 @@ struct VectorIndexOptions {
   int ivf_nlist = 0;
   int pq_m = 0;
   int nprobe = 32;
-  // kIvfPq: the coarse step by engine/dense_scan.h (true), or by FAISS's own float scan of every
-  // centroid (false: the reference the fast one is tested against; same lists up to float
-  // rounding of near-ties). Not saved: a loaded index uses the fast one.
-  bool fast_coarse_step = true;
+  // kIvfPq: the search by this class (true: the coarse step by engine/dense_scan.h, the lists'
+  // codes scored from a table of the query's products with the PQ codebooks), or by FAISS (false:
+  // the reference the fast one is tested against; the same hits up to float rounding of
+  // near-ties). Not saved: a loaded index uses the fast one.
+  bool fast_ivf_search = true;
 };
 
 // Returns the code size kIvfPq uses when pq_m is 0: dim / 4 bytes, or the largest divisor of dim
