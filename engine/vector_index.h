@@ -30,7 +30,9 @@
 //           size says so (NeedsRetraining()); its owner rebuilds it from the original vectors
 //           (ClaimDatabase re-embeds its claims). The coarse step of a search (query against the
 //           nlist centroids) is engine/dense_scan.h's exact top nprobe (8-bit prefilter, float
-//           scores of the centroids it cannot rule out), the list scan FAISS's.
+//           scores of the centroids it cannot rule out); the lists' codes are then scored from a
+//           table of the query's products with the PQ codebooks (FAISS's layout and codes, this
+//           class's scan).
 //
 // Thread safety: const methods (Search, Get, Save, size, ...) may run concurrently with each
 // other; Upsert and Remove need exclusive access (an external lock, or a single writer that swaps
