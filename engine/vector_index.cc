@@ -351,26 +351,13 @@ class IvfPqBackend : public VectorIndex::Backend {
     // the lists (1M claims: ~1.6 of 2.3 ms); an Eigen product still read all 6.4 MB of them per
     // query. DenseScan reads their 8-bit codes (a quarter of that) and scores in float only the
     // centroids it cannot rule out: the same lists as FAISS's own float scan, up to float
-    // rounding of near-ties.
-    const idx_t nprobe = static_cast<idx_t>(params.nprobe);
+    // rounding of near-ties. Then the lists' codes are scored here (ScanLists).
     const EmbeddingMatrix q = Eigen::Map<const EmbeddingMatrix>(queries, n, dim_);
-    const std::vector<std::vector<DenseScan::Hit>> lists = coarse_->Search(q, nprobe);
-    if (table_scorable_) {
-      for (idx_t i = 0; i < n; ++i) {
-        ScanLists(queries + i * dim_, lists[i], k, scores + i * k, labels + i * k);
-      }
-      return;
-    }
-    std::vector<idx_t> assign(n * nprobe, -1);  // -1: no list (fewer than nprobe)
-    std::vector<float> coarse(n * nprobe, 0.f);
+    const std::vector<std::vector<DenseScan::Hit>> lists =
+        coarse_->Search(q, static_cast<int>(params.nprobe));
     for (idx_t i = 0; i < n; ++i) {
-      for (size_t j = 0; j < lists[i].size(); ++j) {
-        assign[i * nprobe + static_cast<idx_t>(j)] = lists[i][j].first;
-        coarse[i * nprobe + static_cast<idx_t>(j)] = lists[i][j].second;
-      }
+      ScanLists(queries + i * dim_, lists[i], k, scores + i * k, labels + i * k);
     }
-    ivf_->search_preassigned(n, queries, k, assign.data(), coarse.data(), scores, labels,
-                             /*store_pairs=*/false, &params);
   }
   bool Contains(idx_t id) const override {
     if (flat_ != nullptr) return flat_->Contains(id);
@@ -414,9 +401,9 @@ class IvfPqBackend : public VectorIndex::Backend {
   }
 
  private:
-  // Takes the trained index, and (when options_.fast_ivf_search is set and its coarse quantizer is
-  // a float inner-product one: always, for indexes this class trains) a DenseScan of its
-  // centroids.
+  // Takes the trained index, and (when options_.fast_ivf_search is set and its codes can be scored
+  // from a table: always, for indexes this class trains) a DenseScan of its centroids, which
+  // makes Search this class's own.
   void SetIvf(std::unique_ptr<faiss::IndexIVFPQ> ivf) {
     ivf_ = std::move(ivf);
     coarse_.reset();
@@ -430,7 +417,7 @@ class IvfPqBackend : public VectorIndex::Backend {
     table_scorable_ = ivf_->by_residual && pq.nbits == 8 && pq.ksub == 256 &&
                       pq.code_size == pq.M && pq.M * pq.dsub == static_cast<size_t>(dim_) &&
                       ivf_->code_size == pq.code_size;
-    if (!options_.fast_ivf_search) return;
+    if (!options_.fast_ivf_search || !table_scorable_) return;
     coarse_ = std::make_unique<DenseScan>(EmbeddingMatrix(
         Eigen::Map<const EmbeddingMatrix>(quantizer->get_xb(), quantizer->ntotal, dim_)));
   }
@@ -741,9 +728,8 @@ absl::StatusOr<std::vector<std::optional<float>>> VectorIndex::InnerProducts(
   }
   std::vector<std::optional<float>> out;
   out.reserve(ids.size());
-  const std::vector<idx_t> labels(ids.begin(), ids.end());
   CM_RETURN_IF_ERROR(
-      Guard("inner products", [&] { backend_->InnerProducts(query.data(), labels, &out); }));
+      Guard("inner products", [&] { backend_->InnerProducts(query.data(), ids, &out); }));
   return out;
 }
 
