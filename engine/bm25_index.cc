@@ -40,6 +40,14 @@ inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1,
 inline double GainC1() { return Bm25Index::kK1 * (1.0 - Bm25Index::kB); }
 inline double GainC2(double avgdl) { return Bm25Index::kK1 * Bm25Index::kB / avgdl; }
 
+// The length of document `d` from the length runs (Bm25Index::run_end_ / run_len_), moving
+// `*run` forward to the run that holds it. REQUIRES: d < sorted_docs_, *run not past that run.
+inline uint32_t RunLength(const uint32_t* run_end, const uint32_t* run_len, uint32_t d,
+                          size_t* run) {
+  while (run_end[*run] <= d) ++*run;
+  return run_len[*run];
+}
+
 // BM25's idf of a term held by `df` of `n` documents, floored at kMinIdf (FTS5's value): the one
 // formula Idf, Idfs, ScoreUpperBound and the searches' term weights share.
 inline double IdfOf(double n, double df) {
@@ -927,8 +935,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
           uint32_t len = 0;
           if (merged > 0 && !gains_current_) {
             if (run_end != nullptr) {
-              while (run_end[candidate_run] <= d) ++candidate_run;
-              len = run_len[candidate_run];
+              len = RunLength(run_end, run_len, d, &candidate_run);
             } else {
               len = doc_lengths_[d];
             }
@@ -1150,13 +1157,9 @@ absl::StatusOr<Bm25Index> Bm25Index::ParsePayload(absl::string_view path, absl::
                                            " but its postings hold more tokens"));
       }
       tokens_left -= tf;
-      uint32_t len = 0;
-      if (d < sorted) {
-        while (run_end[run] <= d) ++run;  // postings ascend; run_end[last] = sorted
-        len = run_len[run];
-      } else {
-        len = index.doc_lengths_[d];
-      }
+      // Postings ascend, so `run` only moves forward.
+      const uint32_t len =
+          d < sorted ? RunLength(run_end, run_len, d, &run) : index.doc_lengths_[d];
       list.Append(d, tf, len, per_block);
     }
     postings_seen += df;
