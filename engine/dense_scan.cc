@@ -9,6 +9,8 @@
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
 #define CLAIMMATCH_DENSE_SCAN_VNNI 1
+#elif defined(__AVX2__) || defined(__SSSE3__)
+#include <immintrin.h>
 #endif
 
 namespace claimmatch {
@@ -98,26 +100,10 @@ std::vector<int> TopRows(const int32_t* scores, int n, int c) {
 }
 
 // Integer scores of NQ queries (words: 4 query bytes per int32, `groups` per query) against the
-// codes (see DenseScan's layout below).
+// codes (see DenseScan's layout below): the portable loop, the reference of every kernel.
 template <int NQ>
-void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* words,
-                 int32_t* scores, int padded_rows) {
-#ifdef CLAIMMATCH_DENSE_SCAN_VNNI
-  for (int b = 0; b < blocks; ++b) {
-    __m512i acc[NQ];
-    for (int t = 0; t < NQ; ++t) acc[t] = _mm512_setzero_si512();
-    const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
-    for (int g = 0; g < groups; ++g) {
-      const __m512i v = _mm512_loadu_si512(block + g * 64);
-      for (int t = 0; t < NQ; ++t) {
-        acc[t] = _mm512_dpbusd_epi32(acc[t], v, _mm512_set1_epi32(words[t * groups + g]));
-      }
-    }
-    for (int t = 0; t < NQ; ++t) {
-      _mm512_storeu_si512(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc[t]);
-    }
-  }
-#else
+void ScoreBlocksPortable(const uint8_t* codes, int blocks, int groups, const int32_t* words,
+                         int32_t* scores, int padded_rows) {
   for (int t = 0; t < NQ; ++t) {
     int8_t q[4];
     for (int b = 0; b < blocks; ++b) {
@@ -132,6 +118,101 @@ void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* wo
       std::memcpy(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc, sizeof(acc));
     }
   }
+}
+
+#if !defined(CLAIMMATCH_DENSE_SCAN_VNNI) && (defined(__AVX2__) || defined(__SSSE3__))
+// 128 sum(z) of each of the NQ queries: the part of z . (x + 128) the sign trick below leaves out.
+template <int NQ>
+void CodeOffsets(const int32_t* words, int groups, int32_t* offsets) {
+  for (int t = 0; t < NQ; ++t) {
+    int32_t sum = 0;
+    for (int g = 0; g < groups; ++g) {
+      int8_t q[4];
+      std::memcpy(q, &words[t * groups + g], 4);
+      sum += q[0] + q[1] + q[2] + q[3];
+    }
+    offsets[t] = 128 * sum;
+  }
+}
+#endif
+
+// The same integers from the widest kernel compiled for. Without VNNI, a code byte is turned back
+// into x = byte - 128 (-127..127) and the product z x is taken as |x| * (z * sign(x)) by pmaddubsw,
+// unsigned by signed bytes summed in pairs: each pair is at most 2 * 127 * 127 = 32,258 in
+// magnitude, so the 16-bit saturation never applies and the integers are exact; 128 sum(z) is
+// added at the end.
+template <int NQ>
+void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* words,
+                 int32_t* scores, int padded_rows) {
+#if defined(CLAIMMATCH_DENSE_SCAN_VNNI)
+  for (int b = 0; b < blocks; ++b) {
+    __m512i acc[NQ];
+    for (int t = 0; t < NQ; ++t) acc[t] = _mm512_setzero_si512();
+    const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
+    for (int g = 0; g < groups; ++g) {
+      const __m512i v = _mm512_loadu_si512(block + g * 64);
+      for (int t = 0; t < NQ; ++t) {
+        acc[t] = _mm512_dpbusd_epi32(acc[t], v, _mm512_set1_epi32(words[t * groups + g]));
+      }
+    }
+    for (int t = 0; t < NQ; ++t) {
+      _mm512_storeu_si512(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc[t]);
+    }
+  }
+#elif defined(__AVX2__)
+  int32_t offsets[NQ];
+  CodeOffsets<NQ>(words, groups, offsets);
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int b = 0; b < blocks; ++b) {
+    const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
+    for (int half = 0; half < 2; ++half) {  // rows 8 half .. 8 half + 7 of the block
+      __m256i acc[NQ];
+      for (int t = 0; t < NQ; ++t) acc[t] = _mm256_set1_epi32(offsets[t]);
+      for (int g = 0; g < groups; ++g) {
+        const __m256i x = _mm256_xor_si256(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + g * 64 + half * 32)), flip);
+        const __m256i ax = _mm256_abs_epi8(x);
+        for (int t = 0; t < NQ; ++t) {
+          const __m256i z = _mm256_sign_epi8(_mm256_set1_epi32(words[t * groups + g]), x);
+          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, z), ones));
+        }
+      }
+      for (int t = 0; t < NQ; ++t) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + static_cast<size_t>(t) * padded_rows +
+                                                       b * 16 + half * 8),
+                            acc[t]);
+      }
+    }
+  }
+#elif defined(__SSSE3__)
+  int32_t offsets[NQ];
+  CodeOffsets<NQ>(words, groups, offsets);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  const __m128i ones = _mm_set1_epi16(1);
+  for (int b = 0; b < blocks; ++b) {
+    const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
+    for (int quarter = 0; quarter < 4; ++quarter) {  // rows 4 quarter .. 4 quarter + 3
+      __m128i acc[NQ];
+      for (int t = 0; t < NQ; ++t) acc[t] = _mm_set1_epi32(offsets[t]);
+      for (int g = 0; g < groups; ++g) {
+        const __m128i x = _mm_xor_si128(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + g * 64 + quarter * 16)), flip);
+        const __m128i ax = _mm_abs_epi8(x);
+        for (int t = 0; t < NQ; ++t) {
+          const __m128i z = _mm_sign_epi8(_mm_set1_epi32(words[t * groups + g]), x);
+          acc[t] = _mm_add_epi32(acc[t], _mm_madd_epi16(_mm_maddubs_epi16(ax, z), ones));
+        }
+      }
+      for (int t = 0; t < NQ; ++t) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(scores + static_cast<size_t>(t) * padded_rows +
+                                                    b * 16 + quarter * 4),
+                         acc[t]);
+      }
+    }
+  }
+#else
+  ScoreBlocksPortable<NQ>(codes, blocks, groups, words, scores, padded_rows);
 #endif
 }
 
@@ -202,16 +283,21 @@ float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
   return step;
 }
 
-void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores) const {
+void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores,
+                              bool portable) const {
   const int groups = padded_dims_ / 4;
   const int blocks = padded_rows_ / kBlock;
   std::vector<int32_t> words(static_cast<size_t>(nq) * groups);
   std::memcpy(words.data(), queries, static_cast<size_t>(nq) * padded_dims_);
   const uint8_t* codes = codes_.data();
   switch (nq) {
-#define CM_DENSE_SCAN_CASE(N)                                                  \
-  case N:                                                                      \
-    ScoreBlocks<N>(codes, blocks, groups, words.data(), scores, padded_rows_); \
+#define CM_DENSE_SCAN_CASE(N)                                                            \
+  case N:                                                                                \
+    if (portable) {                                                                      \
+      ScoreBlocksPortable<N>(codes, blocks, groups, words.data(), scores, padded_rows_); \
+    } else {                                                                             \
+      ScoreBlocks<N>(codes, blocks, groups, words.data(), scores, padded_rows_);         \
+    }                                                                                    \
     break;
     CM_DENSE_SCAN_CASE(1)
     CM_DENSE_SCAN_CASE(2)
@@ -226,6 +312,40 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores) co
       break;
   }
   static_assert(kGroup == 8, "IntegerScores handles up to 8 queries per pass");
+}
+
+const char* DenseScan::KernelName() {
+#if defined(CLAIMMATCH_DENSE_SCAN_VNNI)
+  return "avx512-vnni";
+#elif defined(__AVX2__)
+  return "avx2";
+#elif defined(__SSSE3__)
+  return "ssse3";
+#else
+  return "portable";
+#endif
+}
+
+std::vector<std::vector<int32_t>> DenseScan::IntegerScoresForTest(const EmbeddingMatrix& queries,
+                                                                  bool portable) const {
+  std::vector<std::vector<int32_t>> out;
+  if (size() == 0 || queries.cols() != dim()) return out;
+  std::vector<int8_t> z(static_cast<size_t>(kGroup) * padded_dims_);
+  std::vector<int32_t> scores(static_cast<size_t>(kGroup) * padded_rows_);
+  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
+    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
+    for (int t = 0; t < m; ++t) {
+      float residual;
+      int64_t offset;
+      QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual, &offset);
+    }
+    IntegerScores(z.data(), m, scores.data(), portable);
+    for (int t = 0; t < m; ++t) {
+      const int32_t* first = scores.data() + static_cast<size_t>(t) * padded_rows_;
+      out.emplace_back(first, first + size());
+    }
+  }
+  return out;
 }
 
 void DenseScan::Dots(const EmbeddingMatrix& queries, Eigen::Index q, const std::vector<int>& rows,

@@ -5,8 +5,8 @@
 //   build:  one scale per dimension (its largest magnitude maps to 127); each row quantised to
 //           signed bytes x (v ~ scale * x), with its error norm |v - scale * x| and |x|.
 //   search: query q -> w = q * scale, quantised to signed bytes z with one step t (w ~ t z) ->
-//           integer dot products z . x with every row (AVX-512 VNNI when compiled for it; the
-//           portable loop gives the same integers), i.e. approximate scores a = t (z . x) with
+//           integer dot products z . x with every row (AVX-512 VNNI, AVX2 or SSSE3, the widest
+//           the build targets; the portable loop gives the same integers), i.e. approximate scores a = t (z . x) with
 //           |q . v - a| <= |q| |v - scale * x| + |w - t z| |x| =: E (Cauchy-Schwarz, per row) ->
 //           float scores q . v of the k + extra best rows by a; the k-th best of those, s_k, is a
 //           lower bound of the k-th best score -> float scores of every other row with
@@ -60,6 +60,15 @@ class DenseScan {
   void Dots(const EmbeddingMatrix& queries, Eigen::Index q, const std::vector<int>& rows,
             std::vector<float>* out) const;
 
+  // Returns the kernel the integer scores are computed with: "avx512-vnni", "avx2", "ssse3" (the
+  // widest this build's target CPU has) or "portable". All give the same integers.
+  static const char* KernelName();
+  // For tests: returns each query's integer scores z . (x + 128) against every row (size()
+  // entries), computed by KernelName()'s kernel or, with `portable`, by the portable loop; empty if
+  // queries.cols() != dim() or there are no rows.
+  std::vector<std::vector<int32_t>> IntegerScoresForTest(const EmbeddingMatrix& queries,
+                                                         bool portable) const;
+
   const EmbeddingMatrix& vectors() const { return vectors_; }
   int size() const { return static_cast<int>(vectors_.rows()); }
   int dim() const { return static_cast<int>(vectors_.cols()); }
@@ -72,8 +81,9 @@ class DenseScan {
   // `*residual` to |q * scale - t z| and `*offset` to 128 * sum(z).
   float QuantiseQuery(const float* query, int8_t* z, float* residual, int64_t* offset) const;
   // Integer scores of `nq` (1..kGroup) quantised queries (padded_dims_ bytes each, consecutive)
-  // against every row: scores[q * padded_rows_ + j] = z . (x_j + 128).
-  void IntegerScores(const int8_t* queries, int nq, int32_t* scores) const;
+  // against every row: scores[q * padded_rows_ + j] = z . (x_j + 128); `portable`: by the portable
+  // loop instead of the compiled kernel.
+  void IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false) const;
   // The query's top k from its integer scores (see the top of this file).
   std::vector<Hit> SearchOne(const EmbeddingMatrix& queries, Eigen::Index q, const int32_t* scores,
                              float step, float residual, int64_t offset, int k,

@@ -3,6 +3,7 @@
 #include "engine/dense_scan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -57,6 +58,36 @@ EmbeddingMatrix Random(int n, int d, uint32_t seed) {
     out.row(r).normalize();
   }
   return out;
+}
+
+// The kernel's integers are exactly the portable loop's, for every batch size, rows that fill no
+// whole block and widths that fill no whole group of 4; and both equal z . (x + 128) recomputed
+// here for a row whose codes are known: a row holding only the largest magnitude of each column
+// quantises to +-127, so its score is 127 * sum(z) * sign + 128 sum(z).
+TEST(DenseScanTest, KernelIntegersEqualThePortableLoop) {
+  for (const int d : {37, 400}) {
+    EmbeddingMatrix rows = Random(101, d, 7 + d);
+    rows.row(0).setConstant(1.f / std::sqrt(static_cast<float>(d)));  // every column's largest
+    for (int r = 1; r < rows.rows(); ++r) rows.row(r) *= 0.1f;
+    const DenseScan scan(rows);
+    for (const int nq : {1, 3, 8, 9}) {
+      const EmbeddingMatrix queries = Random(nq, d, 100 + nq);
+      const auto kernel = scan.IntegerScoresForTest(queries, /*portable=*/false);
+      const auto portable = scan.IntegerScoresForTest(queries, /*portable=*/true);
+      ASSERT_THAT(kernel, SizeIs(nq)) << DenseScan::KernelName();
+      ASSERT_THAT(portable, SizeIs(nq));
+      for (int q = 0; q < nq; ++q) {
+        ASSERT_THAT(kernel[q], SizeIs(101));
+        EXPECT_EQ(kernel[q], portable[q]) << DenseScan::KernelName() << " d=" << d << " q=" << q;
+        // Row 0 is x = 127 everywhere: its score is (127 + 128) sum(z), so it is a multiple of 255
+        // and differs from row 1's.
+        EXPECT_EQ(kernel[q][0] % 255, 0) << kernel[q][0];
+        EXPECT_NE(kernel[q][0], kernel[q][1]);
+      }
+    }
+  }
+  const EmbeddingMatrix wrong = Random(2, 36, 1);
+  EXPECT_TRUE(DenseScan(Random(10, 37, 2)).IntegerScoresForTest(wrong, false).empty());
 }
 
 TEST(DenseScanTest, SmallSetsAreScannedExactly) {
