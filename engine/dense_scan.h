@@ -6,11 +6,12 @@
 //           signed bytes x (v ~ scale * x), with its error norm |v - scale * x| and |x|.
 //   search: query q -> w = q * scale, quantised to signed bytes z with one step t (w ~ t z) ->
 //           integer dot products z . x with every row (AVX-512 VNNI, AVX2 or SSSE3, the widest
-//           the build targets; the portable loop gives the same integers), i.e. approximate scores a = t (z . x) with
-//           |q . v - a| <= |q| |v - scale * x| + |w - t z| |x| =: E (Cauchy-Schwarz, per row) ->
-//           float scores q . v of the k + extra best rows by a; the k-th best of those, s_k, is a
-//           lower bound of the k-th best score -> float scores of every other row with
-//           a + E >= s_k - margin (margin covers float rounding) -> the best k of the rows scored.
+//           the build targets; the portable loop gives the same integers), i.e. approximate scores
+//           a = t (z . x) with |q . v - a| <= |q| |v - scale * x| + |w - t z| |x| =: E
+//           (Cauchy-Schwarz, per row) -> float scores q . v of the k + extra best rows by a; the
+//           k-th best of those, s_k, is a lower bound of the k-th best score -> float scores of
+//           every other row with a + E >= s_k - margin (margin covers float rounding) -> the best k
+//           of the rows scored.
 //
 // The result is therefore exactly SearchExact's (same rows, same order, same scores): every score
 // is vectors().row(j).dot(query), computed the same way whatever else is in the batch, and a row
