@@ -6,24 +6,24 @@
 #include <functional>
 #include <limits>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CLAIMMATCH_DENSE_SCAN_X86 1
+#endif
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
-#include <immintrin.h>
 #define CLAIMMATCH_DENSE_SCAN_VNNI 1
-#elif defined(__AVX2__) || defined(__SSSE3__)
-#include <immintrin.h>
 #endif
 
 namespace claimmatch {
 namespace {
 
-// Largest magnitude of a quantised query byte (see ScoreBlocks): 127 where the integer products
-// cannot saturate, 63 for pmaddubsw. A coarser query only loosens the bounds (about 110 instead of
-// 86 rows per query scored in float with the bundled model and 19,250 claims), never the result.
-#if defined(CLAIMMATCH_DENSE_SCAN_VNNI) || !(defined(__AVX2__) || defined(__SSSE3__))
-constexpr int kQueryLevels = 127;
-#else
-constexpr int kQueryLevels = 63;
-#endif
+// Largest magnitude of a quantised query byte for `kernel` (see the kernels below): 127 where the
+// integer products cannot saturate, 63 for pmaddubsw. A coarser query only loosens the bounds
+// (about 110 instead of 86 rows per query scored in float with the bundled model and 19,250
+// claims), never the result.
+int QueryLevels(DenseScanKernel kernel) {
+  return kernel == DenseScanKernel::kAvx2 || kernel == DenseScanKernel::kSsse3 ? 63 : 127;
+}
 
 // A float rounded up to the next representable value (a safe upper bound of `x` >= 0).
 float RoundUp(double x) {
@@ -148,14 +148,14 @@ void ScoreBlocksPortable(const uint8_t* codes, int blocks, int groups, const int
   }
 }
 
-// The same integers from the widest kernel compiled for. Without VNNI, pmaddubsw multiplies the
-// unsigned code bytes (x + 128 <= 255) by the signed query bytes and sums them in pairs into 16
-// bits, which saturate: the query bytes are therefore kept within +-kQueryLevels = 63 there (pairs
-// at most 2 * 255 * 63 = 32,130), so the integers are exact.
+#ifdef CLAIMMATCH_DENSE_SCAN_X86
+// The same integers with AVX-512 VNNI (vpdpbusd: unsigned code bytes times signed query bytes,
+// four products summed into each 32-bit lane without saturation).
 template <int NQ>
-void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* words,
-                 int32_t* scores, int padded_rows) {
-#if defined(CLAIMMATCH_DENSE_SCAN_VNNI)
+__attribute__((target("avx512f,avx512vnni"))) void ScoreBlocksVnni(const uint8_t* codes, int blocks,
+                                                                   int groups, const int32_t* words,
+                                                                   int32_t* scores,
+                                                                   int padded_rows) {
   for (int b = 0; b < blocks; ++b) {
     __m512i acc[NQ];
     for (int t = 0; t < NQ; ++t) acc[t] = _mm512_setzero_si512();
@@ -170,7 +170,16 @@ void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* wo
       _mm512_storeu_si512(scores + static_cast<size_t>(t) * padded_rows + b * 16, acc[t]);
     }
   }
-#elif defined(__AVX2__)
+}
+
+// The same integers with AVX2: pmaddubsw multiplies the unsigned code bytes (x + 128 <= 255) by
+// the signed query bytes and sums them in pairs into 16 bits, which saturate; the query bytes are
+// therefore kept within +-63 for this kernel (pairs at most 2 * 255 * 63 = 32,130), so the
+// integers are exact. pmaddwd by ones then sums the pairs into 32 bits.
+template <int NQ>
+__attribute__((target("avx2"))) void ScoreBlocksAvx2(const uint8_t* codes, int blocks, int groups,
+                                                     const int32_t* words, int32_t* scores,
+                                                     int padded_rows) {
   const __m256i ones = _mm256_set1_epi16(1);
   for (int b = 0; b < blocks; ++b) {
     const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
@@ -192,7 +201,13 @@ void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* wo
       }
     }
   }
-#elif defined(__SSSE3__)
+}
+
+// The same as ScoreBlocksAvx2 on 128-bit registers (SSSE3's pmaddubsw).
+template <int NQ>
+__attribute__((target("ssse3"))) void ScoreBlocksSsse3(const uint8_t* codes, int blocks, int groups,
+                                                       const int32_t* words, int32_t* scores,
+                                                       int padded_rows) {
   const __m128i ones = _mm_set1_epi16(1);
   for (int b = 0; b < blocks; ++b) {
     const uint8_t* block = codes + static_cast<size_t>(b) * groups * 64;
@@ -214,9 +229,25 @@ void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* wo
       }
     }
   }
-#else
-  ScoreBlocksPortable<NQ>(codes, blocks, groups, words, scores, padded_rows);
+}
+#endif  // CLAIMMATCH_DENSE_SCAN_X86
+
+// The integer scores with `kernel` (REQUIRES: the CPU has it).
+template <int NQ>
+void ScoreBlocks(DenseScanKernel kernel, const uint8_t* codes, int blocks, int groups,
+                 const int32_t* words, int32_t* scores, int padded_rows) {
+  switch (kernel) {
+#ifdef CLAIMMATCH_DENSE_SCAN_X86
+    case DenseScanKernel::kAvx512Vnni:
+      return ScoreBlocksVnni<NQ>(codes, blocks, groups, words, scores, padded_rows);
+    case DenseScanKernel::kAvx2:
+      return ScoreBlocksAvx2<NQ>(codes, blocks, groups, words, scores, padded_rows);
+    case DenseScanKernel::kSsse3:
+      return ScoreBlocksSsse3<NQ>(codes, blocks, groups, words, scores, padded_rows);
 #endif
+    default:
+      return ScoreBlocksPortable<NQ>(codes, blocks, groups, words, scores, padded_rows);
+  }
 }
 
 }  // namespace
@@ -225,7 +256,11 @@ void ScoreBlocks(const uint8_t* codes, int blocks, int groups, const int32_t* wo
 // 4g .. 4g + 3) takes 64 bytes: row 16 b + l at bytes 4 l .. 4 l + 3, as unsigned bytes x + 128.
 // A query's bytes z are signed, so an integer score is z . x + 128 sum(z) (offset removed later).
 DenseScan::DenseScan(EmbeddingMatrix vectors, const DenseScanOptions& options)
-    : vectors_(std::move(vectors)), options_(options) {
+    : vectors_(std::move(vectors)),
+      options_(options),
+      kernel_(options.kernel != DenseScanKernel::kAuto && Supported(options.kernel)
+                  ? options.kernel
+                  : BestKernel()) {
   static_assert(kBlock == 16, "the kernels assume 16 rows per block");
   const int n = size();
   const int d = dim();
@@ -268,7 +303,8 @@ float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
   for (int c = 0; c < d; ++c) top = std::max(top, std::abs(query[c] * scale_[c]));
   std::memset(z, 0, padded_dims_);
   *offset = 0;
-  const float step = top / static_cast<float>(kQueryLevels);
+  const int levels = QueryLevels(kernel_);
+  const float step = top / static_cast<float>(levels);
   if (!(step > 0) || !std::isfinite(step)) {
     *residual = 0;
     return 0;
@@ -276,7 +312,7 @@ float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
   double res = 0;
   for (int c = 0; c < d; ++c) {
     const double w = static_cast<double>(query[c]) * scale_[c];
-    const long v = std::clamp(std::lround(w / step), -long{kQueryLevels}, long{kQueryLevels});
+    const long v = std::clamp(std::lround(w / step), -long{levels}, long{levels});
     z[c] = static_cast<int8_t>(v);
     *offset += 128 * v;
     const double r = w - static_cast<double>(step) * v;
@@ -293,13 +329,13 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
   std::memcpy(words.data(), queries, static_cast<size_t>(nq) * padded_dims_);
   const uint8_t* codes = codes_.data();
   switch (nq) {
-#define CM_DENSE_SCAN_CASE(N)                                                            \
-  case N:                                                                                \
-    if (portable) {                                                                      \
-      ScoreBlocksPortable<N>(codes, blocks, groups, words.data(), scores, padded_rows_); \
-    } else {                                                                             \
-      ScoreBlocks<N>(codes, blocks, groups, words.data(), scores, padded_rows_);         \
-    }                                                                                    \
+#define CM_DENSE_SCAN_CASE(N)                                                             \
+  case N:                                                                                 \
+    if (portable) {                                                                       \
+      ScoreBlocksPortable<N>(codes, blocks, groups, words.data(), scores, padded_rows_);  \
+    } else {                                                                              \
+      ScoreBlocks<N>(kernel_, codes, blocks, groups, words.data(), scores, padded_rows_); \
+    }                                                                                     \
     break;
     CM_DENSE_SCAN_CASE(1)
     CM_DENSE_SCAN_CASE(2)
@@ -316,16 +352,45 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
   static_assert(kGroup == 8, "IntegerScores handles up to 8 queries per pass");
 }
 
-const char* DenseScan::KernelName() {
-#if defined(CLAIMMATCH_DENSE_SCAN_VNNI)
-  return "avx512-vnni";
-#elif defined(__AVX2__)
-  return "avx2";
-#elif defined(__SSSE3__)
-  return "ssse3";
+bool DenseScan::Supported(DenseScanKernel kernel) {
+#ifdef CLAIMMATCH_DENSE_SCAN_X86
+  __builtin_cpu_init();
+  switch (kernel) {
+    case DenseScanKernel::kAvx512Vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+    case DenseScanKernel::kAvx2:
+      return __builtin_cpu_supports("avx2");
+    case DenseScanKernel::kSsse3:
+      return __builtin_cpu_supports("ssse3");
+    default:
+      return true;
+  }
 #else
-  return "portable";
+  return kernel == DenseScanKernel::kPortable || kernel == DenseScanKernel::kAuto;
 #endif
+}
+
+DenseScanKernel DenseScan::BestKernel() {
+  for (const DenseScanKernel k :
+       {DenseScanKernel::kAvx512Vnni, DenseScanKernel::kAvx2, DenseScanKernel::kSsse3}) {
+    if (Supported(k)) return k;
+  }
+  return DenseScanKernel::kPortable;
+}
+
+const char* DenseScan::KernelName(DenseScanKernel kernel) {
+  switch (kernel) {
+    case DenseScanKernel::kAvx512Vnni:
+      return "avx512-vnni";
+    case DenseScanKernel::kAvx2:
+      return "avx2";
+    case DenseScanKernel::kSsse3:
+      return "ssse3";
+    case DenseScanKernel::kPortable:
+      return "portable";
+    default:
+      return "auto";
+  }
 }
 
 std::vector<std::vector<int32_t>> DenseScan::IntegerScoresForTest(const EmbeddingMatrix& queries,

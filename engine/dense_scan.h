@@ -6,12 +6,12 @@
 //           signed bytes x (v ~ scale * x), with its error norm |v - scale * x| and |x|.
 //   search: query q -> w = q * scale, quantised to signed bytes z with one step t (w ~ t z) ->
 //           integer dot products z . x with every row (AVX-512 VNNI, AVX2 or SSSE3, the widest
-//           the build targets; the portable loop gives the same integers), i.e. approximate scores
-//           a = t (z . x) with |q . v - a| <= |q| |v - scale * x| + |w - t z| |x| =: E
-//           (Cauchy-Schwarz, per row) -> float scores q . v of the k + extra best rows by a; the
-//           k-th best of those, s_k, is a lower bound of the k-th best score -> float scores of
-//           every other row with a + E >= s_k - margin (margin covers float rounding) -> the best k
-//           of the rows scored.
+//           the CPU has, chosen at run time; the portable loop gives the same integers), i.e.
+//           approximate scores a = t (z . x) with |q . v - a| <= |q| |v - scale * x| + |w - t z|
+//           |x| =: E (Cauchy-Schwarz, per row) -> float scores q . v of the k + extra best rows by
+//           a; the k-th best of those, s_k, is a lower bound of the k-th best score -> float scores
+//           of every other row with a + E >= s_k - margin (margin covers float rounding) -> the
+//           best k of the rows scored.
 //
 // The result is therefore exactly SearchExact's (same rows, same order, same scores): every score
 // is vectors().row(j).dot(query), computed the same way whatever else is in the batch, and a row
@@ -30,11 +30,17 @@
 
 namespace claimmatch {
 
+// How the integer scores are computed (all kernels give the same integers, so the same results):
+// the widest the CPU has is chosen at run time, whatever the build targets.
+enum class DenseScanKernel { kAuto, kPortable, kSsse3, kAvx2, kAvx512Vnni };
+
 struct DenseScanOptions {
   // false: every row is scored in float (the reference).
   bool prefilter = true;
   // Rows scored in float before the bound is known: k + extra_candidates.
   int extra_candidates = 16;
+  // kAuto: DenseScan::BestKernel(); a kernel the CPU lacks is replaced by that one too.
+  DenseScanKernel kernel = DenseScanKernel::kAuto;
 };
 
 class DenseScan {
@@ -61,12 +67,17 @@ class DenseScan {
   void Dots(const EmbeddingMatrix& queries, Eigen::Index q, const std::vector<int>& rows,
             std::vector<float>* out) const;
 
-  // Returns the kernel the integer scores are computed with: "avx512-vnni", "avx2", "ssse3" (the
-  // widest this build's target CPU has) or "portable". All give the same integers.
-  static const char* KernelName();
+  // Returns whether this CPU can run `kernel` (kPortable and kAuto: always).
+  static bool Supported(DenseScanKernel kernel);
+  // Returns the widest kernel this CPU can run (kAvx512Vnni, kAvx2, kSsse3, else kPortable).
+  static DenseScanKernel BestKernel();
+  // Returns "avx512-vnni", "avx2", "ssse3", "portable" or "auto".
+  static const char* KernelName(DenseScanKernel kernel);
+  // Returns the kernel this scan computes its integer scores with.
+  DenseScanKernel kernel() const { return kernel_; }
   // For tests: returns each query's integer scores z . (x + 128) against every row (size()
-  // entries), computed by KernelName()'s kernel or, with `portable`, by the portable loop; empty if
-  // queries.cols() != dim() or there are no rows.
+  // entries), computed by kernel() or, with `portable`, by the portable loop from the same
+  // quantised queries; empty if queries.cols() != dim() or there are no rows.
   std::vector<std::vector<int32_t>> IntegerScoresForTest(const EmbeddingMatrix& queries,
                                                          bool portable) const;
 
@@ -94,6 +105,7 @@ class DenseScan {
 
   EmbeddingMatrix vectors_;
   DenseScanOptions options_;
+  DenseScanKernel kernel_;
   int padded_dims_ = 0;            // dim() rounded up to a multiple of 4
   int padded_rows_ = 0;            // size() rounded up to a multiple of kBlock
   EmbeddingRow scale_;             // per dimension

@@ -9,6 +9,7 @@
 
 #include "Eigen/Core"
 #include "absl/strings/str_format.h"
+#include "engine/dense_scan.h"
 #include "tools/commands.h"
 
 namespace claimmatch::cli {
@@ -50,6 +51,8 @@ void PrintVersion() {
   std::printf("  faiss %d.%d.%d, eigen %d.%d.%d, sentencepiece 0.1.97 (Debian 12)\n",
               FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH, EIGEN_WORLD_VERSION,
               EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
+  std::printf("  dense prefilter kernel: %s (this CPU's widest)\n",
+              claimmatch::DenseScan::KernelName(claimmatch::DenseScan::BestKernel()));
 }
 
 }  // namespace

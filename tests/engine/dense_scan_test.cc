@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -60,34 +61,54 @@ EmbeddingMatrix Random(int n, int d, uint32_t seed) {
   return out;
 }
 
-// The kernel's integers are exactly the portable loop's, for every batch size, rows that fill no
-// whole block and widths that fill no whole group of 4; and both equal z . (x + 128) recomputed
-// here for a row whose codes are known: a row holding only the largest magnitude of each column
-// quantises to +-127, so its score is 127 * sum(z) * sign + 128 sum(z).
-TEST(DenseScanTest, KernelIntegersEqualThePortableLoop) {
-  for (const int d : {37, 400}) {
-    EmbeddingMatrix rows = Random(101, d, 7 + d);
-    rows.row(0).setConstant(1.f / std::sqrt(static_cast<float>(d)));  // every column's largest
-    for (int r = 1; r < rows.rows(); ++r) rows.row(r) *= 0.1f;
-    const DenseScan scan(rows);
-    for (const int nq : {1, 3, 8, 9}) {
-      const EmbeddingMatrix queries = Random(nq, d, 100 + nq);
-      const auto kernel = scan.IntegerScoresForTest(queries, /*portable=*/false);
-      const auto portable = scan.IntegerScoresForTest(queries, /*portable=*/true);
-      ASSERT_THAT(kernel, SizeIs(nq)) << DenseScan::KernelName();
-      ASSERT_THAT(portable, SizeIs(nq));
-      for (int q = 0; q < nq; ++q) {
-        ASSERT_THAT(kernel[q], SizeIs(101));
-        EXPECT_EQ(kernel[q], portable[q]) << DenseScan::KernelName() << " d=" << d << " q=" << q;
-        // Row 0 is x = 127 everywhere: its score is (127 + 128) sum(z), so it is a multiple of 255
-        // and differs from row 1's.
-        EXPECT_EQ(kernel[q][0] % 255, 0) << kernel[q][0];
-        EXPECT_NE(kernel[q][0], kernel[q][1]);
+// Every kernel this CPU can run (the test names those it cannot) gives exactly the portable
+// loop's integers, for every batch size, rows that fill no whole block and widths that fill no
+// whole group of 4; and Search with it equals the exact scan. A row holding every column's largest
+// magnitude quantises to x = 127 everywhere, so its integer score is (127 + 128) sum(z).
+TEST(DenseScanTest, EveryKernelGivesThePortableIntegers) {
+  EXPECT_TRUE(DenseScan::Supported(DenseScanKernel::kPortable));
+  EXPECT_TRUE(DenseScan::Supported(DenseScan::BestKernel()));
+  int tested = 0;
+  for (const DenseScanKernel kernel : {DenseScanKernel::kPortable, DenseScanKernel::kSsse3,
+                                       DenseScanKernel::kAvx2, DenseScanKernel::kAvx512Vnni}) {
+    const char* name = DenseScan::KernelName(kernel);
+    if (!DenseScan::Supported(kernel)) {
+      std::printf("[   INFO   ] kernel %s: not supported by this CPU, not tested\n", name);
+      continue;
+    }
+    ++tested;
+    for (const int d : {37, 400}) {
+      EmbeddingMatrix rows = Random(101, d, 7 + d);
+      rows.row(0).setConstant(1.f / std::sqrt(static_cast<float>(d)));
+      for (int r = 1; r < rows.rows(); ++r) rows.row(r) *= 0.1f;
+      DenseScanOptions options;
+      options.kernel = kernel;
+      const DenseScan scan(rows, options);
+      ASSERT_EQ(scan.kernel(), kernel) << name;
+      for (const int nq : {1, 3, 8, 9}) {
+        const EmbeddingMatrix queries = Random(nq, d, 100 + nq);
+        const auto integers = scan.IntegerScoresForTest(queries, /*portable=*/false);
+        const auto portable = scan.IntegerScoresForTest(queries, /*portable=*/true);
+        ASSERT_THAT(integers, SizeIs(nq)) << name;
+        ASSERT_THAT(portable, SizeIs(nq));
+        for (int q = 0; q < nq; ++q) {
+          ASSERT_THAT(integers[q], SizeIs(101));
+          EXPECT_EQ(integers[q], portable[q]) << name << " d=" << d << " q=" << q;
+          EXPECT_EQ(integers[q][0] % 255, 0) << name << " " << integers[q][0];
+          EXPECT_NE(integers[q][0], integers[q][1]) << name;
+        }
+        EXPECT_EQ(scan.Search(queries, 10), scan.SearchExact(queries, 10)) << name;
       }
     }
   }
+  EXPECT_GE(tested, 1);
   const EmbeddingMatrix wrong = Random(2, 36, 1);
   EXPECT_TRUE(DenseScan(Random(10, 37, 2)).IntegerScoresForTest(wrong, false).empty());
+  // A kernel the CPU lacks falls back to the best one it has.
+  DenseScanOptions options;
+  options.kernel = DenseScanKernel::kAvx512Vnni;
+  const DenseScan fallback(Random(20, 8, 3), options);
+  EXPECT_TRUE(DenseScan::Supported(fallback.kernel()));
 }
 
 TEST(DenseScanTest, SmallSetsAreScannedExactly) {

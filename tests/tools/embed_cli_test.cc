@@ -1,8 +1,10 @@
 // `claimmatch embed` end to end: the real binary, its output format, errors and exit codes.
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
 #include "embeddings/sentence_encoder.h"
+#include "engine/dense_scan.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"
 
@@ -96,6 +98,8 @@ TEST(EmbedCliTest, VersionNamesLibraries) {
   EXPECT_THAT(r.out, HasSubstr("faiss 1.7.3"));
   EXPECT_THAT(r.out, HasSubstr("eigen 3.4.0"));
   EXPECT_THAT(r.out, HasSubstr("sentencepiece"));
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("dense prefilter kernel: ",
+                                            DenseScan::KernelName(DenseScan::BestKernel()))));
 }
 
 }  // namespace
