@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -509,8 +510,11 @@ std::vector<std::vector<DenseScan::Hit>> DenseScan::Search(const EmbeddingMatrix
     return SearchExact(queries, k);
   }
   std::vector<std::vector<Hit>> out(queries.rows());
-  std::vector<int8_t> z(static_cast<size_t>(kGroup) * padded_dims_);
-  std::vector<int32_t> scores(static_cast<size_t>(kGroup) * padded_rows_);
+  // Room for one pass (up to kGroup queries, fewer for a smaller batch: a lone query's scores are
+  // 77 KB at 19,250 rows, not 8 x that); every entry is written by IntegerScores before it is read.
+  const size_t pass = static_cast<size_t>(std::min<Eigen::Index>(kGroup, queries.rows()));
+  std::vector<int8_t> z(pass * padded_dims_);
+  const std::unique_ptr<int32_t[]> scores(new int32_t[pass * padded_rows_]);
   float step[kGroup], residual[kGroup];
   int64_t offset[kGroup];
   for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
@@ -519,9 +523,9 @@ std::vector<std::vector<DenseScan::Hit>> DenseScan::Search(const EmbeddingMatrix
       step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
                               &offset[t]);
     }
-    IntegerScores(z.data(), m, scores.data());
+    IntegerScores(z.data(), m, scores.get());
     for (int t = 0; t < m; ++t) {
-      out[b + t] = SearchOne(queries, b + t, scores.data() + static_cast<size_t>(t) * padded_rows_,
+      out[b + t] = SearchOne(queries, b + t, scores.get() + static_cast<size_t>(t) * padded_rows_,
                              step[t], residual[t], offset[t], k, scored);
     }
   }
