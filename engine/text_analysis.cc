@@ -69,8 +69,16 @@ bool EndsCvc(const char* w, size_t n) {
   return (mask & 7u) == 5u;
 }
 
+// w[0, n) ends with `suffix` and is longer. The last letters are compared first, inline: most of
+// the 47 rules of steps 2-4 are rejected by one comparison (a memcmp call per rule was 8% of a 1M
+// lookup's CPU, stemming its candidates).
 bool EndsWith(const char* w, size_t n, absl::string_view suffix) {
-  return n > suffix.size() && std::memcmp(w + n - suffix.size(), suffix.data(), suffix.size()) == 0;
+  const size_t k = suffix.size();
+  if (n <= k) return false;
+  for (size_t i = k; i > 0; --i) {
+    if (w[n - k + i - 1] != suffix[i - 1]) return false;
+  }
+  return true;
 }
 
 enum class Cond { kMGt0, kMGt1, kMGt1AndSOrT };
