@@ -394,25 +394,38 @@ const char* DenseScan::KernelName(DenseScanKernel kernel) {
   }
 }
 
+template <typename Fn>
+void DenseScan::ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn) const {
+  // Room for one pass (up to kGroup queries, fewer for a smaller batch: a lone query's scores are
+  // 77 KB at 19,250 rows, not 8 x that); every entry is written by IntegerScores before it is read.
+  const size_t pass = static_cast<size_t>(std::min<Eigen::Index>(kGroup, queries.rows()));
+  std::vector<int8_t> z(pass * padded_dims_);
+  const std::unique_ptr<int32_t[]> scores(new int32_t[pass * padded_rows_]);
+  float step[kGroup], residual[kGroup];
+  int64_t offset[kGroup];
+  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
+    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
+    for (int t = 0; t < m; ++t) {
+      step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
+                              &offset[t]);
+    }
+    IntegerScores(z.data(), m, scores.get(), portable);
+    fn(b, m, static_cast<const int32_t*>(scores.get()), step, residual, offset);
+  }
+}
+
 std::vector<std::vector<int32_t>> DenseScan::IntegerScoresForTest(const EmbeddingMatrix& queries,
                                                                   bool portable) const {
   std::vector<std::vector<int32_t>> out;
   if (size() == 0 || queries.cols() != dim()) return out;
-  std::vector<int8_t> z(static_cast<size_t>(kGroup) * padded_dims_);
-  std::vector<int32_t> scores(static_cast<size_t>(kGroup) * padded_rows_);
-  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
-    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
-    for (int t = 0; t < m; ++t) {
-      float residual;
-      int64_t offset;
-      QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual, &offset);
-    }
-    IntegerScores(z.data(), m, scores.data(), portable);
-    for (int t = 0; t < m; ++t) {
-      const int32_t* first = scores.data() + static_cast<size_t>(t) * padded_rows_;
-      out.emplace_back(first, first + size());
-    }
-  }
+  ScorePasses(
+      queries, portable,
+      [&](Eigen::Index, int m, const int32_t* scores, const float*, const float*, const int64_t*) {
+        for (int t = 0; t < m; ++t) {
+          const int32_t* first = scores + static_cast<size_t>(t) * padded_rows_;
+          out.emplace_back(first, first + size());
+        }
+      });
   return out;
 }
 
@@ -510,25 +523,15 @@ std::vector<std::vector<DenseScan::Hit>> DenseScan::Search(const EmbeddingMatrix
     return SearchExact(queries, k);
   }
   std::vector<std::vector<Hit>> out(queries.rows());
-  // Room for one pass (up to kGroup queries, fewer for a smaller batch: a lone query's scores are
-  // 77 KB at 19,250 rows, not 8 x that); every entry is written by IntegerScores before it is read.
-  const size_t pass = static_cast<size_t>(std::min<Eigen::Index>(kGroup, queries.rows()));
-  std::vector<int8_t> z(pass * padded_dims_);
-  const std::unique_ptr<int32_t[]> scores(new int32_t[pass * padded_rows_]);
-  float step[kGroup], residual[kGroup];
-  int64_t offset[kGroup];
-  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
-    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
-    for (int t = 0; t < m; ++t) {
-      step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
-                              &offset[t]);
-    }
-    IntegerScores(z.data(), m, scores.get());
-    for (int t = 0; t < m; ++t) {
-      out[b + t] = SearchOne(queries, b + t, scores.get() + static_cast<size_t>(t) * padded_rows_,
-                             step[t], residual[t], offset[t], k, scored);
-    }
-  }
+  ScorePasses(queries, /*portable=*/false,
+              [&](Eigen::Index b, int m, const int32_t* scores, const float* step,
+                  const float* residual, const int64_t* offset) {
+                for (int t = 0; t < m; ++t) {
+                  out[b + t] =
+                      SearchOne(queries, b + t, scores + static_cast<size_t>(t) * padded_rows_,
+                                step[t], residual[t], offset[t], k, scored);
+                }
+              });
   return out;
 }
 

@@ -97,6 +97,12 @@ class DenseScan {
   // against every row: scores[q * padded_rows_ + j] = z . (x_j + 128); `portable`: by the portable
   // loop instead of the compiled kernel.
   void IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false) const;
+  // Quantises `queries` and computes their integer scores in passes of up to kGroup queries (by
+  // kernel(), or by the portable loop): calls fn(b, m, scores, step, residual, offset) for the
+  // queries b .. b + m - 1 of each pass, with scores[t * padded_rows_ + j] and step[t],
+  // residual[t], offset[t] (QuantiseQuery's) for query b + t. Search and IntegerScoresForTest.
+  template <typename Fn>
+  void ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn) const;
   // The query's top k from its integer scores (see the top of this file).
   std::vector<Hit> SearchOne(const EmbeddingMatrix& queries, Eigen::Index q, const int32_t* scores,
                              float step, float residual, int64_t offset, int k,
