@@ -6,6 +6,7 @@
 //                           <parallel> 1: MatchOptions::parallel_channels (BM25 on the Matcher's
 //                           worker thread while this one runs the dense channel), as lookup does
 //   BM_LookupLexicalK/<k>   lexical mode with lexical_candidates = k (BM25 top k), same counters
+//   BM_Bm25TopK/<k>          the BM25 top k alone, with what the pruned search did per query
 //   BM_ScoreBatch/<batch>   MatchBatch over `batch` texts; items_per_second = records/s (one
 //   thread)
 //   BM_DenseScan/<prefilter>/<extra>   the dense top 50 of every query (engine/dense_scan.h) over
@@ -146,6 +147,36 @@ BENCHMARK(BM_LookupLexicalK)
     ->Arg(100)
     ->Iterations(1000)
     ->Unit(benchmark::kMillisecond);
+
+// The BM25 top k alone (Bm25Index::Search over the raw query text, one thread) with what the
+// pruned search did per query (engine/bm25_index.h Bm25SearchStats).
+void BM_Bm25TopK(benchmark::State& state) {
+  const Fixture& f = Get();
+  if (!f.error.empty()) {
+    state.SkipWithError(f.error.c_str());
+    return;
+  }
+  const int k = static_cast<int>(state.range(0));
+  Bm25SearchStats stats;
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(f.db->bm25().Search(f.queries[i++ % f.queries.size()], k, &stats));
+  }
+  const double per_query = 1.0 / static_cast<double>(state.iterations());
+  state.counters["windows"] = static_cast<double>(stats.windows) * per_query;
+  state.counters["skipped"] = static_cast<double>(stats.windows_skipped) * per_query;
+  state.counters["essential"] =
+      static_cast<double>(stats.essential_terms) /
+      static_cast<double>(std::max<int64_t>(1, stats.windows - stats.windows_skipped));
+  state.counters["terms"] = static_cast<double>(stats.terms) * per_query;
+  state.counters["postings"] = static_cast<double>(stats.postings_scored) * per_query;
+  state.counters["merged"] = static_cast<double>(stats.postings_merged) * per_query;
+  state.counters["candidates"] = static_cast<double>(stats.candidates) * per_query;
+  state.counters["probes"] = static_cast<double>(stats.probes) * per_query;
+  state.counters["offered"] = static_cast<double>(stats.offered) * per_query;
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Bm25TopK)->Arg(50)->Arg(60)->Arg(100)->Iterations(1000)->Unit(benchmark::kMillisecond);
 
 void BM_ScoreBatch(benchmark::State& state) {
   const Fixture& f = Get();
