@@ -626,20 +626,30 @@ struct Bm25Index::TermCursor {
   size_t n_blocks;
   double weight;
   int64_t upper_bound;  // over the whole list
-  uint32_t cached_len;  // the contribution of f = 1 at |D| = cached_len is cached_value
-  int64_t cached_value;
+  // Contributions at |D| = cached_len: cached[f] for each f < kCachedTfs whose bit is set in
+  // cached_mask (a document length changes rarely along a window: documents are numbered by
+  // length, so a window's postings see one or two lengths; the division of the gain then runs
+  // once per length and f, and the f > 1 postings take no unpredictable branch).
+  static constexpr uint32_t kCachedTfs = 8;
+  uint32_t cached_len;
+  uint32_t cached_mask;
+  int64_t cached[kCachedTfs];
 
   // Returns the term's contribution to the document of posting `p`, of `len` tokens (read only
   // when gains are not stored).
   int64_t Score(size_t p, uint32_t len, double c1, double c2) {
     if (gains != nullptr) return Contribution(weight, gains[p]);
     const uint32_t tf = tfs[p];
-    if (tf != 1) return Contribution(weight, tf, len, c1, c2);
     if (len != cached_len) {
       cached_len = len;
-      cached_value = Contribution(weight, 1, len, c1, c2);
+      cached_mask = 0;
     }
-    return cached_value;
+    if (tf >= kCachedTfs) return Contribution(weight, tf, len, c1, c2);
+    if ((cached_mask >> tf & 1) == 0) {
+      cached[tf] = Contribution(weight, tf, len, c1, c2);
+      cached_mask |= 1u << tf;
+    }
+    return cached[tf];
   }
   // Moves to the first posting >= `d` (gallop, then binary search).
   void SeekTo(uint32_t d) {
@@ -802,7 +812,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
     c.weight = q.terms[i].weight;
     c.upper_bound = q.terms[i].upper_bound;
     c.cached_len = UINT32_MAX;
-    c.cached_value = 0;
+    c.cached_mask = 0;
   }
   Bm25SearchStats st;
   TopK top(share->k);
@@ -817,9 +827,15 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   constexpr size_t kMergeFactor = 2;
   constexpr int64_t kMergeMinShare = 8;
   const uint32_t window = options_.window_docs;
-  // Scores of the window's documents (padded to whole groups of the final scan).
-  std::vector<int64_t> acc_storage(window + 16, 0);
+  // Scores of the window's documents (padded to whole groups of the final scan), and one bit per
+  // group of kGroup documents that an essential posting reached: only those groups can hold a
+  // document found, so only they are read (and zeroed) by the final scan.
+  constexpr uint32_t kGroup = 16;
+  std::vector<int64_t> acc_storage(window + kGroup, 0);
   int64_t* const acc = acc_storage.data();
+  const size_t n_groups = (window + kGroup - 1) / kGroup;
+  std::vector<uint64_t> group_bits((n_groups + 63) / 64, 0);
+  uint64_t* const groups = group_bits.data();
   const uint64_t n_docs = doc_ids_.size();
   const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
   size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
@@ -891,7 +907,10 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
       c.SeekTo(base32);
       essential_postings +=
           c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
-                       [&](uint32_t offset, int64_t v) { acc[offset] += v; });
+                       [&](uint32_t offset, int64_t v) {
+                         acc[offset] += v;
+                         groups[offset / (64 * kGroup)] |= uint64_t{1} << (offset / kGroup % 64);
+                       });
       cursors[order[j]] = c;
     }
     st.postings_scored += static_cast<int64_t>(essential_postings);
@@ -920,51 +939,54 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
     const int64_t rest = merged > 0 ? prefix[merged - 1] : 0;
     int64_t at_least = std::max<int64_t>(1, threshold - rest);
     size_t candidate_run = window_run;
-    constexpr uint32_t kGroup = 16;
-    for (uint32_t g = 0; g < window; g += kGroup) {
-      int64_t* const a = acc + g;
-      bool any = false;
-      for (uint32_t i = 0; i < kGroup; ++i) any |= a[i] >= at_least;
-      if (any) {
-        for (uint32_t i = 0; i < kGroup; ++i) {
-          if (a[i] < at_least) continue;
-          const uint32_t d = base32 + g + i;
-          if (has_tombstones && !doc_alive_[d]) continue;
-          ++st.candidates;
-          int64_t score = a[i];
-          uint32_t len = 0;
-          if (merged > 0 && !gains_current_) {
-            if (run_end != nullptr) {
-              len = RunLength(run_end, run_len, d, &candidate_run);
-            } else {
-              len = doc_lengths_[d];
+    for (size_t word = 0; word < group_bits.size(); ++word) {
+      for (uint64_t bits = groups[word]; bits != 0; bits &= bits - 1) {
+        const auto g = static_cast<uint32_t>((word * 64 + __builtin_ctzll(bits)) * kGroup);
+        int64_t* const a = acc + g;
+        int64_t most = a[0];  // a max reduction (vectorised), then one test
+        for (uint32_t i = 1; i < kGroup; ++i) most = std::max(most, a[i]);
+        if (most >= at_least) {
+          for (uint32_t i = 0; i < kGroup; ++i) {
+            if (a[i] < at_least) continue;
+            const uint32_t d = base32 + g + i;
+            if (has_tombstones && !doc_alive_[d]) continue;
+            ++st.candidates;
+            int64_t score = a[i];
+            uint32_t len = 0;
+            if (merged > 0 && !gains_current_) {
+              if (run_end != nullptr) {
+                len = RunLength(run_end, run_len, d, &candidate_run);
+              } else {
+                len = doc_lengths_[d];
+              }
             }
-          }
-          bool pruned = false;
-          for (size_t j = merged; j-- > 0;) {
-            if (score + prefix[j] < threshold) {
-              pruned = true;
-              break;
+            bool pruned = false;
+            for (size_t j = merged; j-- > 0;) {
+              if (score + prefix[j] < threshold) {
+                pruned = true;
+                break;
+              }
+              if (bound[order[j]] == 0) continue;
+              TermCursor& c = cursors[order[j]];
+              c.SeekTo(d);
+              ++st.probes;
+              if (c.pos < c.end && c.docs[c.pos] == d) {
+                score += c.Score(c.pos, len, c1, c2);
+                ++c.pos;
+              }
             }
-            if (bound[order[j]] == 0) continue;
-            TermCursor& c = cursors[order[j]];
-            c.SeekTo(d);
-            ++st.probes;
-            if (c.pos < c.end && c.docs[c.pos] == d) {
-              score += c.Score(c.pos, len, c1, c2);
-              ++c.pos;
+            if (pruned || score < threshold) continue;
+            ++st.offered;
+            if (top.Offer(score, doc_ids_[d]) && top.full() && top.threshold() > threshold) {
+              threshold = top.threshold();
+              at_least = std::max<int64_t>(1, threshold - rest);
+              share->Raise(threshold);
             }
-          }
-          if (pruned || score < threshold) continue;
-          ++st.offered;
-          if (top.Offer(score, doc_ids_[d]) && top.full() && top.threshold() > threshold) {
-            threshold = top.threshold();
-            at_least = std::max<int64_t>(1, threshold - rest);
-            share->Raise(threshold);
           }
         }
+        for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
       }
-      for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
+      groups[word] = 0;
     }
   }
   absl::MutexLock lock(&share->mu);

@@ -21,9 +21,11 @@
 // lowest, stay below the k-th score are "non-essential": documents are found only through the
 // other ("essential") terms, whose postings in the window are accumulated term-at-a-time. A
 // non-essential term with few postings in the window and a bound worth a share of the k-th score
-// is then merged into the documents found (its postings walked once); one pass over the window
-// keeps the documents that can still reach the k-th score, and only those probe the remaining
-// non-essential terms (stop-word-like: long lists, tiny bounds). Documents are numbered by
+// is then merged into the documents found (its postings walked once); one pass over the groups of
+// 16 documents that essential postings reached keeps the documents that can still reach the k-th
+// score, and only those probe the remaining non-essential terms (stop-word-like: long lists, tiny
+// bounds). Without stored gains, each term caches its contributions for f < 8 at the current
+// length. Documents are numbered by
 // ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
 // compacted, so a window holds documents of about the same length: its bounds are tighter, and
 // lengths are read from runs of equal length instead of per posting. A loaded or compacted index
