@@ -417,7 +417,16 @@ class IvfPqBackend : public VectorIndex::Backend {
     table_scorable_ = ivf_->by_residual && pq.nbits == 8 && pq.ksub == 256 &&
                       pq.code_size == pq.M && pq.M * pq.dsub == static_cast<size_t>(dim_) &&
                       ivf_->code_size == pq.code_size;
-    if (!options_.fast_ivf_search || !table_scorable_) return;
+    if (!table_scorable_) return;
+    codebooks_t_.resize(pq.M * pq.dsub * 256);
+    for (size_t m = 0; m < pq.M; ++m) {
+      for (size_t c = 0; c < 256; ++c) {
+        for (size_t j = 0; j < pq.dsub; ++j) {
+          codebooks_t_[(m * pq.dsub + j) * 256 + c] = pq.centroids[(m * 256 + c) * pq.dsub + j];
+        }
+      }
+    }
+    if (!options_.fast_ivf_search) return;
     coarse_ = std::make_unique<DenseScan>(EmbeddingMatrix(
         Eigen::Map<const EmbeddingMatrix>(quantizer->get_xb(), quantizer->ntotal, dim_)));
   }
@@ -430,12 +439,16 @@ class IvfPqBackend : public VectorIndex::Backend {
     const faiss::ProductQuantizer& pq = ivf_->pq;
     const int m_count = static_cast<int>(pq.M);
     const int dsub = static_cast<int>(pq.dsub);
-    std::vector<float> table(static_cast<size_t>(m_count) * 256);
+    std::vector<float> table(static_cast<size_t>(m_count) * 256, 0.f);
+    // Along the entries (vectorised), one coordinate at a time: 256 x dsub multiply-adds per
+    // codebook (an Eigen product per codebook of 256 x 4 was about 4% of a 1M lookup's CPU).
     for (int m = 0; m < m_count; ++m) {
-      const Eigen::Map<const EmbeddingMatrix> codebook(pq.centroids.data() + m * 256 * dsub, 256,
-                                                       dsub);
-      Eigen::Map<Eigen::VectorXf>(table.data() + m * 256, 256).noalias() =
-          codebook * Eigen::Map<const Eigen::VectorXf>(query + m * dsub, dsub);
+      float* const out = table.data() + m * 256;
+      for (int j = 0; j < dsub; ++j) {
+        const float qj = query[m * dsub + j];
+        const float* const column = codebooks_t_.data() + (m * dsub + j) * 256;
+        for (int c = 0; c < 256; ++c) out[c] += qj * column[c];
+      }
     }
     return table;
   }
@@ -532,6 +545,9 @@ class IvfPqBackend : public VectorIndex::Backend {
   std::unique_ptr<faiss::IndexIVFPQ> ivf_;  // trained
   std::unique_ptr<DenseScan> coarse_;       // ivf_'s centroids (null: FAISS's search)
   bool table_scorable_ = false;             // ivf_'s codes can be scored by QueryTable
+  // When table_scorable_: the PQ codebooks transposed, codebook m's coordinate j of entry c at
+  // [(m * dsub + j) * 256 + c], so that QueryTable runs along the 256 entries.
+  std::vector<float> codebooks_t_;
 };
 
 // --- Serialisation helpers ---------------------------------------------------------------------
