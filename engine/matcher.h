@@ -60,7 +60,7 @@ struct MatchOptions {
   MatchMode mode = MatchMode::kHybrid;
   int k = 5;                               // results returned
   int dense_candidates = 50;               // FAISS top-n fed to the re-ranker
-  int lexical_candidates = 100;            // BM25 top-n fed to the re-ranker
+  int lexical_candidates = 60;             // BM25 top-n fed to the re-ranker
   std::optional<float> match_threshold;    // default: the re-ranker's calibrated value
   std::optional<float> suggest_threshold;  // default: the re-ranker's calibrated value
   // Queries of fewer words (as written: a tag is one word, a link none) are at most suggested.

@@ -34,7 +34,7 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
       .Option("until", "only claims made on or before this date (YYYY[-MM[-DD]])", "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
-      .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "100")
+      .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "60")
       .Option("dense-candidates", "nearest claims per query fed to the re-ranker", "50")
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
 }
