@@ -408,6 +408,7 @@ class IvfPqBackend : public VectorIndex::Backend {
     ivf_ = std::move(ivf);
     coarse_.reset();
     table_scorable_ = false;
+    codebooks_t_.clear();
     const auto* quantizer = dynamic_cast<const faiss::IndexFlat*>(ivf_->quantizer);
     if (quantizer == nullptr || quantizer->metric_type != faiss::METRIC_INNER_PRODUCT ||
         quantizer->ntotal != static_cast<idx_t>(ivf_->nlist) || quantizer->d != dim_) {
