@@ -939,52 +939,55 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
     const int64_t rest = merged > 0 ? prefix[merged - 1] : 0;
     int64_t at_least = std::max<int64_t>(1, threshold - rest);
     size_t candidate_run = window_run;
-    for (size_t word = 0; word < group_bits.size(); ++word) {
-      for (uint64_t bits = groups[word]; bits != 0; bits &= bits - 1) {
-        const auto g = static_cast<uint32_t>((word * 64 + __builtin_ctzll(bits)) * kGroup);
-        int64_t* const a = acc + g;
-        int64_t most = a[0];  // a max reduction (vectorised), then one test
-        for (uint32_t i = 1; i < kGroup; ++i) most = std::max(most, a[i]);
-        if (most >= at_least) {
-          for (uint32_t i = 0; i < kGroup; ++i) {
-            if (a[i] < at_least) continue;
-            const uint32_t d = base32 + g + i;
-            if (has_tombstones && !doc_alive_[d]) continue;
-            ++st.candidates;
-            int64_t score = a[i];
-            uint32_t len = 0;
-            if (merged > 0 && !gains_current_) {
-              if (run_end != nullptr) {
-                len = RunLength(run_end, run_len, d, &candidate_run);
-              } else {
-                len = doc_lengths_[d];
-              }
-            }
-            bool pruned = false;
-            for (size_t j = merged; j-- > 0;) {
-              if (score + prefix[j] < threshold) {
-                pruned = true;
-                break;
-              }
-              if (bound[order[j]] == 0) continue;
-              TermCursor& c = cursors[order[j]];
-              c.SeekTo(d);
-              ++st.probes;
-              if (c.pos < c.end && c.docs[c.pos] == d) {
-                score += c.Score(c.pos, len, c1, c2);
-                ++c.pos;
-              }
-            }
-            if (pruned || score < threshold) continue;
-            ++st.offered;
-            if (top.Offer(score, doc_ids_[d]) && top.full() && top.threshold() > threshold) {
-              threshold = top.threshold();
-              at_least = std::max<int64_t>(1, threshold - rest);
-              share->Raise(threshold);
+    // Keeps the candidates of the kGroup documents from offset g (see above) and zeroes them.
+    auto scan_group = [&](uint32_t g) {
+      int64_t* const a = acc + g;
+      int64_t most = a[0];  // a max reduction (vectorised), then one test
+      for (uint32_t i = 1; i < kGroup; ++i) most = std::max(most, a[i]);
+      if (most >= at_least) {
+        for (uint32_t i = 0; i < kGroup; ++i) {
+          if (a[i] < at_least) continue;
+          const uint32_t d = base32 + g + i;
+          if (has_tombstones && !doc_alive_[d]) continue;
+          ++st.candidates;
+          int64_t score = a[i];
+          uint32_t len = 0;
+          if (merged > 0 && !gains_current_) {
+            if (run_end != nullptr) {
+              len = RunLength(run_end, run_len, d, &candidate_run);
+            } else {
+              len = doc_lengths_[d];
             }
           }
+          bool pruned = false;
+          for (size_t j = merged; j-- > 0;) {
+            if (score + prefix[j] < threshold) {
+              pruned = true;
+              break;
+            }
+            if (bound[order[j]] == 0) continue;
+            TermCursor& c = cursors[order[j]];
+            c.SeekTo(d);
+            ++st.probes;
+            if (c.pos < c.end && c.docs[c.pos] == d) {
+              score += c.Score(c.pos, len, c1, c2);
+              ++c.pos;
+            }
+          }
+          if (pruned || score < threshold) continue;
+          ++st.offered;
+          if (top.Offer(score, doc_ids_[d]) && top.full() && top.threshold() > threshold) {
+            threshold = top.threshold();
+            at_least = std::max<int64_t>(1, threshold - rest);
+            share->Raise(threshold);
+          }
         }
-        for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
+      }
+      for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
+    };
+    for (size_t word = 0; word < group_bits.size(); ++word) {
+      for (uint64_t bits = groups[word]; bits != 0; bits &= bits - 1) {
+        scan_group(static_cast<uint32_t>((word * 64 + __builtin_ctzll(bits)) * kGroup));
       }
       groups[word] = 0;
     }

@@ -25,18 +25,16 @@
 // 16 documents that essential postings reached keeps the documents that can still reach the k-th
 // score, and only those probe the remaining non-essential terms (stop-word-like: long lists, tiny
 // bounds). Without stored gains, each term caches its contributions for f < 8 at the current
-// length. Documents are numbered by
-// ascending length (|D|, then insertion order) in saved files and whenever the index is loaded or
-// compacted, so a window holds documents of about the same length: its bounds are tighter, and
-// lengths are read from runs of equal length instead of per posting. A loaded or compacted index
-// of up to Bm25IndexOptions::max_docs_with_gains documents also stores each posting's gain f / (f
-// + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is one multiply; any Add or
-// Remove changes avgdl and makes them stale, and Search then computes the same float until the
-// next load or compaction. Per-term
-// contributions are rounded to fixed point (units of 2^-48, coarser only when a huge query could
-// overflow 63 bits; at least one unit) before summing, so a document's
-// score does not depend on summation order and the pruned search returns exactly what the
-// exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
+// length. Documents are numbered by ascending length (|D|, then insertion order) in saved files and
+// whenever the index is loaded or compacted, so a window holds documents of about the same length:
+// its bounds are tighter, and lengths are read from runs of equal length instead of per posting. A
+// loaded or compacted index of up to Bm25IndexOptions::max_docs_with_gains documents also stores
+// each posting's gain f / (f + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is
+// one multiply; any Add or Remove changes avgdl and makes them stale, and Search then computes the
+// same float until the next load or compaction. Per-term contributions are rounded to fixed point
+// (units of 2^-48, coarser only when a huge query could overflow 63 bits; at least one unit) before
+// summing, so a document's score does not depend on summation order and the pruned search returns
+// exactly what the exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
 // frequencies), a third of gains when stored (12 bytes per posting then), and block summaries; a
