@@ -31,6 +31,7 @@
 
 #include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bm25_counters.h"
 #include "engine/bm25_index.h"
 #include "nlohmann/json.hpp"
 
@@ -167,18 +168,7 @@ void RunQueries(benchmark::State& state) {
   state.counters["build_s"] = corpus.build_seconds;
   state.counters["reload_s"] = corpus.reload_seconds;
   if (kMode != Mode::kExhaustive) {
-    const double per_query = 1.0 / static_cast<double>(latencies_ms.size());
-    state.counters["postings"] = static_cast<double>(stats.postings_scored) * per_query;
-    state.counters["merged"] = static_cast<double>(stats.postings_merged) * per_query;
-    state.counters["candidates"] = static_cast<double>(stats.candidates) * per_query;
-    state.counters["probes"] = static_cast<double>(stats.probes) * per_query;
-    state.counters["offered"] = static_cast<double>(stats.offered) * per_query;
-    state.counters["skipped_windows"] =
-        static_cast<double>(stats.windows_skipped) / static_cast<double>(stats.windows);
-    state.counters["essential_terms"] =
-        static_cast<double>(stats.essential_terms) /
-        static_cast<double>(std::max<int64_t>(1, stats.windows - stats.windows_skipped));
-    state.counters["terms"] = static_cast<double>(stats.terms) * per_query;
+    SetBm25Counters(state, stats, static_cast<int64_t>(latencies_ms.size()));
   }
   state.SetItemsProcessed(static_cast<int64_t>(latencies_ms.size()));
 }

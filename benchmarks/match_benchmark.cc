@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "benchmarks/bm25_counters.h"
 #include "embeddings/sentence_encoder.h"
 #include "embeddings/text_clean.h"
 #include "engine/claim_database.h"
@@ -162,18 +163,7 @@ void BM_Bm25TopK(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(f.db->bm25().Search(f.queries[i++ % f.queries.size()], k, &stats));
   }
-  const double per_query = 1.0 / static_cast<double>(state.iterations());
-  state.counters["windows"] = static_cast<double>(stats.windows) * per_query;
-  state.counters["skipped"] = static_cast<double>(stats.windows_skipped) * per_query;
-  state.counters["essential"] =
-      static_cast<double>(stats.essential_terms) /
-      static_cast<double>(std::max<int64_t>(1, stats.windows - stats.windows_skipped));
-  state.counters["terms"] = static_cast<double>(stats.terms) * per_query;
-  state.counters["postings"] = static_cast<double>(stats.postings_scored) * per_query;
-  state.counters["merged"] = static_cast<double>(stats.postings_merged) * per_query;
-  state.counters["candidates"] = static_cast<double>(stats.candidates) * per_query;
-  state.counters["probes"] = static_cast<double>(stats.probes) * per_query;
-  state.counters["offered"] = static_cast<double>(stats.offered) * per_query;
+  SetBm25Counters(state, stats, state.iterations());
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Bm25TopK)->Arg(50)->Arg(60)->Arg(100)->Iterations(1000)->Unit(benchmark::kMillisecond);
