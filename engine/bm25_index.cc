@@ -827,15 +827,17 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   constexpr size_t kMergeFactor = 2;
   constexpr int64_t kMergeMinShare = 8;
   const uint32_t window = options_.window_docs;
-  // Scores of the window's documents (padded to whole groups of the final scan), and one bit per
-  // group of kGroup documents that an essential posting reached: only those groups can hold a
-  // document found, so only they are read (and zeroed) by the final scan.
+  // Scores of the window's documents (padded to whole groups of the final scan), and one byte per
+  // group of kGroup documents, set to 1 when an essential posting reached the group: only those
+  // groups can hold a document found, so only they are read (and zeroed) by the final scan. A byte
+  // is stored without being read, unlike a bit (consecutive postings would wait on each other's
+  // read-modify-write of the same word).
   constexpr uint32_t kGroup = 16;
   std::vector<int64_t> acc_storage(window + kGroup, 0);
   int64_t* const acc = acc_storage.data();
   const size_t n_groups = (window + kGroup - 1) / kGroup;
-  std::vector<uint64_t> group_bits((n_groups + 63) / 64, 0);
-  uint64_t* const groups = group_bits.data();
+  std::vector<uint8_t> reached_storage((n_groups + 7) / 8 * 8, 0);  // whole 8-byte words
+  uint8_t* const reached = reached_storage.data();
   const uint64_t n_docs = doc_ids_.size();
   const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
   size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
@@ -909,7 +911,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
           c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
                        [&](uint32_t offset, int64_t v) {
                          acc[offset] += v;
-                         groups[offset / (64 * kGroup)] |= uint64_t{1} << (offset / kGroup % 64);
+                         reached[offset / kGroup] = 1;
                        });
       cursors[order[j]] = c;
     }
@@ -985,11 +987,15 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
       }
       for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
     };
-    for (size_t word = 0; word < group_bits.size(); ++word) {
-      for (uint64_t bits = groups[word]; bits != 0; bits &= bits - 1) {
-        scan_group(static_cast<uint32_t>((word * 64 + __builtin_ctzll(bits)) * kGroup));
+    // Eight groups' bytes at a time: a reached group's byte is 1, i.e. bit 8 * i of the word.
+    for (size_t first = 0; first < reached_storage.size(); first += 8) {
+      uint64_t bits;
+      std::memcpy(&bits, reached + first, sizeof(bits));
+      if (bits == 0) continue;
+      for (; bits != 0; bits &= bits - 1) {
+        scan_group(static_cast<uint32_t>((first + __builtin_ctzll(bits) / 8) * kGroup));
       }
-      groups[word] = 0;
+      std::memset(reached + first, 0, sizeof(bits));
     }
   }
   absl::MutexLock lock(&share->mu);
