@@ -5,17 +5,68 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace claimmatch::testing {
+namespace {
+
+// The directories MakeTempDir made in this process. They are removed after the last test when
+// every test passed (and CLAIMMATCH_KEEP_TEST_DIRS is unset), and kept for inspection otherwise.
+class TempDirs : public ::testing::Environment {
+ public:
+  static TempDirs& Get() {
+    static TempDirs* const dirs = [] {
+      auto* d = new TempDirs;
+      ::testing::AddGlobalTestEnvironment(d);  // owned by gtest from here on
+      return d;
+    }();
+    return *dirs;
+  }
+
+  void Add(const std::string& dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(dir);
+  }
+
+  void TearDown() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dirs_.empty()) return;
+    if (!::testing::UnitTest::GetInstance()->Passed() ||
+        std::getenv("CLAIMMATCH_KEEP_TEST_DIRS") != nullptr) {
+      const std::filesystem::path pattern = std::filesystem::path(::testing::TempDir()) /
+                                            ("claimmatch_" + std::to_string(::getpid()) + "_*");
+      std::fprintf(stderr, "test directories kept: %s\n", pattern.c_str());
+      return;
+    }
+    for (const std::string& dir : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+    dirs_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+// Registers the environment before main() runs the tests (an environment added while they run
+// would never be torn down).
+const bool kTempDirsRegistered = (TempDirs::Get(), true);
+
+}  // namespace
 
 std::string MakeTempDir(const std::string& name) {
   const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
                                     ("claimmatch_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  TempDirs::Get().Add(dir.string());
   return dir.string();
 }
 

@@ -47,7 +47,8 @@ inline std::string TestDataDir() {
   return env != nullptr ? env : CLAIMMATCH_TEST_DATA_DEFAULT;
 }
 
-// Returns a fresh, empty directory under ::testing::TempDir() (emptied if it existed).
+// Returns a fresh, empty directory under ::testing::TempDir() (emptied if it existed). It is
+// removed after the last test if every test passed, unless CLAIMMATCH_KEEP_TEST_DIRS is set.
 std::string MakeTempDir(const std::string& name);
 
 // The path of the built `claimmatch` binary (CLAIMMATCH_BIN, else the build tree's).
