@@ -233,10 +233,22 @@ __attribute__((target("ssse3"))) void ScoreBlocksSsse3(const uint8_t* codes, int
 }
 #endif  // CLAIMMATCH_DENSE_SCAN_X86
 
-// The integer scores with `kernel` (REQUIRES: the CPU has it).
+// The integer scores with `kernel` (REQUIRES: the CPU has it). The AVX-512 kernel keeps up to 16
+// queries' accumulators in its 32 registers; the AVX2 and SSSE3 kernels, with 16 registers, take
+// more than 8 queries in two passes (more accumulators would spill).
 template <int NQ>
 void ScoreBlocks(DenseScanKernel kernel, const uint8_t* codes, int blocks, int groups,
                  const int32_t* words, int32_t* scores, int padded_rows) {
+  static_assert(NQ >= 1 && NQ <= 16, "at most 16 queries per pass");
+  constexpr int kNarrow = 8;
+  if constexpr (NQ > kNarrow) {
+    if (kernel != DenseScanKernel::kAvx512Vnni) {
+      ScoreBlocks<kNarrow>(kernel, codes, blocks, groups, words, scores, padded_rows);
+      ScoreBlocks<NQ - kNarrow>(kernel, codes, blocks, groups, words + kNarrow * groups,
+                                scores + static_cast<size_t>(kNarrow) * padded_rows, padded_rows);
+      return;
+    }
+  }
   switch (kernel) {
 #ifdef CLAIMMATCH_DENSE_SCAN_X86
     case DenseScanKernel::kAvx512Vnni:
@@ -346,11 +358,19 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
     CM_DENSE_SCAN_CASE(6)
     CM_DENSE_SCAN_CASE(7)
     CM_DENSE_SCAN_CASE(8)
+    CM_DENSE_SCAN_CASE(9)
+    CM_DENSE_SCAN_CASE(10)
+    CM_DENSE_SCAN_CASE(11)
+    CM_DENSE_SCAN_CASE(12)
+    CM_DENSE_SCAN_CASE(13)
+    CM_DENSE_SCAN_CASE(14)
+    CM_DENSE_SCAN_CASE(15)
+    CM_DENSE_SCAN_CASE(16)
 #undef CM_DENSE_SCAN_CASE
     default:
       break;
   }
-  static_assert(kGroup == 8, "IntegerScores handles up to 8 queries per pass");
+  static_assert(kGroup == 16, "IntegerScores handles up to 16 queries per pass");
 }
 
 bool DenseScan::Supported(DenseScanKernel kernel) {

@@ -88,7 +88,7 @@ class DenseScan {
 
  private:
   static constexpr int kBlock = 16;  // rows per block of the quantised layout
-  static constexpr int kGroup = 8;   // queries per pass over the codes
+  static constexpr int kGroup = 16;  // queries per pass over the codes
 
   // Quantises `query` (dim() floats) into `z` (padded_dims_ bytes); returns the step t and sets
   // `*residual` to |q * scale - t z| and `*offset` to 128 * sum(z).

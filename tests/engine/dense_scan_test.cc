@@ -85,7 +85,8 @@ TEST(DenseScanTest, EveryKernelGivesThePortableIntegers) {
       options.kernel = kernel;
       const DenseScan scan(rows, options);
       ASSERT_EQ(scan.kernel(), kernel) << name;
-      for (const int nq : {1, 3, 8, 9}) {
+      // One pass holds up to 16 queries (AVX2 and SSSE3: two halves of up to 8); 17 takes two.
+      for (const int nq : {1, 3, 8, 9, 16, 17}) {
         const EmbeddingMatrix queries = Random(nq, d, 100 + nq);
         const auto integers = scan.IntegerScoresForTest(queries, /*portable=*/false);
         const auto portable = scan.IntegerScoresForTest(queries, /*portable=*/true);
