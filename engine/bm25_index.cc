@@ -824,7 +824,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   std::vector<uint32_t> order(n);
   std::vector<int64_t> prefix(n);
   // See the merge below.
-  constexpr size_t kMergeFactor = 2;
+  constexpr size_t kMergeFactor = 4;
   constexpr int64_t kMergeMinShare = 8;
   const uint32_t window = options_.window_docs;
   // Scores of the window's documents (padded to whole groups of the final scan), and one byte per
