@@ -468,6 +468,53 @@ class IvfPqBackend : public VectorIndex::Backend {
     for (; m < m_count; ++m) s0 += table[m * 256 + code[m]];
     return (s0 + s1) + (s2 + s3);
   }
+  // CodeScore of two codes at once, each summed exactly as CodeScore sums it (the same floats):
+  // eight independent chains of additions instead of four, and the code bytes read eight at a
+  // time (the scan is bound by its loads: one per table entry, and one per code byte before).
+  void CodeScore2(const float* table, const uint8_t* a, const uint8_t* b, float* out) const {
+    const size_t m_count = ivf_->pq.M;
+    float a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    size_t m = 0;
+    for (; m + 8 <= m_count; m += 8) {
+      uint64_t wa, wb;
+      std::memcpy(&wa, a + m, 8);
+      std::memcpy(&wb, b + m, 8);
+      const float* t = table + m * 256;
+      a0 += t[wa & 255];
+      b0 += t[wb & 255];
+      a1 += t[256 + (wa >> 8 & 255)];
+      b1 += t[256 + (wb >> 8 & 255)];
+      a2 += t[512 + (wa >> 16 & 255)];
+      b2 += t[512 + (wb >> 16 & 255)];
+      a3 += t[768 + (wa >> 24 & 255)];
+      b3 += t[768 + (wb >> 24 & 255)];
+      a0 += t[1024 + (wa >> 32 & 255)];
+      b0 += t[1024 + (wb >> 32 & 255)];
+      a1 += t[1280 + (wa >> 40 & 255)];
+      b1 += t[1280 + (wb >> 40 & 255)];
+      a2 += t[1536 + (wa >> 48 & 255)];
+      b2 += t[1536 + (wb >> 48 & 255)];
+      a3 += t[1792 + (wa >> 56)];
+      b3 += t[1792 + (wb >> 56)];
+    }
+    for (; m + 4 <= m_count; m += 4) {
+      const float* t = table + m * 256;
+      a0 += t[a[m]];
+      b0 += t[b[m]];
+      a1 += t[256 + a[m + 1]];
+      b1 += t[256 + b[m + 1]];
+      a2 += t[512 + a[m + 2]];
+      b2 += t[512 + b[m + 2]];
+      a3 += t[768 + a[m + 3]];
+      b3 += t[768 + b[m + 3]];
+    }
+    for (; m < m_count; ++m) {
+      a0 += table[m * 256 + a[m]];
+      b0 += table[m * 256 + b[m]];
+    }
+    out[0] = (a0 + a1) + (a2 + a3);
+    out[1] = (b0 + b1) + (b2 + b3);
+  }
   // The k best (score, id) of the codes of `lists` (list, q . centroid), best first, equal
   // scores by smaller id; -1 labels after the last when the lists hold fewer than k.
   void ScanLists(const float* query, const std::vector<DenseScan::Hit>& lists, idx_t k,
@@ -484,9 +531,7 @@ class IvfPqBackend : public VectorIndex::Backend {
       if (size == 0) continue;
       const faiss::InvertedLists::ScopedCodes codes(ivf_->invlists, list);
       const faiss::InvertedLists::ScopedIds ids(ivf_->invlists, list);
-      for (size_t c = 0; c < size; ++c) {
-        const std::pair<float, idx_t> hit(
-            dis0 + CodeScore(table.data(), codes.codes + c * code_size), ids.ids[c]);
+      const auto offer = [&](const std::pair<float, idx_t>& hit) {
         if (static_cast<idx_t>(top.size()) < k) {
           top.push_back(hit);
           std::push_heap(top.begin(), top.end(), better);
@@ -495,7 +540,17 @@ class IvfPqBackend : public VectorIndex::Backend {
           top.back() = hit;
           std::push_heap(top.begin(), top.end(), better);
         }
+      };
+      size_t c = 0;
+      for (; c + 2 <= size; c += 2) {
+        float two[2];
+        CodeScore2(table.data(), codes.codes + c * code_size, codes.codes + (c + 1) * code_size,
+                   two);
+        offer({dis0 + two[0], ids.ids[c]});
+        offer({dis0 + two[1], ids.ids[c + 1]});
       }
+      if (c < size)
+        offer({dis0 + CodeScore(table.data(), codes.codes + c * code_size), ids.ids[c]});
     }
     std::sort_heap(top.begin(), top.end(), better);
     for (idx_t j = 0; j < k; ++j) {

@@ -538,12 +538,13 @@ TEST(VectorIndexIvfPqTest, OwnIvfSearchEqualsFaissSearch) {
   ClusteredData data(kDim, /*topics=*/50, /*groups_per_topic=*/20, /*seed=*/7);
   const EmbeddingMatrix rows = data.Sample(kIvfPqMinTrainingVectors);
   const EmbeddingMatrix queries = data.Sample(200);
-  for (int nprobe : {1, 8}) {
+  // pq_m 4, 8 and 2: the list scan sums a pair of codes' bytes four, eight, or one at a time.
+  for (const auto& [nprobe, pq_m] : {std::pair{1, 4}, std::pair{8, 8}, std::pair{8, 2}}) {
     std::vector<std::unique_ptr<VectorIndex>> indexes;
     for (bool fast : {true, false}) {
       VectorIndexOptions options = OptionsFor(VectorIndexType::kIvfPq);
       options.ivf_nlist = 120;
-      options.pq_m = 4;
+      options.pq_m = pq_m;
       options.nprobe = nprobe;
       options.fast_ivf_search = fast;
       indexes.push_back(MakeIndex(kDim, options));
@@ -563,9 +564,11 @@ TEST(VectorIndexIvfPqTest, OwnIvfSearchEqualsFaissSearch) {
       ASSERT_EQ(a.size(), b.size()) << q;
       const std::vector<ClaimRowId> b_ids = HitIds(b);
       for (size_t i = 0; i < a.size(); ++i) {
-        EXPECT_NEAR(a[i].score, b[i].score, 1e-5f) << "nprobe " << nprobe << " query " << q;
+        EXPECT_NEAR(a[i].score, b[i].score, 1e-5f)
+            << "nprobe " << nprobe << " pq_m " << pq_m << " query " << q;
         if (a[i].score > a.back().score + 1e-5f) {
-          EXPECT_THAT(b_ids, Contains(a[i].id)) << "nprobe " << nprobe << " query " << q;
+          EXPECT_THAT(b_ids, Contains(a[i].id))
+              << "nprobe " << nprobe << " pq_m " << pq_m << " query " << q;
         }
       }
       absl::StatusOr<std::vector<std::vector<Hit>>> one = indexes[0]->Search(queries.row(q), 10);
