@@ -453,24 +453,17 @@ class IvfPqBackend : public VectorIndex::Backend {
     }
     return table;
   }
-  // Sum over the code's bytes of the table's entries, in four partial sums: FAISS's scan adds
-  // them in one chain (a float add's latency per byte, 100 of them per code).
+  // Sum over the code's bytes of the table's entries (CodeScore2's sum, for one code).
   float CodeScore(const float* table, const uint8_t* code) const {
-    const size_t m_count = ivf_->pq.M;
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    size_t m = 0;
-    for (; m + 4 <= m_count; m += 4) {
-      s0 += table[m * 256 + code[m]];
-      s1 += table[(m + 1) * 256 + code[m + 1]];
-      s2 += table[(m + 2) * 256 + code[m + 2]];
-      s3 += table[(m + 3) * 256 + code[m + 3]];
-    }
-    for (; m < m_count; ++m) s0 += table[m * 256 + code[m]];
-    return (s0 + s1) + (s2 + s3);
+    float two[2];
+    CodeScore2(table, code, code, two);
+    return two[0];
   }
-  // CodeScore of two codes at once, each summed exactly as CodeScore sums it (the same floats):
-  // eight independent chains of additions instead of four, and the code bytes read eight at a
-  // time (the scan is bound by its loads: one per table entry, and one per code byte before).
+  // Sums over the bytes of codes `a` and `b` of the table's entries, into out[0] and out[1]: byte
+  // m goes to partial sum m % 4, and the result is (s0 + s1) + (s2 + s3), whatever else is
+  // scored beside it. Four chains per code (FAISS's scan adds the bytes in one chain: a float
+  // add's latency per byte, 100 of them per code), two codes at once, and the code bytes read
+  // eight at a time: the scan of a list is bound by its loads, one per table entry.
   void CodeScore2(const float* table, const uint8_t* a, const uint8_t* b, float* out) const {
     const size_t m_count = ivf_->pq.M;
     float a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
