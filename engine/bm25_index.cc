@@ -836,8 +836,11 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   std::vector<int64_t> acc_storage(window + kGroup, 0);
   int64_t* const acc = acc_storage.data();
   const size_t n_groups = (window + kGroup - 1) / kGroup;
-  std::vector<uint8_t> reached_storage((n_groups + 7) / 8 * 8, 0);  // whole 8-byte words
-  uint8_t* const reached = reached_storage.data();
+  // A byte type that is not a character type: a store through a character pointer may alias any
+  // object, so the compiler must assume each one can change state it holds in memory.
+  enum class Mark : uint8_t { kNo = 0, kReached = 1 };
+  std::vector<Mark> reached_storage((n_groups + 7) / 8 * 8, Mark::kNo);  // whole 8-byte words
+  Mark* const reached = reached_storage.data();
   const uint64_t n_docs = doc_ids_.size();
   const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
   size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
@@ -911,7 +914,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
           c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
                        [&](uint32_t offset, int64_t v) {
                          acc[offset] += v;
-                         reached[offset / kGroup] = 1;
+                         reached[offset / kGroup] = Mark::kReached;
                        });
       cursors[order[j]] = c;
     }
