@@ -542,8 +542,9 @@ class IvfPqBackend : public VectorIndex::Backend {
         offer({dis0 + two[0], ids.ids[c]});
         offer({dis0 + two[1], ids.ids[c + 1]});
       }
-      if (c < size)
+      if (c < size) {
         offer({dis0 + CodeScore(table.data(), codes.codes + c * code_size), ids.ids[c]});
+      }
     }
     std::sort_heap(top.begin(), top.end(), better);
     for (idx_t j = 0; j < k; ++j) {
