@@ -13,6 +13,7 @@
 namespace claimmatch::cli {
 
 void AddMatchOptions(ArgParser& p, int default_k) {
+  const MatchOptions defaults;  // the engine's defaults are the flags' defaults
   p.Option("db", "claim database directory", DefaultDbDir(), "CLAIMMATCH_DB")
       .Option("model", "model directory (default: the one the database names)", "",
               "CLAIMMATCH_MODEL")
@@ -23,19 +24,22 @@ void AddMatchOptions(ArgParser& p, int default_k) {
               "(default: the re-ranker's calibrated value, see README)",
               "")
       .Option("suggest-threshold", "decision confidence for a suggestion (default: calibrated)", "")
-      .Option("min-words", "texts with fewer words are never auto-matched", "4")
+      .Option("min-words", "texts with fewer words are never auto-matched",
+              absl::StrCat(defaults.min_words_for_match))
       .Option("names-only-idf",
               "texts sharing only names and words of lower BM25 idf with a claim are at most "
               "suggested (0: off)",
-              "2")
+              absl::StrCat(defaults.names_only_min_idf))
       .Option("language", "only claims in these languages (comma-separated, e.g. en,pt)", "")
       .Option("publisher", "only claims from these publishers (comma-separated)", "")
       .Option("verdict", "only these normalised verdicts (false,mostly-false,mixed,...)", "")
       .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
       .Option("until", "only claims made on or before this date (YYYY[-MM[-DD]])", "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
-      .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker", "60")
-      .Option("dense-candidates", "nearest claims per query fed to the re-ranker", "50")
+      .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker",
+              absl::StrCat(defaults.lexical_candidates))
+      .Option("dense-candidates", "nearest claims per query fed to the re-ranker",
+              absl::StrCat(defaults.dense_candidates))
       .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
 }
 
