@@ -37,6 +37,15 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kMaxModelIdBytes = 4096;
 constexpr idx_t kTombstone = -1;  // label of a deleted HNSW slot (and FAISS's "no result")
 
+// The 8 bytes at `p` as a little-endian integer (byte 0 in the lowest bits on any machine), in one
+// load.
+uint64_t LoadLittleEndian64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) v = __builtin_bswap64(v);
+  return v;
+}
+
 // Runs `fn`, converting any exception (FAISS throws faiss::FaissException, the standard library
 // std::bad_alloc and friends) into a status that says what was being done.
 template <typename Fn>
@@ -469,9 +478,8 @@ class IvfPqBackend : public VectorIndex::Backend {
     float a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
     size_t m = 0;
     for (; m + 8 <= m_count; m += 8) {
-      uint64_t wa, wb;
-      std::memcpy(&wa, a + m, 8);
-      std::memcpy(&wb, b + m, 8);
+      const uint64_t wa = LoadLittleEndian64(a + m);
+      const uint64_t wb = LoadLittleEndian64(b + m);
       const float* t = table + m * 256;
       a0 += t[wa & 255];
       b0 += t[wb & 255];
