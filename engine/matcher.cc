@@ -308,6 +308,7 @@ struct Matcher::Snapshot {
   // terms, each up to the next cue_begin.
   std::vector<int> words;
   std::vector<float> claim_idf;
+  std::vector<uint64_t> claimant;  // ClaimantKey
   std::vector<uint32_t> cue_begin{0};
   std::vector<uint64_t> cues;
   // For a flat vector index: the claim vectors (a copy) with their prefilter, row r belonging
@@ -472,6 +473,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   // thread and a helper thread, and the results are added in store order (the same snapshot).
   struct Analysed {
     int words = 0;
+    uint64_t claimant = 0;
     CueSet cues;
     ClaimTerms terms;
   };
@@ -484,6 +486,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
     for (size_t i = begin; i < end; ++i) {
       const ClaimRecord& r = batch[i].second;
       analysed[i].words = CountWords(r.text);
+      analysed[i].claimant = ClaimantKey(r.claimant);
       analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
       records.push_back(&r);
     }
@@ -505,6 +508,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
       snap->slot_of_row.emplace(row, static_cast<int>(snap->words.size()));
       snap->words.push_back(analysed[i].words);
       snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
+      snap->claimant.push_back(analysed[i].claimant);
       for (const std::vector<uint64_t>* seg :
            {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
         snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
@@ -777,6 +781,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         f[9] = Overlap(q_cues.names, snap->Names(slot));
         f[10] = std::log((snap->words[slot] + 1.0f) / (q_words + 1.0f));
         Coverage(q_terms, snap->ClaimTerms(slot), snap->claim_idf[slot], snap->BodyTerms(slot), &f);
+        cands[s].claimant = snap->claimant[slot];
         kept.push_back(cands[s]);
       }
     } else {
@@ -802,6 +807,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
           f[10] = std::log((CountWords(r->text) + 1.0f) / (q_words + 1.0f));
           const ClaimTerms& t = terms[i - begin];
           Coverage(q_terms, t.claim, t.claim_idf, t.body, &f);
+          cands[order[i]].claimant = ClaimantKey(r->claimant);
           found[i] = 1;
         }
         return absl::OkStatus();
@@ -843,6 +849,11 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
           scores[s] = cands[s].lexical;
           break;
       }
+    }
+    if (options.mode == MatchMode::kHybrid) {
+      std::vector<uint64_t> claimants(cands.size());
+      for (size_t s = 0; s < cands.size(); ++s) claimants[s] = cands[s].claimant;
+      reranker_.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
     }
     std::vector<int> order(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);

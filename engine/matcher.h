@@ -3,7 +3,8 @@
 //   query -> cleaned (tags spelled out, run-together hashtags broken over the claims' vocabulary,
 //            links removed)
 //         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
-//         -> union -> features (reranker.h) -> re-ranker probability -> sorted
+//         -> union -> features (reranker.h) -> re-ranker probability -> claimant agreement of the
+//            best candidates (reranker.h, hybrid mode) -> sorted
 //         -> decision per result, from its confidence (the re-ranker's absolute-feature model):
 //            kMatch when >= match_threshold and the query has at least min_words_for_match words;
 //            kSuggest when >= suggest_threshold; else kNone.
@@ -93,6 +94,7 @@ struct Candidate {
   ClaimRowId row_id = -1;
   float dense = 0, lexical = 0, bm25 = 0;
   RerankFeatures features{};
+  uint64_t claimant = 0;  // ClaimantKey of the claim's claimant (0: none)
 };
 
 // Up to this many claims the Matcher keeps its in-memory snapshot (see the top of this file).

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
 #include "nlohmann/json.hpp"
@@ -13,7 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: claimant agreement
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -58,6 +61,53 @@ float RerankerModel::Confidence(const RerankFeatures& f) const {
   return Sigmoid(s);
 }
 
+uint64_t ClaimantKey(absl::string_view claimant) {
+  const std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(claimant));
+  if (key.empty()) return 0;
+  const uint64_t f = Fingerprint64(key);
+  return f == 0 ? 1 : f;
+}
+
+void RerankerModel::AddClaimantAgreement(absl::Span<const uint64_t> claimants,
+                                         absl::Span<float> scores) const {
+  if (claimant_weight == 0 || scores.empty()) return;
+  std::vector<int> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  const size_t depth = std::min(order.size(), static_cast<size_t>(std::max(claimant_depth, 0)));
+  std::partial_sort(order.begin(), order.begin() + depth, order.end(), [&](int a, int b) {
+    return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
+  });
+  // (claimant, votes): at most claimant_depth of them, searched linearly.
+  std::vector<std::pair<uint64_t, double>> votes;
+  auto find = [&](uint64_t key) {
+    return std::find_if(votes.begin(), votes.end(),
+                        [key](const auto& v) { return v.first == key; });
+  };
+  double total = 0;
+  for (size_t r = 0; r < depth; ++r) {
+    const int i = order[r];
+    total += scores[i];
+    if (claimants[i] == 0) continue;
+    const auto it = find(claimants[i]);
+    if (it == votes.end()) {
+      votes.emplace_back(claimants[i], scores[i]);
+    } else {
+      it->second += scores[i];
+    }
+  }
+  if (!(total > 0)) return;
+  // Scores are probabilities; those that rounded to 0 or 1 are taken at the nearest float inside.
+  constexpr double kEps = 1.0 / (1 << 24);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (claimants[i] == 0) continue;
+    const auto it = find(claimants[i]);
+    if (it == votes.end()) continue;
+    const double p = std::clamp<double>(scores[i], kEps, 1 - kEps);
+    const double logit = std::log(p) - std::log1p(-p) + claimant_weight * (it->second / total);
+    scores[i] = static_cast<float>(1 / (1 + std::exp(-logit)));
+  }
+}
+
 const std::array<int, 5>& RerankerModel::AbsoluteFeatures() {
   static const std::array<int, 5> kAbsolute = {0, 1, 8, 9, 11};
   return kAbsolute;
@@ -71,6 +121,8 @@ std::string RerankerModel::ToJson() const {
          {"bias", bias},
          {"decision_weights", decision_weights},
          {"decision_bias", decision_bias},
+         {"claimant_weight", claimant_weight},
+         {"claimant_depth", claimant_depth},
          {"model_hash", model_hash},
          {"match_threshold", match_threshold},
          {"suggest_threshold", suggest_threshold},
@@ -125,6 +177,16 @@ absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
       return bad("bias or thresholds missing");
     }
     m.bias = j["bias"].get<float>();
+    if (j["version"].get<int>() >= 2) {
+      if (!j["claimant_weight"].is_number() || !j["claimant_depth"].is_number_integer()) {
+        return bad("claimant_weight or claimant_depth missing");
+      }
+      m.claimant_weight = j["claimant_weight"].get<float>();
+      m.claimant_depth = j["claimant_depth"].get<int>();
+      if (!std::isfinite(m.claimant_weight) || m.claimant_depth < 1 || m.claimant_depth > 10000) {
+        return bad("claimant_weight or claimant_depth out of range");
+      }
+    }
     m.model_hash = j.value("model_hash", "");
     m.match_threshold = j["match_threshold"].get<float>();
     m.suggest_threshold = j["suggest_threshold"].get<float>();

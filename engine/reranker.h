@@ -11,22 +11,32 @@
 // the query's terms that the claim + title contain (query coverage). The candidate-set-relative
 // ones make the scores rank-aware; the absolute ones keep them comparable across queries.
 //
-// Stored as JSON {"format": "claimmatch-reranker", "version": 1, "features": [names...],
-// "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "model_hash": "...",
-// "match_threshold": t1, "suggest_threshold": t2, "trained_on": "...", "checksum": "..."}; a file
-// made for another model (its model_hash) or another feature list is refused.
+// Ranking has a second stage, claimant agreement (AddClaimantAgreement): the claimants of a
+// query's best candidates vote, weighted by their first-stage probabilities, and each candidate's
+// log-odds rise by claimant_weight x its claimant's share of the vote. A sentence whose closest
+// checked claims were mostly said by one person most likely repeats a claim of that person (a
+// debate sentence and the speaker's checked claims); claims without a claimant (Snopes') are left
+// as they are.
+//
+// Stored as JSON {"format": "claimmatch-reranker", "version": 2, "features": [names...],
+// "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "claimant_weight":
+// w, "claimant_depth": n, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
+// "trained_on": "...", "checksum": "..."}; version 1 files (no claimant fields) read with weight
+// 0. A file made for another model (its model_hash) or another feature list is refused.
 //
 // Thread safety: immutable after construction; Score() may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_RERANKER_H_
 #define CLAIMMATCH_ENGINE_RERANKER_H_
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace claimmatch {
 
@@ -48,6 +58,9 @@ struct RerankerModel {
   std::string model_hash;  // weights hash of the embedding model it was trained with ("" = any)
   float match_threshold = 0.6f;
   float suggest_threshold = 0.45f;
+  // Claimant agreement: the weight (0: off) and how many of the best first-stage candidates vote.
+  float claimant_weight = 0;
+  int claimant_depth = 10;
   std::string trained_on;
 
   // The built-in model used when none is trained: score fusion of 0.75 x lexical (BM25 fraction)
@@ -58,6 +71,12 @@ struct RerankerModel {
   // Decision confidence: probability that the candidate is the repeated claim, from the absolute
   // features only; compared with the thresholds.
   float Confidence(const RerankFeatures& f) const;
+  // The second ranking stage over one query's candidates: `scores` holds their Score()s and
+  // `claimants` their claimant keys (ClaimantKey; 0: none). The claimant_depth best scores (equal
+  // ones by position) vote: share(c) = the sum of the scores of those with claimant c / the sum
+  // of them all. Each score with a claimant becomes sigmoid(logit(score) + claimant_weight x
+  // share). No-op when claimant_weight is 0. REQUIRES: scores.size() == claimants.size().
+  void AddClaimantAgreement(absl::Span<const uint64_t> claimants, absl::Span<float> scores) const;
   // Indexes of the features the decision model may use.
   static const std::array<int, 5>& AbsoluteFeatures();
 
@@ -67,6 +86,10 @@ struct RerankerModel {
   // list) or kFailedPrecondition (newer version).
   static absl::StatusOr<RerankerModel> FromJson(absl::string_view json, absl::string_view name);
 };
+
+// Returns the key that groups a claimant's claims for AddClaimantAgreement: a fingerprint of the
+// name with surrounding space trimmed and ASCII letters lower-cased; 0 for an empty name.
+uint64_t ClaimantKey(absl::string_view claimant);
 
 // One training example: a query's candidate and whether it is a gold claim.
 struct RerankExample {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -46,6 +47,12 @@ ClaimRecord Claim(const std::string& id, const std::string& text, const std::str
   return r;
 }
 
+// Claim(...) said by `claimant`.
+ClaimRecord SaidBy(const std::string& claimant, ClaimRecord r) {
+  r.claimant = claimant;
+  return r;
+}
+
 std::vector<ClaimRecord> Claims() {
   return {
       Claim("c01", "Vaccines cause autism in children.", "False", Verdict::kFalse, "Snopes", "en",
@@ -58,18 +65,19 @@ std::vector<ClaimRecord> Claims() {
             "Mostly False", Verdict::kMostlyFalse, "Snopes", "en", "2017-05-10"),
       Claim("c05", "Eating carrots dramatically improves your night vision.", "Mixture",
             Verdict::kMixed, "Snopes", "en", "2016-02-11"),
-      Claim("c06", "Wind turbines cause cancer in people who live nearby.", "Pants on Fire",
-            Verdict::kFalse, "PolitiFact", "en", "2019-04-02"),
-      Claim("c07", "Springfield banned gas stoves in all new homes in 2021.", "True",
-            Verdict::kTrue, "PolitiFact", "en", "2021-06-15"),
+      SaidBy("Donald Trump",
+             Claim("c06", "Wind turbines cause cancer in people who live nearby.", "Pants on Fire",
+                   Verdict::kFalse, "PolitiFact", "en", "2019-04-02")),
+      SaidBy("Donald Trump", Claim("c07", "Springfield banned gas stoves in all new homes in 2021.",
+                                   "True", Verdict::kTrue, "PolitiFact", "en", "2021-06-15")),
       Claim("c08", "Bill Gates plans to implant microchips in people through COVID-19 vaccines.",
             "False", Verdict::kFalse, "Snopes", "en", "2020-05-05"),
       Claim("c09", "A vacina contra a gripe causa paralisia facial em idosos.", "Falso",
             Verdict::kFalse, "Agência Lupa", "pt-BR", "2020-10-01"),
       Claim("c10", "O governo vai confiscar a poupança dos brasileiros em 2023.", "Falso",
             Verdict::kFalse, "Aos Fatos", "pt", "2022-11-10"),
-      Claim("c11", "Sharks cannot get cancer, so shark cartilage cures it.", "False",
-            Verdict::kFalse, "FactCheck.org", "en", ""),
+      SaidBy(" donald TRUMP", Claim("c11", "Sharks cannot get cancer, so shark cartilage cures it.",
+                                    "False", Verdict::kFalse, "FactCheck.org", "en", "")),
       Claim("c12", "The Eiffel Tower was originally built for the city of Barcelona.", "Half True",
             Verdict::kMixed, "Full Fact", "en", "2020-12-31"),
   };
@@ -605,6 +613,7 @@ TEST_F(MatcherTest, SnapshotAndStorePathsAgree) {
       ASSERT_EQ((*a)[q].size(), (*b)[q].size()) << texts[q];
       for (size_t s = 0; s < (*a)[q].size(); ++s) {
         EXPECT_EQ((*a)[q][s].row_id, (*b)[q][s].row_id) << texts[q];
+        EXPECT_EQ((*a)[q][s].claimant, (*b)[q][s].claimant) << texts[q];
         for (int f = 0; f < kNumRerankFeatures; ++f) {
           EXPECT_NEAR((*a)[q][s].features[f], (*b)[q][s].features[f], 1e-5)
               << texts[q] << " feature " << RerankFeatureNames()[f];
@@ -729,6 +738,37 @@ TEST_F(MatcherTest, ParallelChannelsSplitTheCandidateWorkExactly) {
   ExpectSameResults(*a, *b, text);
 }
 
+// Hybrid ranking applies the re-ranker's claimant agreement with the claimants from the store:
+// c06 and c11 (both Donald Trump's, spelt differently) hold 2nd and 3rd place of the plain
+// ranking, so with agreement they and Trump's c07 move up; c01 (no claimant) keeps its score.
+TEST_F(MatcherTest, ClaimantAgreementRaisesTheTopVotersClaims) {
+  RerankerModel agree = RerankerModel::Default();
+  agree.claimant_weight = 8;
+  agree.claimant_depth = 3;
+  const Matcher with(*db_, agree);
+  const std::string text = "vaccines cause cancer";
+  const std::vector<MatchResult> plain = MatchOrDie(text, MatchOptions());
+  auto agreed = with.Match(text, MatchOptions());
+  ASSERT_THAT(agreed, IsOk());
+  ASSERT_THAT(Ids(plain), ElementsAre("c01", "c06", "c11", "c08", "c03"));
+  EXPECT_THAT(Ids(*agreed), ElementsAre("c06", "c11", "c07", "c01", "c08"));
+  const double total = plain[0].score + plain[1].score + plain[2].score;
+  const double trump_share = (plain[1].score + plain[2].score) / total;
+  const double logit = std::log(plain[1].score / (1.0 - plain[1].score));
+  EXPECT_NEAR((*agreed)[0].score, 1 / (1 + std::exp(-(logit + 8 * trump_share))), 1e-5);
+  EXPECT_EQ((*agreed)[3].score, plain[0].score);
+  // The decision's confidence does not depend on the other candidates.
+  EXPECT_EQ((*agreed)[0].confidence, plain[1].confidence);
+  // Dense and lexical modes rank by their own score only.
+  for (MatchMode mode : {MatchMode::kDense, MatchMode::kLexical}) {
+    MatchOptions o;
+    o.mode = mode;
+    auto a = with.Match(text, o);
+    ASSERT_THAT(a, IsOk());
+    EXPECT_EQ(Ids(*a), Ids(MatchOrDie(text, o))) << MatchModeName(mode);
+  }
+}
+
 TEST_F(MatcherTest, EmptyBatchGivesNoResults) {
   auto batch = matcher_->MatchBatch({}, MatchOptions{});
   ASSERT_THAT(batch, IsOk());
@@ -788,6 +828,8 @@ TEST(RerankerModelTest, JsonRoundTrip) {
   m.match_threshold = 0.875f;
   m.suggest_threshold = 0.375f;
   m.trained_on = "unit test";
+  m.claimant_weight = 6.5f;
+  m.claimant_depth = 7;
   const std::string text = m.ToJson();
   auto back = RerankerModel::FromJson(text, "test.json");
   ASSERT_THAT(back, IsOk());
@@ -799,11 +841,13 @@ TEST(RerankerModelTest, JsonRoundTrip) {
   EXPECT_EQ(back->match_threshold, 0.875f);
   EXPECT_EQ(back->suggest_threshold, 0.375f);
   EXPECT_EQ(back->trained_on, "unit test");
+  EXPECT_EQ(back->claimant_weight, 6.5f);
+  EXPECT_EQ(back->claimant_depth, 7);
   EXPECT_EQ(back->ToJson(), text);
 
   const nlohmann::json j = nlohmann::json::parse(text);
   EXPECT_EQ(j["format"], "claimmatch-reranker");
-  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["version"], 2);
   EXPECT_EQ(j["features"].size(), static_cast<size_t>(kNumRerankFeatures));
   EXPECT_EQ(j["features"][0], "cosine");
   EXPECT_TRUE(j["checksum"].is_string());
@@ -846,6 +890,93 @@ TEST(RerankerModelTest, CorruptOrForeignFilesAreRefused) {
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("typed.json")))
         << key;
   }
+}
+
+// The same JSON with a valid checksum after `edit`.
+std::string Resigned(const std::string& text, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  j.erase("checksum");
+  edit(j);
+  j["checksum"] = FingerprintHex(Fingerprint64(j.dump()));
+  return j.dump();
+}
+
+TEST(RerankerModelTest, VersionOneFilesReadWithoutClaimantAgreement) {
+  RerankerModel m = RerankerModel::Default();
+  m.claimant_weight = 9;
+  const std::string v1 = Resigned(m.ToJson(), [](nlohmann::json& j) {
+    j["version"] = 1;
+    j.erase("claimant_weight");
+    j.erase("claimant_depth");
+  });
+  auto back = RerankerModel::FromJson(v1, "v1.json");
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->claimant_weight, 0.f);
+  EXPECT_EQ(back->weights, m.weights);
+
+  // Version 2 needs both fields, in range.
+  EXPECT_THAT(RerankerModel::FromJson(
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j.erase("claimant_depth"); }),
+                  "nodepth.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("nodepth.json: claimant_")));
+  for (int depth : {0, -3, 10001}) {
+    EXPECT_THAT(RerankerModel::FromJson(
+                    Resigned(m.ToJson(), [&](nlohmann::json& j) { j["claimant_depth"] = depth; }),
+                    "depth.json"),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("out of range")))
+        << depth;
+  }
+  EXPECT_THAT(RerankerModel::FromJson(
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["claimant_weight"] = "heavy"; }),
+                  "weight.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("weight.json: claimant_")));
+  EXPECT_THAT(RerankerModel::FromJson(
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 3; }), "v3.json"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(RerankerModelTest, ClaimantKeyIgnoresCaseAndSurroundingSpace) {
+  EXPECT_EQ(ClaimantKey("Donald Trump"), ClaimantKey("  donald TRUMP\t"));
+  EXPECT_NE(ClaimantKey("Donald Trump"), ClaimantKey("Donald Trum"));
+  EXPECT_NE(ClaimantKey("Donald Trump"), 0u);
+  EXPECT_EQ(ClaimantKey(""), 0u);
+  EXPECT_EQ(ClaimantKey(" \t "), 0u);
+}
+
+TEST(RerankerModelTest, ClaimantAgreementAddsTheClaimantsShareOfTheTopVotes) {
+  RerankerModel m = RerankerModel::Default();
+  m.claimant_weight = 2;
+  m.claimant_depth = 3;
+  const uint64_t a = ClaimantKey("a"), b = ClaimantKey("b"), c = ClaimantKey("c");
+  // The best three (0.75 b, 0.7 a, 0.65 a) vote: total 2.1, a 1.35, b 0.75. The fourth and fifth
+  // do not vote; the fourth has no claimant, the fifth one (c) that got no vote.
+  const std::vector<uint64_t> claimants = {a, b, a, 0, c, a};
+  std::vector<float> scores = {0.7f, 0.75f, 0.65f, 0.2f, 0.3f, 0.1f};
+  const std::vector<float> before = scores;
+  m.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
+  auto expected = [](double p, double add) {
+    return 1 / (1 + std::exp(-(std::log(p / (1 - p)) + add)));
+  };
+  EXPECT_NEAR(scores[0], expected(0.7, 2 * 1.35 / 2.1), 1e-6);
+  EXPECT_NEAR(scores[1], expected(0.75, 2 * 0.75 / 2.1), 1e-6);
+  EXPECT_NEAR(scores[2], expected(0.65, 2 * 1.35 / 2.1), 1e-6);
+  EXPECT_EQ(scores[3], 0.2f);
+  EXPECT_EQ(scores[4], 0.3f);
+  EXPECT_NEAR(scores[5], expected(0.1, 2 * 1.35 / 2.1), 1e-6);  // a's share, though not voting
+  // a's two claims outvote b's one: the first now outranks b's, which scored higher alone.
+  EXPECT_GT(scores[0], scores[1]);
+
+  // Weight 0 changes nothing; scores that rounded to 1 stay finite and in order.
+  scores = before;
+  m.claimant_weight = 0;
+  m.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
+  EXPECT_EQ(scores, before);
+  m.claimant_weight = 2;
+  scores = {1.0f, 0.0f};
+  m.AddClaimantAgreement(std::vector<uint64_t>{a, a}, absl::MakeSpan(scores));
+  EXPECT_EQ(scores[0], 1.0f);
+  EXPECT_GT(scores[1], 0.0f);  // 2^-24 with log-odds raised by 2
+  EXPECT_LT(scores[1], 1e-6f);
 }
 
 TEST(RerankerModelTest, DefaultIsTheDocumentedFusion) {
