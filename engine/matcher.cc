@@ -840,7 +840,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     for (size_t s = 0; s < cands.size(); ++s) {
       switch (options.mode) {
         case MatchMode::kHybrid:
-          scores[s] = reranker_.Score(cands[s].features);
+          scores[s] = reranker_.Logit(cands[s].features);
           break;
         case MatchMode::kDense:
           scores[s] = cands[s].dense;
@@ -854,6 +854,7 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
       std::vector<uint64_t> claimants(cands.size());
       for (size_t s = 0; s < cands.size(); ++s) claimants[s] = cands[s].claimant;
       reranker_.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
+      for (float& score : scores) score = RerankerModel::Probability(score);
     }
     std::vector<int> order(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);

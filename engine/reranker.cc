@@ -49,11 +49,15 @@ RerankerModel RerankerModel::Default() {
   return m;
 }
 
-float RerankerModel::Score(const RerankFeatures& f) const {
+float RerankerModel::Logit(const RerankFeatures& f) const {
   float s = bias;
   for (int i = 0; i < kNumRerankFeatures; ++i) s += weights[i] * f[i];
-  return Sigmoid(s);
+  return s;
 }
+
+float RerankerModel::Score(const RerankFeatures& f) const { return Sigmoid(Logit(f)); }
+
+float RerankerModel::Probability(float logit) { return Sigmoid(logit); }
 
 float RerankerModel::Confidence(const RerankFeatures& f) const {
   float s = decision_bias;
@@ -69,42 +73,42 @@ uint64_t ClaimantKey(absl::string_view claimant) {
 }
 
 void RerankerModel::AddClaimantAgreement(absl::Span<const uint64_t> claimants,
-                                         absl::Span<float> scores) const {
-  if (claimant_weight == 0 || scores.empty()) return;
-  std::vector<int> order(scores.size());
+                                         absl::Span<float> logits) const {
+  if (claimant_weight == 0 || logits.empty()) return;
+  std::vector<int> order(logits.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   const size_t depth = std::min(order.size(), static_cast<size_t>(std::max(claimant_depth, 0)));
   std::partial_sort(order.begin(), order.begin() + depth, order.end(), [&](int a, int b) {
-    return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
+    return logits[a] != logits[b] ? logits[a] > logits[b] : a < b;
   });
+  if (depth == 0) return;
   // (claimant, votes): at most claimant_depth of them, searched linearly.
   std::vector<std::pair<uint64_t, double>> votes;
   auto find = [&](uint64_t key) {
     return std::find_if(votes.begin(), votes.end(),
                         [key](const auto& v) { return v.first == key; });
   };
+  const double top = logits[order[0]];
   double total = 0;
   for (size_t r = 0; r < depth; ++r) {
     const int i = order[r];
-    total += scores[i];
+    const double vote = std::exp(static_cast<double>(logits[i]) - top);  // softmax numerator
+    total += vote;
     if (claimants[i] == 0) continue;
     const auto it = find(claimants[i]);
     if (it == votes.end()) {
-      votes.emplace_back(claimants[i], scores[i]);
+      votes.emplace_back(claimants[i], vote);
     } else {
-      it->second += scores[i];
+      it->second += vote;
     }
   }
-  if (!(total > 0)) return;
-  // Scores are probabilities; those that rounded to 0 or 1 are taken at the nearest float inside.
-  constexpr double kEps = 1.0 / (1 << 24);
-  for (size_t i = 0; i < scores.size(); ++i) {
+  if (!(total > 0)) return;  // NaN log-odds
+  for (size_t i = 0; i < logits.size(); ++i) {
     if (claimants[i] == 0) continue;
     const auto it = find(claimants[i]);
-    if (it == votes.end()) continue;
-    const double p = std::clamp<double>(scores[i], kEps, 1 - kEps);
-    const double logit = std::log(p) - std::log1p(-p) + claimant_weight * (it->second / total);
-    scores[i] = static_cast<float>(1 / (1 + std::exp(-logit)));
+    if (it != votes.end()) {
+      logits[i] = static_cast<float>(logits[i] + claimant_weight * (it->second / total));
+    }
   }
 }
 

@@ -12,11 +12,11 @@
 // ones make the scores rank-aware; the absolute ones keep them comparable across queries.
 //
 // Ranking has a second stage, claimant agreement (AddClaimantAgreement): the claimants of a
-// query's best candidates vote, weighted by their first-stage probabilities, and each candidate's
-// log-odds rise by claimant_weight x its claimant's share of the vote. A sentence whose closest
-// checked claims were mostly said by one person most likely repeats a claim of that person (a
-// debate sentence and the speaker's checked claims); claims without a claimant (Snopes') are left
-// as they are.
+// query's best candidates vote with the listwise probability of each candidate (the softmax of
+// their log-odds), and each candidate's log-odds rise by claimant_weight x its claimant's share of
+// the vote. A sentence whose likeliest checked claims were said by one person most likely repeats
+// a claim of that person (a debate sentence and the speaker's checked claims); claims without a
+// claimant (Snopes') are left as they are.
 //
 // Stored as JSON {"format": "claimmatch-reranker", "version": 2, "features": [names...],
 // "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "claimant_weight":
@@ -66,17 +66,21 @@ struct RerankerModel {
   // The built-in model used when none is trained: score fusion of 0.75 x lexical (BM25 fraction)
   // + 0.25 x dense cosine, through a sigmoid.
   static RerankerModel Default();
-  // Ranking score (a probability under the ranking model).
+  // Ranking score (a probability under the ranking model): Probability(Logit(f)).
   float Score(const RerankFeatures& f) const;
+  // The ranking model's log-odds.
+  float Logit(const RerankFeatures& f) const;
+  // Returns 1 / (1 + exp(-logit)).
+  static float Probability(float logit);
   // Decision confidence: probability that the candidate is the repeated claim, from the absolute
   // features only; compared with the thresholds.
   float Confidence(const RerankFeatures& f) const;
-  // The second ranking stage over one query's candidates: `scores` holds their Score()s and
-  // `claimants` their claimant keys (ClaimantKey; 0: none). The claimant_depth best scores (equal
-  // ones by position) vote: share(c) = the sum of the scores of those with claimant c / the sum
-  // of them all. Each score with a claimant becomes sigmoid(logit(score) + claimant_weight x
-  // share). No-op when claimant_weight is 0. REQUIRES: scores.size() == claimants.size().
-  void AddClaimantAgreement(absl::Span<const uint64_t> claimants, absl::Span<float> scores) const;
+  // The second ranking stage over one query's candidates: `logits` holds their Logit()s and
+  // `claimants` their claimant keys (ClaimantKey; 0: none). The claimant_depth best (equal ones by
+  // position) vote with exp(logit - best logit); share(c) = the votes of those with claimant c /
+  // all their votes. Each logit with a claimant becomes logit + claimant_weight x share. No-op
+  // when claimant_weight is 0. REQUIRES: logits.size() == claimants.size().
+  void AddClaimantAgreement(absl::Span<const uint64_t> claimants, absl::Span<float> logits) const;
   // Indexes of the features the decision model may use.
   static const std::array<int, 5>& AbsoluteFeatures();
 

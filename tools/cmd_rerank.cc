@@ -113,10 +113,11 @@ double MapAt5(const Judged& j, const RerankerModel& model,
     std::vector<float> s(order.size());
     std::vector<uint64_t> claimants(order.size());
     for (size_t i = 0; i < order.size(); ++i) {
-      s[i] = model.Score(j.candidates[q][i].features);
+      s[i] = model.Logit(j.candidates[q][i].features);
       claimants[i] = j.candidates[q][i].claimant;
     }
     model.AddClaimantAgreement(claimants, absl::MakeSpan(s));
+    for (float& x : s) x = RerankerModel::Probability(x);  // ranked as the matcher does
     std::sort(order.begin(), order.end(), [&](int a, int b) {
       return s[a] != s[b] ? s[a] > s[b] : j.candidates[q][a].row_id < j.candidates[q][b].row_id;
     });
@@ -309,8 +310,8 @@ int RunTrainReranker(const Args& args) {
     double best_train = train_map(m);
     const double without = best_train;
     const double dev_without = mean_map(m);
-    for (int depth : {5, 8, 10, 15, 20}) {
-      for (int w = 2; w <= 16; w += 2) {
+    for (int depth : {5, 10, 20}) {
+      for (int w = 1; w <= 8; ++w) {
         m.claimant_depth = depth;
         m.claimant_weight = static_cast<float>(w);
         const double map = train_map(m);

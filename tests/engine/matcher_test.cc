@@ -740,7 +740,8 @@ TEST_F(MatcherTest, ParallelChannelsSplitTheCandidateWorkExactly) {
 
 // Hybrid ranking applies the re-ranker's claimant agreement with the claimants from the store:
 // c06 and c11 (both Donald Trump's, spelt differently) hold 2nd and 3rd place of the plain
-// ranking, so with agreement they and Trump's c07 move up; c01 (no claimant) keeps its score.
+// ranking, so with agreement they move above c01, which has no claimant and keeps its score;
+// Trump's c07, below the three voters, rises into the top five as well.
 TEST_F(MatcherTest, ClaimantAgreementRaisesTheTopVotersClaims) {
   RerankerModel agree = RerankerModel::Default();
   agree.claimant_weight = 8;
@@ -751,12 +752,15 @@ TEST_F(MatcherTest, ClaimantAgreementRaisesTheTopVotersClaims) {
   auto agreed = with.Match(text, MatchOptions());
   ASSERT_THAT(agreed, IsOk());
   ASSERT_THAT(Ids(plain), ElementsAre("c01", "c06", "c11", "c08", "c03"));
-  EXPECT_THAT(Ids(*agreed), ElementsAre("c06", "c11", "c07", "c01", "c08"));
-  const double total = plain[0].score + plain[1].score + plain[2].score;
-  const double trump_share = (plain[1].score + plain[2].score) / total;
-  const double logit = std::log(plain[1].score / (1.0 - plain[1].score));
-  EXPECT_NEAR((*agreed)[0].score, 1 / (1 + std::exp(-(logit + 8 * trump_share))), 1e-5);
-  EXPECT_EQ((*agreed)[3].score, plain[0].score);
+  EXPECT_THAT(Ids(*agreed), ElementsAre("c06", "c11", "c01", "c07", "c08"));
+  auto logit = [](double p) { return std::log(p / (1 - p)); };
+  const double top = logit(plain[0].score);
+  const double v06 = std::exp(logit(plain[1].score) - top);
+  const double v11 = std::exp(logit(plain[2].score) - top);
+  const double trump_share = (v06 + v11) / (1 + v06 + v11);
+  EXPECT_NEAR((*agreed)[0].score, 1 / (1 + std::exp(-(logit(plain[1].score) + 8 * trump_share))),
+              1e-5);
+  EXPECT_EQ((*agreed)[2].score, plain[0].score);
   // The decision's confidence does not depend on the other candidates.
   EXPECT_EQ((*agreed)[0].confidence, plain[1].confidence);
   // Dense and lexical modes rank by their own score only.
@@ -948,35 +952,36 @@ TEST(RerankerModelTest, ClaimantAgreementAddsTheClaimantsShareOfTheTopVotes) {
   m.claimant_weight = 2;
   m.claimant_depth = 3;
   const uint64_t a = ClaimantKey("a"), b = ClaimantKey("b"), c = ClaimantKey("c");
-  // The best three (0.75 b, 0.7 a, 0.65 a) vote: total 2.1, a 1.35, b 0.75. The fourth and fifth
+  // The best three vote with exp(logit - 2.0): b 1, a exp(-0.2) + exp(-0.3). The fourth and fifth
   // do not vote; the fourth has no claimant, the fifth one (c) that got no vote.
   const std::vector<uint64_t> claimants = {a, b, a, 0, c, a};
-  std::vector<float> scores = {0.7f, 0.75f, 0.65f, 0.2f, 0.3f, 0.1f};
-  const std::vector<float> before = scores;
-  m.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
-  auto expected = [](double p, double add) {
-    return 1 / (1 + std::exp(-(std::log(p / (1 - p)) + add)));
-  };
-  EXPECT_NEAR(scores[0], expected(0.7, 2 * 1.35 / 2.1), 1e-6);
-  EXPECT_NEAR(scores[1], expected(0.75, 2 * 0.75 / 2.1), 1e-6);
-  EXPECT_NEAR(scores[2], expected(0.65, 2 * 1.35 / 2.1), 1e-6);
-  EXPECT_EQ(scores[3], 0.2f);
-  EXPECT_EQ(scores[4], 0.3f);
-  EXPECT_NEAR(scores[5], expected(0.1, 2 * 1.35 / 2.1), 1e-6);  // a's share, though not voting
+  std::vector<float> logits = {1.8f, 2.0f, 1.7f, -1.0f, 0.0f, -2.0f};
+  const std::vector<float> before = logits;
+  m.AddClaimantAgreement(claimants, absl::MakeSpan(logits));
+  const double votes_a = std::exp(-0.2) + std::exp(-0.3);
+  const double share_a = votes_a / (1 + votes_a), share_b = 1 / (1 + votes_a);
+  EXPECT_NEAR(logits[0], 1.8 + 2 * share_a, 1e-5);
+  EXPECT_NEAR(logits[1], 2.0 + 2 * share_b, 1e-5);
+  EXPECT_NEAR(logits[2], 1.7 + 2 * share_a, 1e-5);
+  EXPECT_EQ(logits[3], -1.0f);
+  EXPECT_EQ(logits[4], 0.0f);
+  EXPECT_NEAR(logits[5], -2.0 + 2 * share_a, 1e-5);  // a's share, though not voting
   // a's two claims outvote b's one: the first now outranks b's, which scored higher alone.
-  EXPECT_GT(scores[0], scores[1]);
+  EXPECT_GT(logits[0], logits[1]);
 
-  // Weight 0 changes nothing; scores that rounded to 1 stay finite and in order.
-  scores = before;
+  // Weight 0 changes nothing; a depth beyond the list lets every candidate vote.
+  logits = before;
   m.claimant_weight = 0;
-  m.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
-  EXPECT_EQ(scores, before);
-  m.claimant_weight = 2;
-  scores = {1.0f, 0.0f};
-  m.AddClaimantAgreement(std::vector<uint64_t>{a, a}, absl::MakeSpan(scores));
-  EXPECT_EQ(scores[0], 1.0f);
-  EXPECT_GT(scores[1], 0.0f);  // 2^-24 with log-odds raised by 2
-  EXPECT_LT(scores[1], 1e-6f);
+  m.AddClaimantAgreement(claimants, absl::MakeSpan(logits));
+  EXPECT_EQ(logits, before);
+  m.claimant_weight = 1;
+  m.claimant_depth = 100;
+  logits = {0.0f, 0.0f, 0.0f};
+  m.AddClaimantAgreement(std::vector<uint64_t>{a, a, c}, absl::MakeSpan(logits));
+  EXPECT_NEAR(logits[0], 2.0 / 3, 1e-6);
+  EXPECT_NEAR(logits[1], 2.0 / 3, 1e-6);
+  EXPECT_NEAR(logits[2], 1.0 / 3, 1e-6);
+  EXPECT_FLOAT_EQ(RerankerModel::Probability(0.0f), 0.5f);
 }
 
 TEST(RerankerModelTest, DefaultIsTheDocumentedFusion) {
