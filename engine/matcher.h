@@ -4,7 +4,8 @@
 //            links removed)
 //         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
 //         -> union -> features (reranker.h) -> re-ranker probability -> claimant agreement of the
-//            best candidates (reranker.h, hybrid mode) -> sorted
+//            best candidates (reranker.h, hybrid mode; every candidate votes, including those the
+//            filters then leave out: who said the text does not depend on what is shown) -> sorted
 //         -> decision per result, from its confidence (the re-ranker's absolute-feature model):
 //            kMatch when >= match_threshold and the query has at least min_words_for_match words;
 //            kSuggest when >= suggest_threshold; else kNone.

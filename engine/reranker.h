@@ -24,7 +24,7 @@
 // "trained_on": "...", "checksum": "..."}; version 1 files (no claimant fields) read with weight
 // 0. A file made for another model (its model_hash) or another feature list is refused.
 //
-// Thread safety: immutable after construction; Score() may run concurrently.
+// Thread safety: immutable after construction; the const methods may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_RERANKER_H_
 #define CLAIMMATCH_ENGINE_RERANKER_H_
 
