@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 
 namespace claimmatch {
 namespace {
@@ -160,6 +161,31 @@ std::string NormalizeDate(absl::string_view raw) {
 bool IsIsoDate(absl::string_view date) {
   if (date.size() != 4 && date.size() != 7 && date.size() != 10) return false;
   return IsoPrefix(date) == date;
+}
+
+std::optional<int64_t> DayNumber(absl::string_view iso_date) {
+  if (iso_date.size() != 10 || !IsIsoDate(iso_date)) return std::nullopt;
+  int y = 0, m = 0, d = 0;
+  if (!absl::SimpleAtoi(iso_date.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(iso_date.substr(5, 2), &m) ||
+      !absl::SimpleAtoi(iso_date.substr(8, 2), &d)) {
+    return std::nullopt;
+  }
+  return absl::CivilDay(y, m, d) - absl::CivilDay(1970, 1, 1);
+}
+
+std::string TweetSignatureDate(absl::string_view text) {
+  static constexpr absl::string_view kEmDash = "\xE2\x80\x94";
+  text = absl::StripTrailingAsciiWhitespace(text);
+  const size_t dash = text.rfind(kEmDash);
+  if (dash == absl::string_view::npos || text.size() - dash > 120) return "";
+  const absl::string_view tail = text.substr(dash);
+  const size_t handle = tail.find("(@");
+  const size_t close = tail.rfind(')');
+  if (handle == absl::string_view::npos || close == absl::string_view::npos || close < handle) {
+    return "";
+  }
+  return NormalizeDate(tail.substr(close + 1));
 }
 
 }  // namespace claimmatch

@@ -17,6 +17,8 @@
 #ifndef CLAIMMATCH_ENGINE_DATES_H_
 #define CLAIMMATCH_ENGINE_DATES_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -30,6 +32,15 @@ std::string NormalizeDate(absl::string_view raw);
 // Returns whether `date` is exactly "YYYY", "YYYY-MM" or "YYYY-MM-DD" with a real month and day:
 // what a date filter bound must be, and what NormalizeDate returns.
 bool IsIsoDate(absl::string_view date);
+
+// Returns the day number (days since 1970-01-01) of a full "YYYY-MM-DD" date, or nullopt for a
+// partial ("YYYY", "YYYY-MM") or invalid one.
+std::optional<int64_t> DayNumber(absl::string_view iso_date);
+
+// Returns the date of the trailing signature of an embedded tweet, "— Name (@handle) Month D,
+// YYYY" (the em dash within the last 120 bytes, an "(@" after it, the date after the last ')'),
+// as NormalizeDate gives it; "" when the text ends in no such signature.
+std::string TweetSignatureDate(absl::string_view text);
 
 }  // namespace claimmatch
 

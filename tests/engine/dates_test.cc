@@ -1,5 +1,9 @@
 #include "engine/dates.h"
 
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace claimmatch {
@@ -58,6 +62,37 @@ TEST(IsIsoDateTest, OnlyTheThreeFilterForms) {
                         "2020-02-02T00:00:00Z", "yesterday"}) {
     EXPECT_FALSE(IsIsoDate(s)) << s;
   }
+}
+
+TEST(DayNumberTest, FullDatesOnly) {
+  EXPECT_EQ(DayNumber("1970-01-01"), 0);
+  EXPECT_EQ(DayNumber("1970-01-02"), 1);
+  EXPECT_EQ(DayNumber("1969-12-31"), -1);
+  EXPECT_EQ(DayNumber("2016-03-01").value() - DayNumber("2016-02-28").value(), 2);  // leap day
+  EXPECT_EQ(DayNumber("2017-08-29"), 17407);
+  for (const char* s : {"", "2017", "2017-08", "2017-02-29", "2017-8-29", "Aug 29, 2017"}) {
+    EXPECT_EQ(DayNumber(s), std::nullopt) << s;
+  }
+}
+
+TEST(TweetSignatureDateTest, TheDateAfterAnEmbeddedTweetsHandle) {
+  EXPECT_EQ(TweetSignatureDate("Holy crap. https://t.co/x \xE2\x80\x94 Alex Wild (@Myrmecos) "
+                               "August 29, 2017"),
+            "2017-08-29");
+  EXPECT_EQ(
+      TweetSignatureDate("RNC isn't allowing guns.\xE2\x80\x94 K (@KSevinsky) June 21, 2016 \n"),
+      "2016-06-21");
+  // A name with parentheses of its own: the date follows the last ')'.
+  EXPECT_EQ(TweetSignatureDate("x \xE2\x80\x94 Bob (Jr.) (@bob) 5 Oct. 2020"), "2020-10-05");
+  // No signature: no em dash, no handle, no date after it, or the dash too far from the end.
+  EXPECT_EQ(TweetSignatureDate("Windmills cause cancer. August 29, 2017"), "");
+  EXPECT_EQ(TweetSignatureDate("A claim \xE2\x80\x94 a thought, August 29, 2017"), "");
+  EXPECT_EQ(TweetSignatureDate("A claim \xE2\x80\x94 Alex (@alex)"), "");
+  EXPECT_EQ(TweetSignatureDate("A claim \xE2\x80\x94 Alex (@alex) yesterday"), "");
+  EXPECT_EQ(TweetSignatureDate(absl::StrCat("\xE2\x80\x94 Alex (@alex) ", std::string(120, 'x'),
+                                            " August 29, 2017")),
+            "");
+  EXPECT_EQ(TweetSignatureDate(""), "");
 }
 
 }  // namespace
