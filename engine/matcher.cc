@@ -6,6 +6,8 @@
 #include <cmath>
 #include <deque>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -19,6 +21,7 @@
 #include "embeddings/status_macros.h"
 #include "embeddings/text_clean.h"
 #include "engine/bm25_index.h"
+#include "engine/dates.h"
 #include "engine/dense_scan.h"
 #include "engine/name_overlap.h"
 #include "engine/text_analysis.h"
@@ -300,6 +303,34 @@ std::string RemoveLinks(absl::string_view text) {
 
 std::string CleanQueryText(absl::string_view text) { return RemoveLinks(SplitTags(text)); }
 
+namespace {
+
+constexpr int32_t kNoDay = std::numeric_limits<int32_t>::min();
+
+// A day number (engine/dates.h DayNumber) as int32, kNoDay when unknown.
+int32_t ToDay(absl::string_view iso_date) {
+  const std::optional<int64_t> day = DayNumber(iso_date);
+  return day.has_value() ? static_cast<int32_t>(*day) : kNoDay;
+}
+
+// The claim's day for the date-proximity feature: its claim date, else its review date.
+int32_t ClaimDay(const ClaimRecord& r) {
+  const int32_t day = ToDay(r.claim_date);
+  return day != kNoDay ? day : ToDay(r.review_date);
+}
+
+// The query's day: the date of an embedded tweet's signature (kNoDay without one).
+int32_t QueryDay(absl::string_view text) { return ToDay(TweetSignatureDate(text)); }
+
+// The date-proximity feature (reranker.h): exp(-|days apart| / 7), 0 when a day is unknown.
+float DateProximity(int32_t query_day, int32_t claim_day) {
+  if (query_day == kNoDay || claim_day == kNoDay) return 0.f;
+  const double apart = std::abs(static_cast<double>(query_day) - claim_day);
+  return static_cast<float>(std::exp(-apart / 7.0));
+}
+
+}  // namespace
+
 struct Matcher::Snapshot {
   absl::flat_hash_map<ClaimRowId, int> slot_of_row;
   // By slot: the claim's words (for the length ratio), the idf sum of its claim text's distinct
@@ -309,6 +340,7 @@ struct Matcher::Snapshot {
   std::vector<int> words;
   std::vector<float> claim_idf;
   std::vector<uint64_t> claimant;  // ClaimantKey
+  std::vector<int32_t> day;        // ClaimDay
   std::vector<uint32_t> cue_begin{0};
   std::vector<uint64_t> cues;
   // For a flat vector index: the claim vectors (a copy) with their prefilter, row r belonging
@@ -474,6 +506,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
   struct Analysed {
     int words = 0;
     uint64_t claimant = 0;
+    int32_t day = kNoDay;
     CueSet cues;
     ClaimTerms terms;
   };
@@ -487,6 +520,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
       const ClaimRecord& r = batch[i].second;
       analysed[i].words = CountWords(r.text);
       analysed[i].claimant = ClaimantKey(r.claimant);
+      analysed[i].day = ClaimDay(r);
       analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
       records.push_back(&r);
     }
@@ -509,6 +543,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
       snap->words.push_back(analysed[i].words);
       snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
       snap->claimant.push_back(analysed[i].claimant);
+      snap->day.push_back(analysed[i].day);
       for (const std::vector<uint64_t>* seg :
            {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
         snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
@@ -749,6 +784,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     });
     order.resize(depth);
     const CueSet q_cues = Cues(clean[q]);
+    const int32_t q_day = QueryDay(texts[q]);
     const int q_words = CountWords(clean[q]);
     std::vector<Candidate> kept;
     kept.reserve(depth);
@@ -781,6 +817,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         f[9] = Overlap(q_cues.names, snap->Names(slot));
         f[10] = std::log((snap->words[slot] + 1.0f) / (q_words + 1.0f));
         Coverage(q_terms, snap->ClaimTerms(slot), snap->claim_idf[slot], snap->BodyTerms(slot), &f);
+        f[13] = DateProximity(q_day, snap->day[slot]);
         cands[s].claimant = snap->claimant[slot];
         kept.push_back(cands[s]);
       }
@@ -807,6 +844,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
           f[10] = std::log((CountWords(r->text) + 1.0f) / (q_words + 1.0f));
           const ClaimTerms& t = terms[i - begin];
           Coverage(q_terms, t.claim, t.claim_idf, t.body, &f);
+          f[13] = DateProximity(q_day, ClaimDay(*r));
           cands[order[i]].claimant = ClaimantKey(r->claimant);
           found[i] = 1;
         }

@@ -16,7 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kVersion = 2;  // 2: claimant agreement
+constexpr int kVersion = 3;  // 2: claimant agreement; 3: date proximity
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -24,10 +24,10 @@ float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames() {
   static const std::array<const char*, kNumRerankFeatures> kNames = {
-      "cosine",         "lexical",      "cosine_minus_best", "lexical_over_best",
-      "dense_rr",       "lexical_rr",   "in_dense",          "in_lexical",
-      "number_overlap", "name_overlap", "log_length_ratio",  "claim_coverage",
-      "query_coverage"};
+      "cosine",         "lexical",       "cosine_minus_best", "lexical_over_best",
+      "dense_rr",       "lexical_rr",    "in_dense",          "in_lexical",
+      "number_overlap", "name_overlap",  "log_length_ratio",  "claim_coverage",
+      "query_coverage", "date_proximity"};
   return kNames;
 }
 
@@ -154,24 +154,32 @@ absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
       return absl::FailedPreconditionError(
           absl::StrCat(name, ": re-ranker version is newer than this claimmatch supports"));
     }
-    std::vector<std::string> names;
-    for (const char* n : RerankFeatureNames()) names.emplace_back(n);
-    if (!j["features"].is_array() || j["features"].get<std::vector<std::string>>() != names) {
+    // The file's features must be this claimmatch's first n (older files lack the newer ones,
+    // which then weigh 0).
+    if (!j["features"].is_array() || j["features"].empty() ||
+        j["features"].size() > static_cast<size_t>(kNumRerankFeatures)) {
       return bad("its feature list differs from this claimmatch's");
     }
-    if (!j["weights"].is_array() || j["weights"].size() != kNumRerankFeatures) {
+    const int n = static_cast<int>(j["features"].size());
+    for (int i = 0; i < n; ++i) {
+      if (!j["features"][i].is_string() ||
+          j["features"][i].get<std::string>() != RerankFeatureNames()[i]) {
+        return bad("its feature list differs from this claimmatch's");
+      }
+    }
+    if (!j["weights"].is_array() || j["weights"].size() != static_cast<size_t>(n)) {
       return bad("weights do not match the features");
     }
     RerankerModel m;
-    for (int i = 0; i < kNumRerankFeatures; ++i) {
+    for (int i = 0; i < n; ++i) {
       if (!j["weights"][i].is_number()) return bad("a weight is not a number");
       m.weights[i] = j["weights"][i].get<float>();
     }
-    if (!j["decision_weights"].is_array() || j["decision_weights"].size() != kNumRerankFeatures ||
-        !j["decision_bias"].is_number()) {
+    if (!j["decision_weights"].is_array() ||
+        j["decision_weights"].size() != static_cast<size_t>(n) || !j["decision_bias"].is_number()) {
       return bad("decision weights do not match the features");
     }
-    for (int i = 0; i < kNumRerankFeatures; ++i) {
+    for (int i = 0; i < n; ++i) {
       if (!j["decision_weights"][i].is_number()) return bad("a decision weight is not a number");
       m.decision_weights[i] = j["decision_weights"][i].get<float>();
     }

@@ -8,8 +8,12 @@
 // ranks in each channel; whether each channel retrieved it; share of the query's numbers and of
 // its capitalised names found in the claim; log length ratio; the IDF-weighted share of the
 // claim's terms that the query contains (claim coverage: a repeat says most of the claim) and of
-// the query's terms that the claim + title contain (query coverage). The candidate-set-relative
-// ones make the scores rank-aware; the absolute ones keep them comparable across queries.
+// the query's terms that the claim + title contain (query coverage); date proximity,
+// exp(-|days between the query's date and the claim's| / 7), when both are known (the query's:
+// an embedded tweet's signature date; the claim's: its claim date, else its review date), else 0:
+// a claim spreads in waves, and its fact-check appears within days of the posts that carry it. The
+// candidate-set-relative ones make the scores rank-aware; the absolute ones keep them comparable
+// across queries.
 //
 // Ranking has a second stage, claimant agreement (AddClaimantAgreement): the claimants of a
 // query's best candidates vote with the listwise probability of each candidate (the softmax of
@@ -18,11 +22,13 @@
 // a claim of that person (a debate sentence and the speaker's checked claims); claims without a
 // claimant (Snopes') are left as they are.
 //
-// Stored as JSON {"format": "claimmatch-reranker", "version": 2, "features": [names...],
+// Stored as JSON {"format": "claimmatch-reranker", "version": 3, "features": [names...],
 // "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "claimant_weight":
 // w, "claimant_depth": n, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
 // "trained_on": "...", "checksum": "..."}; version 1 files (no claimant fields) read with weight
-// 0. A file made for another model (its model_hash) or another feature list is refused.
+// 0, and files whose feature list is the first n of this claimmatch's (made before the later ones
+// existed) with weight 0 for the others. A file made for another model (its model_hash) or
+// another feature list is refused.
 //
 // Thread safety: immutable after construction; the const methods may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_RERANKER_H_
@@ -40,7 +46,7 @@
 
 namespace claimmatch {
 
-inline constexpr int kNumRerankFeatures = 13;
+inline constexpr int kNumRerankFeatures = 14;
 using RerankFeatures = std::array<float, kNumRerankFeatures>;
 
 // Names of the features, in order (also written into the model file).

@@ -464,6 +464,20 @@ TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
   EXPECT_LT(f[11], 0.15f);  // only "the" is shared
 }
 
+// Date proximity: exp(-days apart / 7) between an embedded tweet's signature date and the claim's
+// date (c03: 2020-04-24); 0 without a signature date or without a claim date (c11 has none).
+TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
+  const std::string tweet =
+      "Drinking bleach cures the coronavirus \xE2\x80\x94 Some One (@someone) ";
+  EXPECT_FLOAT_EQ(FeaturesOf(tweet + "April 24, 2020", "c03")[13], 1.0f);
+  EXPECT_NEAR(FeaturesOf(tweet + "May 1, 2020", "c03")[13], std::exp(-1.0f), 1e-6);
+  EXPECT_NEAR(FeaturesOf(tweet + "April 10, 2020", "c03")[13], std::exp(-2.0f), 1e-6);
+  EXPECT_EQ(FeaturesOf("Drinking bleach cures the coronavirus", "c03")[13], 0.0f);
+  EXPECT_EQ(FeaturesOf(tweet + "2020", "c03")[13], 0.0f);  // a year is not a day
+  EXPECT_EQ(FeaturesOf("Sharks cannot get cancer \xE2\x80\x94 A (@a) April 24, 2020", "c11")[13],
+            0.0f);
+}
+
 // The lexical feature is the BM25 score over the index's ScoreUpperBound of the cleaned query
 // (the matcher computes the bound from its own analysis of the query: it must be the same double).
 TEST_F(MatcherTest, LexicalFractionUsesTheIndexUpperBound) {
@@ -600,6 +614,7 @@ TEST_F(MatcherTest, SnapshotAndStorePathsAgree) {
       "NASA says the 1969 Moon landing was filmed in a studio",
       "A vacina da gripe causa paralisia facial nos idosos",
       "The recipe needs two cups of flour and an egg.",
+      "Wind turbines give you cancer \xE2\x80\x94 Someone (@someone) April 9, 2019",
   };
   for (MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
     MatchOptions o;
@@ -851,7 +866,7 @@ TEST(RerankerModelTest, JsonRoundTrip) {
 
   const nlohmann::json j = nlohmann::json::parse(text);
   EXPECT_EQ(j["format"], "claimmatch-reranker");
-  EXPECT_EQ(j["version"], 2);
+  EXPECT_EQ(j["version"], 3);
   EXPECT_EQ(j["features"].size(), static_cast<size_t>(kNumRerankFeatures));
   EXPECT_EQ(j["features"][0], "cosine");
   EXPECT_TRUE(j["checksum"].is_string());
@@ -935,8 +950,45 @@ TEST(RerankerModelTest, VersionOneFilesReadWithoutClaimantAgreement) {
                   "weight.json"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("weight.json: claimant_")));
   EXPECT_THAT(RerankerModel::FromJson(
-                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 3; }), "v3.json"),
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 4; }), "v4.json"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+// Files made before a feature existed list only the features of then (the first n): they read with
+// weight 0 for the later ones. Any other list is refused.
+TEST(RerankerModelTest, OlderFeatureListsReadWithZeroWeightsForTheNewer) {
+  RerankerModel m = RerankerModel::Default();
+  for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = 1.0f + i;
+  const std::string text = m.ToJson();
+  auto drop_last = [](nlohmann::json& j) {
+    for (const char* key : {"features", "weights", "decision_weights"}) j[key].erase(13);
+  };
+  auto older = RerankerModel::FromJson(Resigned(text, drop_last), "13.json");
+  ASSERT_THAT(older, IsOk());
+  EXPECT_EQ(older->weights[12], 13.0f);
+  EXPECT_EQ(older->weights[13], 0.0f);  // date_proximity
+  EXPECT_EQ(older->decision_weights[13], 0.0f);
+
+  auto renamed = [](nlohmann::json& j) { j["features"][13] = "something_else"; };
+  EXPECT_THAT(RerankerModel::FromJson(Resigned(text, renamed), "renamed.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("feature list differs")));
+  auto extra = [](nlohmann::json& j) {
+    j["features"].push_back("from_the_future");
+    j["weights"].push_back(1.0);
+    j["decision_weights"].push_back(0.0);
+  };
+  EXPECT_THAT(RerankerModel::FromJson(Resigned(text, extra), "extra.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("feature list differs")));
+  auto short_weights = [](nlohmann::json& j) { j["weights"].erase(13); };
+  EXPECT_THAT(RerankerModel::FromJson(Resigned(text, short_weights), "short.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("weights do not match")));
+  auto none = [](nlohmann::json& j) {
+    j["features"] = nlohmann::json::array();
+    j["weights"] = nlohmann::json::array();
+    j["decision_weights"] = nlohmann::json::array();
+  };
+  EXPECT_THAT(RerankerModel::FromJson(Resigned(text, none), "none.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("feature list differs")));
 }
 
 TEST(RerankerModelTest, ClaimantKeyIgnoresCaseAndSurroundingSpace) {
