@@ -319,8 +319,11 @@ int32_t ClaimDay(const ClaimRecord& r) {
   return day != kNoDay ? day : ToDay(r.review_date);
 }
 
-// The query's day: the date of an embedded tweet's signature (kNoDay without one).
-int32_t QueryDay(absl::string_view text) { return ToDay(TweetSignatureDate(text)); }
+// The query's day: its given date (MatchOptions::date) when there is one, else the date of an
+// embedded tweet's signature; kNoDay without either, or when the given one is not a full day.
+int32_t QueryDay(absl::string_view text, absl::string_view given) {
+  return ToDay(given.empty() ? TweetSignatureDate(text) : NormalizeDate(given));
+}
 
 // The date-proximity feature (reranker.h): exp(-|days apart| / 7), 0 when a day is unknown.
 float DateProximity(int32_t query_day, int32_t claim_day) {
@@ -587,12 +590,12 @@ std::string Matcher::SplitQueryTags(absl::string_view text) const {
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options) const {
-  return Candidates(texts, options, nullptr);
+  return Candidates(texts, options, {}, nullptr);
 }
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options,
-    std::vector<std::string>* split_out) const {
+    absl::Span<const std::string> dates, std::vector<std::string>* split_out) const {
   CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
   // Tags spelled out once, for both channels' cleaning.
@@ -784,7 +787,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     });
     order.resize(depth);
     const CueSet q_cues = Cues(clean[q]);
-    const int32_t q_day = QueryDay(texts[q]);
+    const int32_t q_day =
+        QueryDay(texts[q], !dates.empty() && !dates[q].empty() ? dates[q] : options.date);
     const int q_words = CountWords(clean[q]);
     std::vector<Candidate> kept;
     kept.reserve(depth);
@@ -861,9 +865,15 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
 }
 
 absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
-    absl::Span<const std::string> texts, const MatchOptions& options) const {
+    absl::Span<const std::string> texts, const MatchOptions& options,
+    absl::Span<const std::string> dates) const {
+  if (!dates.empty() && dates.size() != texts.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatchBatch: ", dates.size(), " dates for ", texts.size(), " texts"));
+  }
   std::vector<std::string> split;  // each text with its tags spelled out, as Candidates did it
-  CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all, Candidates(texts, options, &split));
+  CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all,
+                      Candidates(texts, options, dates, &split));
   const float match_t = options.match_threshold.value_or(reranker_.match_threshold);
   const float suggest_t = options.suggest_threshold.value_or(reranker_.suggest_threshold);
   const ClaimFilter& f = options.filter;

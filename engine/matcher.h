@@ -71,6 +71,10 @@ struct MatchOptions {
   // (engine/name_overlap.h) is at most suggested. 0 turns the rule off.
   double names_only_min_idf = 2.0;
   ClaimFilter filter;  // language / publisher / verdict / claim date
+  // The texts' date, in any form engine/dates.h NormalizeDate reads ("" = none), for the
+  // re-ranker's date-proximity feature, in place of an embedded tweet's signature date; a date
+  // that is not a full day (or not a date) counts as none. MatchBatch's `dates` give one per text.
+  std::string date;
   // Match of one text in hybrid mode runs the lexical channel (BM25) on a worker thread owned by
   // the Matcher while the calling thread runs the dense one, then joins the BM25 search
   // (Bm25Index::SharedSearch); without the snapshot (large databases) the two threads also split
@@ -120,9 +124,12 @@ class Matcher {
   // Returns up to options.k results for `text`, best first. Fails on store / index errors.
   absl::StatusOr<std::vector<MatchResult>> Match(absl::string_view text,
                                                  const MatchOptions& options) const;
-  // The same for many texts at once (one embedding call and one batched FAISS search).
+  // The same for many texts at once (one embedding call and one batched FAISS search). `dates` is
+  // empty or holds one date per text (as MatchOptions::date; "" leaves options.date). Fails with
+  // kInvalidArgument when `dates` is neither, or on store / index errors.
   absl::StatusOr<std::vector<std::vector<MatchResult>>> MatchBatch(
-      absl::Span<const std::string> texts, const MatchOptions& options) const;
+      absl::Span<const std::string> texts, const MatchOptions& options,
+      absl::Span<const std::string> dates = {}) const;
   // The candidates of each text (union of both channels, unfiltered, unsorted) with features.
   absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
       absl::Span<const std::string> texts, const MatchOptions& options) const;
@@ -137,7 +144,7 @@ class Matcher {
   // when non-null, so that MatchBatch's rules read the text as the channels did without redoing it.
   absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
       absl::Span<const std::string> texts, const MatchOptions& options,
-      std::vector<std::string>* split_out) const;
+      absl::Span<const std::string> dates, std::vector<std::string>* split_out) const;
 
   // Returns SplitTags(text) with run-together hashtags broken into words over the BM25 index's
   // vocabulary (engine/text_analysis.h BreakWord): how queries are spelled out for both channels.

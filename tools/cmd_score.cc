@@ -32,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "embeddings/utf8.h"
+#include "engine/dates.h"
 #include "engine/verdict.h"
 #include "nlohmann/json.hpp"
 #include "tools/commands.h"
@@ -50,6 +51,7 @@ struct Record {
   int64_t line = 0;  // 1-based line where it starts
   json passthrough;  // the input fields (JSONL / TSV / CSV) or {"id": line}
   std::string text;
+  std::string date;   // --date-field's value, normalised (engine/dates.h); "" when none
   std::string error;  // non-empty: rejected
 };
 
@@ -84,11 +86,14 @@ bool SplitCsv(const std::string& line, std::vector<std::string>* out) {
 
 class RecordReader {
  public:
-  RecordReader(std::istream& in, InputFormat format, std::string id_field, std::string text_field)
+  // `date_field`: "" or the field / column holding each record's date.
+  RecordReader(std::istream& in, InputFormat format, std::string id_field, std::string text_field,
+               std::string date_field)
       : in_(in),
         format_(format),
         id_field_(std::move(id_field)),
-        text_field_(std::move(text_field)) {}
+        text_field_(std::move(text_field)),
+        date_field_(std::move(date_field)) {}
 
   // For TSV and CSV: reads the header line. Returns OK (also for the other formats, which have
   // none, and for an empty input: no records); fails with kInvalidArgument naming `input_name`
@@ -167,6 +172,14 @@ class RecordReader {
         } else {
           r->text = j[text_field_].get<std::string>();
         }
+        if (r->error.empty() && !date_field_.empty() && j.contains(date_field_) &&
+            !j[date_field_].is_null()) {
+          if (!j[date_field_].is_string()) {
+            r->error = absl::StrCat("field \"", date_field_, "\" is not a string");
+          } else {
+            ReadDate(j[date_field_].get<std::string>(), r);
+          }
+        }
         if (!j.contains(id_field_)) j[id_field_] = r->line;
         r->passthrough = std::move(j);
         break;
@@ -193,6 +206,9 @@ class RecordReader {
         } else {
           r->text = j[text_field_].get<std::string>();
         }
+        if (r->error.empty() && !date_field_.empty() && j.contains(date_field_)) {
+          ReadDate(j[date_field_].get<std::string>(), r);
+        }
         if (!j.contains(id_field_)) j[id_field_] = r->line;
         r->passthrough = std::move(j);
         break;
@@ -200,6 +216,17 @@ class RecordReader {
     }
     if (r->error.empty() && r->text.find_first_not_of(" \t") == std::string::npos) {
       r->error = absl::StrCat("field \"", text_field_, "\" is empty");
+    }
+  }
+
+  // Sets r->date from a date field's value (blank: none), or rejects the record naming the field.
+  void ReadDate(const std::string& value, Record* r) const {
+    if (value.find_first_not_of(" \t") == std::string::npos) return;
+    r->date = NormalizeDate(value);
+    if (!DayNumber(r->date).has_value()) {
+      r->error = absl::StrCat("field \"", date_field_, "\" is not a day (\"", value,
+                              "\"; e.g. 2017-08-29 or August 29, 2017)");
+      r->date.clear();
     }
   }
 
@@ -215,7 +242,7 @@ class RecordReader {
 
   std::istream& in_;
   InputFormat format_;
-  std::string id_field_, text_field_;
+  std::string id_field_, text_field_, date_field_;
   std::vector<std::string> header_;
   int64_t line_no_ = 0;
 };
@@ -244,20 +271,25 @@ void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const Matc
                   ScoreChunk& c) {
   const size_t n = c.lines.size();
   c.records.resize(n);
-  std::vector<std::string> texts;
+  std::vector<std::string> texts, dates;
   std::vector<size_t> good;
+  bool any_date = false;
   for (size_t i = 0; i < n; ++i) {
     c.records[i] = reader.ParseLine(c.lines[i], c.line_nos[i]);
     if (c.records[i].error.empty()) {
       good.push_back(i);
       texts.push_back(c.records[i].text);
+      dates.push_back(c.records[i].date);
+      any_date = any_date || !c.records[i].date.empty();
     }
   }
+  if (!any_date) dates.clear();
   c.lines.clear();
   c.lines.shrink_to_fit();
   std::vector<std::vector<MatchResult>> results(n);
   if (!texts.empty()) {
-    absl::StatusOr<std::vector<std::vector<MatchResult>>> res = matcher.MatchBatch(texts, options);
+    absl::StatusOr<std::vector<std::vector<MatchResult>>> res =
+        matcher.MatchBatch(texts, options, dates);
     if (!res.ok()) {
       c.status = res.status();
       return;
@@ -326,6 +358,11 @@ int RunScore(const Args& args) {
       .Option("format", "jsonl, tsv, csv or lines (default: by extension, else jsonl)", "")
       .Option("text-field", "field / column holding the text", "text")
       .Option("id-field", "field / column holding the record id", "id")
+      .Option("date-field",
+              "field / column holding each record's date, for the re-ranker's date proximity (a "
+              "record without one falls back to --date, then to an embedded tweet's signature "
+              "date; one that is not a day is rejected)",
+              "")
       .Option("rejects", "write rejected records (line, reason) as JSONL here", "")
       .Option("summary", "also write the summary as JSON to this file", "")
       .Option("chunk", "records per batch (a worker's unit of work)", "512")
@@ -378,7 +415,10 @@ int RunScore(const Args& args) {
   }
   const std::string input_name = input == "-" ? "<stdin>" : input;
   // The header is checked before any output is opened: a bad one leaves nothing behind.
-  RecordReader reader(*in, format, p.Get("id-field"), p.Get("text-field"));
+  if (!p.Get("date-field").empty() && format == InputFormat::kLines) {
+    return UsageError(p, "--date-field needs JSONL, TSV or CSV input (plain lines have no fields)");
+  }
+  RecordReader reader(*in, format, p.Get("id-field"), p.Get("text-field"), p.Get("date-field"));
   if (absl::Status st = reader.ReadHeader(input_name); !st.ok()) {
     return Fail(st);
   }

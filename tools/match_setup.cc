@@ -35,6 +35,10 @@ void AddMatchOptions(ArgParser& p, int default_k) {
       .Option("verdict", "only these normalised verdicts (false,mostly-false,mixed,...)", "")
       .Option("since", "only claims made on or after this date (YYYY[-MM[-DD]])", "")
       .Option("until", "only claims made on or before this date (YYYY[-MM[-DD]])", "")
+      .Option("date",
+              "the texts' date (YYYY-MM-DD, or e.g. \"August 29, 2017\"), for the re-ranker's "
+              "date proximity (default: an embedded tweet's signature date)",
+              "")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
       .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker",
               absl::StrCat(defaults.lexical_candidates))
@@ -125,6 +129,11 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
     absl::StatusOr<Verdict> verdict = ParseVerdictName(v);
     if (!verdict.ok()) return usage(verdict.status().message());
     f.verdicts.push_back(*verdict);
+  }
+  s.options.date = p.Get("date");
+  if (!s.options.date.empty() && !DayNumber(NormalizeDate(s.options.date)).has_value()) {
+    return usage(
+        absl::StrCat("--date needs a day, e.g. 2017-08-29 (got \"", s.options.date, "\")"));
   }
   f.claim_date_from = p.Get("since");
   f.claim_date_to = p.Get("until");

@@ -476,6 +476,33 @@ TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
   EXPECT_EQ(FeaturesOf(tweet + "2020", "c03")[13], 0.0f);  // a year is not a day
   EXPECT_EQ(FeaturesOf("Sharks cannot get cancer \xE2\x80\x94 A (@a) April 24, 2020", "c11")[13],
             0.0f);
+
+  // A given date (MatchOptions::date, MatchBatch's per-text dates) wins over the signature's.
+  RerankerModel dated_model = RerankerModel::Default();
+  dated_model.weights[13] = 4;
+  const Matcher dated(*db_, dated_model);
+  auto proximity_to_c03 = [&](const std::string& text, const MatchOptions& o,
+                              std::vector<std::string> dates) -> float {
+    auto r = dated.MatchBatch({text}, o, dates);
+    EXPECT_THAT(r, IsOk());
+    if (!r.ok() || (*r)[0].empty() || (*r)[0][0].claim.id != "c03") return -1;
+    return (*r)[0][0].score;
+  };
+  MatchOptions none, given;
+  given.date = "2020-04-24";
+  const std::string plain = "Drinking bleach cures the coronavirus";
+  const float undated = proximity_to_c03(plain, none, {});
+  const float same_day = proximity_to_c03(plain, given, {});
+  const std::string old_tweet = tweet + "January 1, 2010";  // ten years before the check
+  EXPECT_LT(proximity_to_c03(old_tweet, none, {}), proximity_to_c03(old_tweet, given, {}));
+  EXPECT_EQ(proximity_to_c03(old_tweet, none, {"2020-04-24"}),
+            proximity_to_c03(old_tweet, given, {}));
+  EXPECT_EQ(proximity_to_c03(plain, none, {"April 24, 2020"}), same_day);
+  EXPECT_EQ(proximity_to_c03(plain, given, {""}), same_day);    // "" leaves options.date
+  EXPECT_EQ(proximity_to_c03(plain, none, {"2020"}), undated);  // not a day: none
+  EXPECT_GT(same_day, undated);
+  EXPECT_THAT(dated.MatchBatch({plain, plain}, none, {"2020-04-24"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 dates for 2 texts")));
 }
 
 // The lexical feature is the BM25 score over the index's ScoreUpperBound of the cleaned query

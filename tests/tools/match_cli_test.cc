@@ -442,6 +442,58 @@ TEST_F(MatchCliTest, ScoreJsonlKeepsOrderPassthroughAndRejects) {
   EXPECT_EQ(s["matches_by_verdict"]["false"], 2);
 }
 
+// --date-field: a record's date feeds the re-ranker's date proximity (the bundled re-ranker weighs
+// it), as lookup's --date does; a record without one is ranked as before, one that is not a day is
+// rejected naming the field. c03 was checked on 2020-04-24.
+TEST_F(MatchCliTest, ScoreDateFieldFeedsDateProximity) {
+  const std::string text = "Drinking bleach cures the coronavirus!";
+  const std::string in = Write(
+      "dated.jsonl",
+      absl::StrCat(R"({"id": "d1", "text": ")", text, R"(", "created": "2020-04-24T09:30:00Z"})",
+                   "\n", R"({"id": "d2", "text": ")", text, R"("})", "\n",
+                   R"({"id": "d3", "text": ")", text, R"(", "created": "yesterday"})", "\n",
+                   R"({"id": "d4", "text": ")", text, R"(", "created": "April 24, 2020"})", "\n"));
+  const auto r = Run({"score", "-q", "--date-field", "created", "--input", in});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_THAT(lines, SizeIs(4));
+  const json d1 = json::parse(lines[0]), d2 = json::parse(lines[1]), d3 = json::parse(lines[2]),
+             d4 = json::parse(lines[3]);
+  ASSERT_EQ(d1["matches"][0]["claim_id"], "c03");
+  ASSERT_EQ(d2["matches"][0]["claim_id"], "c03");
+  const double dated = d1["matches"][0]["score"], undated = d2["matches"][0]["score"];
+  EXPECT_GT(dated, undated);
+  EXPECT_EQ(d4["matches"][0]["score"], dated);       // the same day, written another way
+  EXPECT_EQ(d1["created"], "2020-04-24T09:30:00Z");  // passed through as given
+  EXPECT_EQ(d3["decision"], "error");
+  EXPECT_THAT(d3["error"].get<std::string>(),
+              AllOf(HasSubstr("\"created\" is not a day"), HasSubstr("yesterday")));
+
+  // lookup --date gives the same score; without it, the undated one.
+  const auto l = Run({"lookup", "--json", "-k", "1", "--date", "2020-04-24", text});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_EQ(json::parse(l.out)["matches"][0]["score"], dated);
+  const auto u = Run({"lookup", "--json", "-k", "1", text});
+  EXPECT_EQ(json::parse(u.out)["matches"][0]["score"], undated);
+
+  // The same from a TSV column; an empty cell is no date.
+  const std::string tsv = Write("dated.tsv", absl::StrCat("id\ttext\tcreated\nt1\t", text,
+                                                          "\t2020-04-24\nt2\t", text, "\t\n"));
+  const auto t = Run({"score", "-q", "--date-field", "created", "--input", tsv});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_THAT(Lines(t.out), SizeIs(2));
+  EXPECT_EQ(json::parse(Lines(t.out)[0])["matches"][0]["score"], dated);
+  EXPECT_EQ(json::parse(Lines(t.out)[1])["matches"][0]["score"], undated);
+
+  const std::string lines_in = Write("plain.txt", text + "\n");
+  const auto plain = Run({"score", "-q", "--date-field", "created", "--input", lines_in});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_THAT(plain.err, HasSubstr("--date-field needs JSONL, TSV or CSV"));
+  const auto bad = Run({"lookup", "--date", "2020", text});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--date needs a day"));
+}
+
 TEST_F(MatchCliTest, ScoreStdinToStdout) {
   const auto r = Run({"score", "-q"}, kScoreJsonl);
   ASSERT_EQ(r.exit_code, 0) << r.err;
