@@ -177,6 +177,10 @@ std::optional<int64_t> DayNumber(absl::string_view iso_date) {
 std::string TweetSignatureDate(absl::string_view text) {
   static constexpr absl::string_view kEmDash = "\xE2\x80\x94";
   text = absl::StripTrailingAsciiWhitespace(text);
+  while (!text.empty() && text.back() == '"') {  // the closing quote of a quoted field
+    text.remove_suffix(1);
+    text = absl::StripTrailingAsciiWhitespace(text);
+  }
   const size_t dash = text.rfind(kEmDash);
   if (dash == absl::string_view::npos || text.size() - dash > 120) return "";
   const absl::string_view tail = text.substr(dash);

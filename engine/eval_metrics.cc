@@ -21,6 +21,24 @@
 namespace claimmatch {
 namespace {
 
+// A field quoted as CSV writers (and pandas' to_csv with a tab separator) quote one holding a
+// quote: '"' at both ends, every quote inside doubled. Returns it unquoted; any other text as it
+// is.
+std::string UnquoteField(absl::string_view field) {
+  if (field.size() < 2 || field.front() != '"' || field.back() != '"') return std::string(field);
+  const absl::string_view inner = field.substr(1, field.size() - 2);
+  std::string out;
+  out.reserve(inner.size());
+  for (size_t i = 0; i < inner.size(); ++i) {
+    if (inner[i] == '"') {
+      if (i + 1 >= inner.size() || inner[i + 1] != '"') return std::string(field);  // a lone '"'
+      ++i;
+    }
+    out.push_back(inner[i]);
+  }
+  return out;
+}
+
 // Calls `f(line_number, line)` for each line of `contents` that is not blank, without its line
 // end; stops at and returns the first error.
 template <typename F>
@@ -57,7 +75,7 @@ absl::StatusOr<std::vector<EvalQuery>> ParseQueriesTsv(absl::string_view content
       return LineError(name, n,
                        absl::StrCat("query id \"", fields[0], "\" repeats line ", it->second));
     }
-    queries.push_back({std::string(fields[0]), std::string(fields[1])});
+    queries.push_back({std::string(fields[0]), UnquoteField(fields[1])});
     return absl::OkStatus();
   }));
   return queries;

@@ -82,6 +82,9 @@ TEST(TweetSignatureDateTest, TheDateAfterAnEmbeddedTweetsHandle) {
   EXPECT_EQ(
       TweetSignatureDate("RNC isn't allowing guns.\xE2\x80\x94 K (@KSevinsky) June 21, 2016 \n"),
       "2016-06-21");
+  // The closing quote of a quoted field after the date.
+  EXPECT_EQ(TweetSignatureDate("\"Ask \"\"Prince\"\" \xE2\x80\x94 S (@s) April 21, 2016\""),
+            "2016-04-21");
   // A name with parentheses of its own: the date follows the last ')'.
   EXPECT_EQ(TweetSignatureDate("x \xE2\x80\x94 Bob (Jr.) (@bob) 5 Oct. 2020"), "2020-10-05");
   // No signature: no em dash, no handle, no date after it, or the dash too far from the end.

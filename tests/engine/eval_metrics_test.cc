@@ -127,6 +127,19 @@ TEST(EvalMetricsTest, ParseQueriesTsv) {
   EXPECT_EQ((*queries)[0].text, "First text");
   EXPECT_EQ((*queries)[1].id, "t2");
   EXPECT_EQ((*queries)[1].text, "");
+  // Quoted as CSV writers quote (the CheckThat! tweets files): unquoted; anything else kept.
+  queries = ParseQueriesTsv(
+      "q1\t\"He said \"\"no\"\". \xE2\x80\x94 A (@a) May 12, 2015\"\n"
+      "q2\t\"Vaccines cause autism\"\n"
+      "q3\t\"a \"lone\" quote\"\n"
+      "q4\t\"\n",
+      "q.tsv");
+  ASSERT_THAT(queries, IsOk());
+  ASSERT_EQ(queries->size(), 4);
+  EXPECT_EQ((*queries)[0].text, "He said \"no\". \xE2\x80\x94 A (@a) May 12, 2015");
+  EXPECT_EQ((*queries)[1].text, "Vaccines cause autism");
+  EXPECT_EQ((*queries)[2].text, "\"a \"lone\" quote\"");
+  EXPECT_EQ((*queries)[3].text, "\"");
   // A header-like id after the first line is a query.
   EXPECT_THAT(ParseQueriesTsv("t1\ta\nid\tb\n", "q.tsv"), IsOk());
   EXPECT_THAT(
