@@ -23,15 +23,9 @@ bool StartsWithUrl(absl::string_view s) {
          absl::StartsWithIgnoreCase(s, "www.") || absl::StartsWithIgnoreCase(s, "pic.twitter.com/");
 }
 
-// Cuts a trailing embedded-tweet signature: the last "— " (U+2014) or " - " followed by text
-// that contains "(@" within the tail.
+// `s` without its trailing embedded-tweet signature (TweetSignatureStart).
 absl::string_view StripSignature(absl::string_view s) {
-  static constexpr absl::string_view kEmDash = "\xE2\x80\x94";
-  const size_t dash = s.rfind(kEmDash);
-  if (dash == absl::string_view::npos) return s;
-  const absl::string_view tail = s.substr(dash);
-  if (tail.size() > 120 || tail.find("(@") == absl::string_view::npos) return s;
-  return s.substr(0, dash);
+  return s.substr(0, TweetSignatureStart(s));
 }
 
 // If `text` starts with a hashtag or handle ('#' or '@') whose word is made of several words,
@@ -111,6 +105,15 @@ std::string SplitTags(absl::string_view text, const WordBreaker& break_word) {
     ++i;
   }
   return out;
+}
+
+size_t TweetSignatureStart(absl::string_view text) {
+  static constexpr absl::string_view kEmDash = "\xE2\x80\x94";
+  const size_t dash = text.rfind(kEmDash);
+  if (dash == absl::string_view::npos) return text.size();
+  const absl::string_view tail = text.substr(dash);
+  if (tail.size() > 120 || tail.find("(@") == absl::string_view::npos) return text.size();
+  return dash;
 }
 
 std::string CleanSocialText(absl::string_view text) {

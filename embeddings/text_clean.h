@@ -7,6 +7,7 @@
 #ifndef CLAIMMATCH_EMBEDDINGS_TEXT_CLEAN_H_
 #define CLAIMMATCH_EMBEDDINGS_TEXT_CLEAN_H_
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -14,6 +15,11 @@
 #include "absl/strings/string_view.h"
 
 namespace claimmatch {
+
+// Returns where a trailing embedded-tweet signature ("— Name (@handle) Month D, YYYY") starts:
+// the byte of the last em dash (U+2014) when the text from it is at most 120 bytes and holds
+// "(@"; text.size() when there is none.
+size_t TweetSignatureStart(absl::string_view text);
 
 // Returns `text` without URLs (http://, https://, www., pic.twitter.com/), @handles and a
 // trailing tweet signature ("— Name (@handle) Month D, YYYY"), with runs of whitespace collapsed

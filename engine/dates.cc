@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "embeddings/text_clean.h"
 
 namespace claimmatch {
 namespace {
@@ -175,20 +176,16 @@ std::optional<int64_t> DayNumber(absl::string_view iso_date) {
 }
 
 std::string TweetSignatureDate(absl::string_view text) {
-  static constexpr absl::string_view kEmDash = "\xE2\x80\x94";
   text = absl::StripTrailingAsciiWhitespace(text);
   while (!text.empty() && text.back() == '"') {  // the closing quote of a quoted field
     text.remove_suffix(1);
     text = absl::StripTrailingAsciiWhitespace(text);
   }
-  const size_t dash = text.rfind(kEmDash);
-  if (dash == absl::string_view::npos || text.size() - dash > 120) return "";
-  const absl::string_view tail = text.substr(dash);
-  const size_t handle = tail.find("(@");
+  const size_t start = TweetSignatureStart(text);
+  if (start == text.size()) return "";
+  const absl::string_view tail = text.substr(start);  // holds "(@"
   const size_t close = tail.rfind(')');
-  if (handle == absl::string_view::npos || close == absl::string_view::npos || close < handle) {
-    return "";
-  }
+  if (close == absl::string_view::npos || close < tail.find("(@")) return "";
   return NormalizeDate(tail.substr(close + 1));
 }
 

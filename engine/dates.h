@@ -38,8 +38,8 @@ bool IsIsoDate(absl::string_view date);
 std::optional<int64_t> DayNumber(absl::string_view iso_date);
 
 // Returns the date of the trailing signature of an embedded tweet, "— Name (@handle) Month D,
-// YYYY" (the em dash within the last 120 bytes, an "(@" after it, the date after the last ')'),
-// as NormalizeDate gives it; "" when the text ends in no such signature. Closing '"' after the
+// YYYY" (embeddings/text_clean.h TweetSignatureStart; the date after its last ')'), as
+// NormalizeDate gives it; "" when the text ends in no such signature. Closing '"' after the
 // date (a quoted field's) are ignored.
 std::string TweetSignatureDate(absl::string_view text);
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
 #include "embeddings/safetensors.h"
 #include "embeddings/sentence_encoder.h"
@@ -162,6 +163,19 @@ TEST(TextCleanTest, RemovesUrlsHandlesAndSignature) {
   EXPECT_EQ(CleanSocialText("mail me at a@b.com"), "mail me at a@b.com");
   EXPECT_EQ(CleanSocialText("  plain\ttext \n"), "plain text");
   EXPECT_EQ(CleanSocialText(""), "");
+}
+
+TEST(TextCleanTest, TweetSignatureStartsAtTheLastEmDashBeforeAHandle) {
+  const std::string tweet = "Look at this \xE2\x80\x94 Alex Wild (@Myrmecos) August 29, 2017";
+  EXPECT_EQ(TweetSignatureStart(tweet), tweet.find("\xE2\x80\x94"));
+  EXPECT_EQ(TweetSignatureStart("a \xE2\x80\x94 b \xE2\x80\x94 C (@c) May 1, 2020"), 8u);
+  // No em dash, no handle after it, or more than 120 bytes from it: none (the text's size).
+  for (const std::string& text : {std::string("Look at this - Alex (@a) May 1, 2020"),
+                                  std::string("A claim \xE2\x80\x94 a thought, May 1, 2020"),
+                                  absl::StrCat("x \xE2\x80\x94 A (@a) ", std::string(120, 'y'))}) {
+    EXPECT_EQ(TweetSignatureStart(text), text.size()) << text;
+  }
+  EXPECT_EQ(TweetSignatureStart(""), 0u);
 }
 
 TEST(TextCleanTest, SplitsTagsOfSeveralWords) {
