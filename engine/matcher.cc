@@ -303,6 +303,19 @@ std::string RemoveLinks(absl::string_view text) {
 
 std::string CleanQueryText(absl::string_view text) { return RemoveLinks(SplitTags(text)); }
 
+std::vector<float> HybridScores(const RerankerModel& reranker,
+                                absl::Span<const Candidate> candidates) {
+  std::vector<float> scores(candidates.size());
+  std::vector<uint64_t> claimants(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    scores[i] = reranker.Logit(candidates[i].features);
+    claimants[i] = candidates[i].claimant;
+  }
+  reranker.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
+  for (float& score : scores) score = RerankerModel::Probability(score);
+  return scores;
+}
+
 namespace {
 
 constexpr int32_t kNoDay = std::numeric_limits<int32_t>::min();
@@ -884,25 +897,13 @@ absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
   std::vector<ClaimRowId> top_rows;
   for (size_t q = 0; q < texts.size(); ++q) {
     std::vector<Candidate>& cands = all[q];
-    std::vector<float> scores(cands.size());
-    for (size_t s = 0; s < cands.size(); ++s) {
-      switch (options.mode) {
-        case MatchMode::kHybrid:
-          scores[s] = reranker_.Logit(cands[s].features);
-          break;
-        case MatchMode::kDense:
-          scores[s] = cands[s].dense;
-          break;
-        case MatchMode::kLexical:
-          scores[s] = cands[s].lexical;
-          break;
-      }
-    }
+    std::vector<float> scores;
     if (options.mode == MatchMode::kHybrid) {
-      std::vector<uint64_t> claimants(cands.size());
-      for (size_t s = 0; s < cands.size(); ++s) claimants[s] = cands[s].claimant;
-      reranker_.AddClaimantAgreement(claimants, absl::MakeSpan(scores));
-      for (float& score : scores) score = RerankerModel::Probability(score);
+      scores = HybridScores(reranker_, cands);
+    } else {
+      for (const Candidate& c : cands) {
+        scores.push_back(options.mode == MatchMode::kDense ? c.dense : c.lexical);
+      }
     }
     std::vector<int> order(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);

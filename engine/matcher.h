@@ -102,6 +102,11 @@ struct Candidate {
   uint64_t claimant = 0;  // ClaimantKey of the claim's claimant (0: none)
 };
 
+// Returns the hybrid mode's ranking score of each of one query's candidates, what MatchBatch sorts
+// by: the re-ranker's log-odds, its claimant agreement over them, as probabilities.
+std::vector<float> HybridScores(const RerankerModel& reranker,
+                                absl::Span<const Candidate> candidates);
+
 // Up to this many claims the Matcher keeps its in-memory snapshot (see the top of this file).
 inline constexpr int64_t kMaxSnapshotClaims = 300000;
 // The snapshot copies the flat vectors only up to this size (131,072 claims of 512 floats).

@@ -110,14 +110,7 @@ double MapAt5(const Judged& j, const RerankerModel& model,
   for (size_t q = 0; q < j.candidates.size(); ++q) {
     std::vector<int> order(j.candidates[q].size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-    std::vector<float> s(order.size());
-    std::vector<uint64_t> claimants(order.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-      s[i] = model.Logit(j.candidates[q][i].features);
-      claimants[i] = j.candidates[q][i].claimant;
-    }
-    model.AddClaimantAgreement(claimants, absl::MakeSpan(s));
-    for (float& x : s) x = RerankerModel::Probability(x);  // ranked as the matcher does
+    const std::vector<float> s = HybridScores(model, j.candidates[q]);  // as the matcher ranks
     std::sort(order.begin(), order.end(), [&](int a, int b) {
       return s[a] != s[b] ? s[a] > s[b] : j.candidates[q][a].row_id < j.candidates[q][b].row_id;
     });
@@ -144,6 +137,13 @@ double MapAt5(const Judged& j, const RerankerModel& model,
     }
   }
   return j.candidates.empty() ? 0 : total / j.candidates.size();
+}
+
+// The mean over `sets` of their MAP@5 under `model`.
+double MeanMapAt5(const std::vector<Judged>& sets, const RerankerModel& model) {
+  double total = 0;
+  for (const Judged& j : sets) total += MapAt5(j, model, nullptr);
+  return total / sets.size();
 }
 
 // The lowest threshold whose top-1 answers above it are right at least `precision` of the time
@@ -256,11 +256,7 @@ int RunTrainReranker(const Args& args) {
     dev_judged.push_back(*std::move(j));
     names.push_back(set.Name());
   }
-  auto mean_map = [&](const RerankerModel& m) {
-    double total = 0;
-    for (const Judged& j : dev_judged) total += MapAt5(j, m, nullptr);
-    return total / dev_judged.size();
-  };
+  auto mean_map = [&](const RerankerModel& m) { return MeanMapAt5(dev_judged, m); };
   // The best candidate so far on mean dev MAP@5 (the first of equals).
   RerankerModel best;
   double best_map = -1;
@@ -300,11 +296,7 @@ int RunTrainReranker(const Args& args) {
   // ranking; with cross-fitted sets, honest first-stage scores) rather than on dev, which reports
   // its effect.
   {
-    auto train_map = [&](const RerankerModel& m) {
-      double total = 0;
-      for (const Judged& j : train_judged) total += MapAt5(j, m, nullptr);
-      return total / train_judged.size();
-    };
+    auto train_map = [&](const RerankerModel& m) { return MeanMapAt5(train_judged, m); };
     RerankerModel m = *trained;
     m.claimant_weight = 0;
     double best_train = train_map(m);
