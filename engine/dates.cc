@@ -65,7 +65,7 @@ bool IsWeekday(absl::string_view word) {
 }
 
 // A day of the month written "5", "05" or "5th" / "1st" / "2nd" / "3rd"; -1 otherwise.
-int DayNumber(absl::string_view word) {
+int DayOfMonth(absl::string_view word) {
   for (absl::string_view suffix : {"st", "nd", "rd", "th"}) {
     if (absl::ConsumeSuffix(&word, suffix)) break;
   }
@@ -132,11 +132,11 @@ std::string WordDate(absl::string_view s) {
   if (words.size() != 3 || !AllDigits(words[2], 4)) return "";
   const int y = Number(words[2]);
   if (const int m = MonthOfName(words[0]); m != 0) {
-    const int d = DayNumber(words[1]);
+    const int d = DayOfMonth(words[1]);
     return d >= 1 ? Format(y, m, d) : "";
   }
   if (const int m = MonthOfName(words[1]); m != 0) {
-    const int d = DayNumber(words[0]);
+    const int d = DayOfMonth(words[0]);
     return d >= 1 ? Format(y, m, d) : "";
   }
   return "";
@@ -174,6 +174,8 @@ std::optional<int64_t> DayNumber(absl::string_view iso_date) {
   }
   return absl::CivilDay(y, m, d) - absl::CivilDay(1970, 1, 1);
 }
+
+std::optional<int64_t> ReadDay(absl::string_view raw) { return DayNumber(NormalizeDate(raw)); }
 
 std::string TweetSignatureDate(absl::string_view text) {
   text = absl::StripTrailingAsciiWhitespace(text);

@@ -37,6 +37,10 @@ bool IsIsoDate(absl::string_view date);
 // partial ("YYYY", "YYYY-MM") or invalid one.
 std::optional<int64_t> DayNumber(absl::string_view iso_date);
 
+// Returns the day number of a date as a user writes it (DayNumber of NormalizeDate(raw)), or
+// nullopt when NormalizeDate does not read it as a full day.
+std::optional<int64_t> ReadDay(absl::string_view raw);
+
 // Returns the date of the trailing signature of an embedded tweet, "— Name (@handle) Month D,
 // YYYY" (embeddings/text_clean.h TweetSignatureStart; the date after its last ')'), as
 // NormalizeDate gives it; "" when the text ends in no such signature. Closing '"' after the

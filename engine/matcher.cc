@@ -320,22 +320,21 @@ namespace {
 
 constexpr int32_t kNoDay = std::numeric_limits<int32_t>::min();
 
-// A day number (engine/dates.h DayNumber) as int32, kNoDay when unknown.
-int32_t ToDay(absl::string_view iso_date) {
-  const std::optional<int64_t> day = DayNumber(iso_date);
+// A day number (engine/dates.h) as int32, kNoDay when unknown.
+int32_t ToDay(const std::optional<int64_t>& day) {
   return day.has_value() ? static_cast<int32_t>(*day) : kNoDay;
 }
 
 // The claim's day for the date-proximity feature: its claim date, else its review date.
 int32_t ClaimDay(const ClaimRecord& r) {
-  const int32_t day = ToDay(r.claim_date);
-  return day != kNoDay ? day : ToDay(r.review_date);
+  const int32_t day = ToDay(DayNumber(r.claim_date));
+  return day != kNoDay ? day : ToDay(DayNumber(r.review_date));
 }
 
 // The query's day: its given date (MatchOptions::date) when there is one, else the date of an
 // embedded tweet's signature; kNoDay without either, or when the given one is not a full day.
 int32_t QueryDay(absl::string_view text, absl::string_view given) {
-  return ToDay(given.empty() ? TweetSignatureDate(text) : NormalizeDate(given));
+  return ToDay(given.empty() ? DayNumber(TweetSignatureDate(text)) : ReadDay(given));
 }
 
 // The date-proximity feature (reranker.h): exp(-|days apart| / 7), 0 when a day is unknown.

@@ -51,7 +51,7 @@ struct Record {
   int64_t line = 0;  // 1-based line where it starts
   json passthrough;  // the input fields (JSONL / TSV / CSV) or {"id": line}
   std::string text;
-  std::string date;   // --date-field's value, normalised (engine/dates.h); "" when none
+  std::string date;   // --date-field's value as given (a day ReadDay reads); "" when none
   std::string error;  // non-empty: rejected
 };
 
@@ -222,12 +222,12 @@ class RecordReader {
   // Sets r->date from a date field's value (blank: none), or rejects the record naming the field.
   void ReadDate(const std::string& value, Record* r) const {
     if (value.find_first_not_of(" \t") == std::string::npos) return;
-    r->date = NormalizeDate(value);
-    if (!DayNumber(r->date).has_value()) {
+    if (!ReadDay(value).has_value()) {
       r->error = absl::StrCat("field \"", date_field_, "\" is not a day (\"", value,
                               "\"; e.g. 2017-08-29 or August 29, 2017)");
-      r->date.clear();
+      return;
     }
+    r->date = value;
   }
 
   // Reads one line without its "\r\n" or "\n" (and, on the first line, a UTF-8 byte order mark, as

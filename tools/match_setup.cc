@@ -131,7 +131,7 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
     f.verdicts.push_back(*verdict);
   }
   s.options.date = p.Get("date");
-  if (!s.options.date.empty() && !DayNumber(NormalizeDate(s.options.date)).has_value()) {
+  if (!s.options.date.empty() && !ReadDay(s.options.date).has_value()) {
     return usage(
         absl::StrCat("--date needs a day, e.g. 2017-08-29 (got \"", s.options.date, "\")"));
   }

@@ -75,6 +75,13 @@ TEST(DayNumberTest, FullDatesOnly) {
   }
 }
 
+TEST(ReadDayTest, AnyFormNormalizeDateReadsAsAFullDay) {
+  EXPECT_EQ(ReadDay("Aug 29, 2017"), DayNumber("2017-08-29"));
+  EXPECT_EQ(ReadDay("2017-08-29T10:00:00Z"), 17407);
+  for (const char* s : {"", "2017", "August 2017", "soon"})
+    EXPECT_EQ(ReadDay(s), std::nullopt) << s;
+}
+
 TEST(TweetSignatureDateTest, TheDateAfterAnEmbeddedTweetsHandle) {
   EXPECT_EQ(TweetSignatureDate("Holy crap. https://t.co/x \xE2\x80\x94 Alex Wild (@Myrmecos) "
                                "August 29, 2017"),
