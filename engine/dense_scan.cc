@@ -8,7 +8,10 @@
 #include <memory>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define CLAIMMATCH_DENSE_SCAN_X86 1
 #endif
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
@@ -79,15 +82,25 @@ void ForEachAtLeast(const int32_t* scores, int n, int32_t threshold, Fn fn) {
 #endif
 }
 
-// Rows whose score in `scores` (n entries) is at least the c-th largest, ascending (ties at the
-// threshold included, so the set depends only on the scores). REQUIRES: 0 < c <= n, `scores` as
-// for ForEachAtLeast.
-std::vector<int> TopRows(const int32_t* scores, int n, int c) {
-  std::vector<int> rows;
+// The rows whose score in `scores` (n entries) is at least the c-th largest, and every row at or
+// above a lower floor, both ascending.
+struct TopRowsResult {
+  std::vector<int> top;    // score >= the c-th largest (ties at it included)
+  std::vector<int> above;  // score >= floor (a superset of `top`)
+  int32_t floor;           // std::numeric_limits<int32_t>::min(): `above` holds every row
+};
+
+// Finds TopRowsResult's rows (their set depends only on the scores). REQUIRES: 0 < c <= n,
+// `scores` as for ForEachAtLeast.
+TopRowsResult TopRows(const int32_t* scores, int n, int c) {
+  TopRowsResult result;
+  std::vector<int>& rows = result.above;
   if (c >= n) {
     rows.resize(n);
     for (int j = 0; j < n; ++j) rows[j] = j;
-    return rows;
+    result.top = rows;
+    result.floor = std::numeric_limits<int32_t>::min();
+    return result;
   }
   // A sample of every 64th row gives a floor that keeps about 2c-3c rows; those are ranked
   // exactly. An unlucky sample (fewer than c rows kept: about 1 query in 13 with the bundled
@@ -118,14 +131,13 @@ std::vector<int> TopRows(const int32_t* scores, int n, int c) {
       if (rank >= sample.size()) break;  // every row ranked: holds n >= c rows
     }
   }
+  result.floor = floor;
   std::nth_element(kept.begin(), kept.begin() + (c - 1), kept.end(), std::greater<int32_t>());
   const int32_t threshold = kept[c - 1];
-  size_t w = 0;
   for (int j : rows) {
-    if (scores[j] >= threshold) rows[w++] = j;
+    if (scores[j] >= threshold) result.top.push_back(j);
   }
-  rows.resize(w);
-  return rows;
+  return result;
 }
 
 // Integer scores of NQ queries (words: 4 query bytes per int32, `groups` per query) against the
@@ -230,6 +242,135 @@ __attribute__((target("ssse3"))) void ScoreBlocksSsse3(const uint8_t* codes, int
       }
     }
   }
+}
+
+// The same integers with AMX (Intel's tile matrix unit): tdpbsud multiplies a tile of signed
+// bytes (16 queries x 64 of their bytes) by a tile of unsigned bytes (16 dimension groups x 16
+// rows x 4 bytes: exactly a block's layout, 16 of its groups) and adds the 16 x 16 sums of four
+// products into 32-bit lanes without saturation. Four blocks at a time share each query tile; the
+// dimensions past the last whole 64 (400 = 6 x 64 + 16 with the bundled model) take a narrower
+// pair of tiles. One instruction does 16,384 products where vpdpbusd does 64.
+struct AmxTileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(AmxTileConfig) == 64, "ldtilecfg reads 64 bytes");
+
+// `nq` queries (REQUIRES: a multiple of 16; their bytes consecutive,
+// `z_stride` = groups * 4 bytes each) against every row. For each step of four blocks (25.6 KB of
+// codes with the bundled model: they stay in L1), every group of 16 queries takes its turn, so a
+// pass of 64 queries reads the codes from memory once where the VNNI kernel's 16 would read them
+// four times: with tiles the scan is bound by that read, not by the products.
+__attribute__((target("amx-tile,amx-int8"))) void ScoreBlocksAmx(const uint8_t* codes, int blocks,
+                                                                 int groups, const uint8_t* z,
+                                                                 int nq, int32_t* scores,
+                                                                 int padded_rows) {
+  const int full = groups / 16;     // whole 64-byte chunks of a query
+  const int tail = groups % 16;     // groups past them
+  const int z_stride = groups * 4;  // bytes per query
+  AmxTileConfig config;
+  for (int t = 0; t < 4; ++t) {  // tmm0-3: accumulators, 16 queries x 16 rows
+    config.rows[t] = 16;
+    config.colsb[t] = 64;
+  }
+  config.rows[4] = 16;  // tmm4: 16 queries, 64 bytes each
+  config.colsb[4] = 64;
+  config.rows[5] = 16;  // tmm5: 16 groups of a block
+  config.colsb[5] = 64;
+  if (tail > 0) {
+    config.rows[6] = 16;  // tmm6: the queries' last 4 * tail bytes
+    config.colsb[6] = static_cast<uint16_t>(4 * tail);
+    config.rows[7] = static_cast<uint8_t>(tail);  // tmm7: a block's last groups
+    config.colsb[7] = 64;
+  }
+  _tile_loadconfig(&config);
+  const size_t block_bytes = static_cast<size_t>(groups) * 64;
+  const size_t score_stride = static_cast<size_t>(padded_rows) * sizeof(int32_t);
+  int b = 0;
+  for (; b + 4 <= blocks; b += 4) {
+    const uint8_t* block = codes + b * block_bytes;
+    for (int g = 0; g < nq; g += 16) {
+      const uint8_t* zg = z + static_cast<size_t>(g) * z_stride;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int c = 0; c < full; ++c) {
+        _tile_loadd(4, zg + 64 * c, z_stride);
+        _tile_loadd(5, block + c * 1024, 64);
+        _tile_dpbsud(0, 4, 5);
+        _tile_loadd(5, block + block_bytes + c * 1024, 64);
+        _tile_dpbsud(1, 4, 5);
+        _tile_loadd(5, block + 2 * block_bytes + c * 1024, 64);
+        _tile_dpbsud(2, 4, 5);
+        _tile_loadd(5, block + 3 * block_bytes + c * 1024, 64);
+        _tile_dpbsud(3, 4, 5);
+      }
+      if (tail > 0) {
+        _tile_loadd(6, zg + 64 * full, z_stride);
+        _tile_loadd(7, block + full * 1024, 64);
+        _tile_dpbsud(0, 6, 7);
+        _tile_loadd(7, block + block_bytes + full * 1024, 64);
+        _tile_dpbsud(1, 6, 7);
+        _tile_loadd(7, block + 2 * block_bytes + full * 1024, 64);
+        _tile_dpbsud(2, 6, 7);
+        _tile_loadd(7, block + 3 * block_bytes + full * 1024, 64);
+        _tile_dpbsud(3, 6, 7);
+      }
+      int32_t* out = scores + static_cast<size_t>(g) * padded_rows + static_cast<size_t>(b) * 16;
+      _tile_stored(0, out, score_stride);
+      _tile_stored(1, out + 16, score_stride);
+      _tile_stored(2, out + 32, score_stride);
+      _tile_stored(3, out + 48, score_stride);
+    }
+  }
+  for (; b < blocks; ++b) {
+    const uint8_t* block = codes + b * block_bytes;
+    for (int g = 0; g < nq; g += 16) {
+      const uint8_t* zg = z + static_cast<size_t>(g) * z_stride;
+      _tile_zero(0);
+      for (int c = 0; c < full; ++c) {
+        _tile_loadd(4, zg + 64 * c, z_stride);
+        _tile_loadd(5, block + c * 1024, 64);
+        _tile_dpbsud(0, 4, 5);
+      }
+      if (tail > 0) {
+        _tile_loadd(6, zg + 64 * full, z_stride);
+        _tile_loadd(7, block + full * 1024, 64);
+        _tile_dpbsud(0, 6, 7);
+      }
+      _tile_stored(0, scores + static_cast<size_t>(g) * padded_rows + static_cast<size_t>(b) * 16,
+                   score_stride);
+    }
+  }
+  _tile_release();
+}
+
+// Whether this CPU has AMX-INT8 and the kernel lets this process use its tiles (Linux hands the
+// tile state out on request: without arch_prctl's permission the first tile instruction faults).
+bool AmxUsable() {
+  static const bool usable = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid_max(0, nullptr) < 7) return false;
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    if ((edx >> 24 & 1) == 0 || (edx >> 25 & 1) == 0) return false;  // AMX-TILE, AMX-INT8
+    __cpuid(1, eax, ebx, ecx, edx);
+    if ((ecx >> 27 & 1) == 0) return false;  // OSXSAVE: xgetbv may run
+    uint32_t xcr0_lo = 0, xcr0_hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo >> 17 & 3) != 3) return false;  // the OS saves TILECFG and TILEDATA
+#ifdef SYS_arch_prctl
+    constexpr long kArchReqXcompPerm = 0x1023;  // ARCH_REQ_XCOMP_PERM
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+  }();
+  return usable;
 }
 #endif  // CLAIMMATCH_DENSE_SCAN_X86
 
@@ -338,17 +479,32 @@ float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
 void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable) const {
   const int groups = padded_dims_ / 4;
   const int blocks = padded_rows_ / kBlock;
+  const uint8_t* codes = codes_.data();
+#ifdef CLAIMMATCH_DENSE_SCAN_X86
+  if (!portable && kernel_ == DenseScanKernel::kAmx && nq >= kAmxMinQueries) {
+    // Whole tiles of 16 queries: the missing ones are zero bytes (their rows of `scores`, for
+    // which the caller leaves room, are written and never read).
+    const int tiled = (nq + 15) / 16 * 16;
+    std::vector<uint8_t> z(static_cast<size_t>(tiled) * padded_dims_, 0);
+    std::memcpy(z.data(), queries, static_cast<size_t>(nq) * padded_dims_);
+    ScoreBlocksAmx(codes, blocks, groups, z.data(), tiled, scores, padded_rows_);
+    return;
+  }
+#endif
+  // A batch too small for tiles (a lone lookup: one query would fill 1/16 of each) takes AVX-512
+  // VNNI, which every CPU with AMX has.
+  const DenseScanKernel kernel =
+      kernel_ == DenseScanKernel::kAmx ? DenseScanKernel::kAvx512Vnni : kernel_;
   std::vector<int32_t> words(static_cast<size_t>(nq) * groups);
   std::memcpy(words.data(), queries, static_cast<size_t>(nq) * padded_dims_);
-  const uint8_t* codes = codes_.data();
   switch (nq) {
-#define CM_DENSE_SCAN_CASE(N)                                                             \
-  case N:                                                                                 \
-    if (portable) {                                                                       \
-      ScoreBlocksPortable<N>(codes, blocks, groups, words.data(), scores, padded_rows_);  \
-    } else {                                                                              \
-      ScoreBlocks<N>(kernel_, codes, blocks, groups, words.data(), scores, padded_rows_); \
-    }                                                                                     \
+#define CM_DENSE_SCAN_CASE(N)                                                            \
+  case N:                                                                                \
+    if (portable) {                                                                      \
+      ScoreBlocksPortable<N>(codes, blocks, groups, words.data(), scores, padded_rows_); \
+    } else {                                                                             \
+      ScoreBlocks<N>(kernel, codes, blocks, groups, words.data(), scores, padded_rows_); \
+    }                                                                                    \
     break;
     CM_DENSE_SCAN_CASE(1)
     CM_DENSE_SCAN_CASE(2)
@@ -370,13 +526,15 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
     default:
       break;
   }
-  static_assert(kGroup == 16, "IntegerScores handles up to 16 queries per pass");
+  static_assert(kGroup == 16, "IntegerScores' other kernels handle up to 16 queries per pass");
 }
 
 bool DenseScan::Supported(DenseScanKernel kernel) {
 #ifdef CLAIMMATCH_DENSE_SCAN_X86
   __builtin_cpu_init();
   switch (kernel) {
+    case DenseScanKernel::kAmx:  // small batches take the VNNI kernel
+      return AmxUsable() && Supported(DenseScanKernel::kAvx512Vnni);
     case DenseScanKernel::kAvx512Vnni:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
     case DenseScanKernel::kAvx2:
@@ -392,8 +550,8 @@ bool DenseScan::Supported(DenseScanKernel kernel) {
 }
 
 DenseScanKernel DenseScan::BestKernel() {
-  for (const DenseScanKernel k :
-       {DenseScanKernel::kAvx512Vnni, DenseScanKernel::kAvx2, DenseScanKernel::kSsse3}) {
+  for (const DenseScanKernel k : {DenseScanKernel::kAmx, DenseScanKernel::kAvx512Vnni,
+                                  DenseScanKernel::kAvx2, DenseScanKernel::kSsse3}) {
     if (Supported(k)) return k;
   }
   return DenseScanKernel::kPortable;
@@ -401,6 +559,8 @@ DenseScanKernel DenseScan::BestKernel() {
 
 const char* DenseScan::KernelName(DenseScanKernel kernel) {
   switch (kernel) {
+    case DenseScanKernel::kAmx:
+      return "amx-int8";
     case DenseScanKernel::kAvx512Vnni:
       return "avx512-vnni";
     case DenseScanKernel::kAvx2:
@@ -416,15 +576,18 @@ const char* DenseScan::KernelName(DenseScanKernel kernel) {
 
 template <typename Fn>
 void DenseScan::ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn) const {
-  // Room for one pass (up to kGroup queries, fewer for a smaller batch: a lone query's scores are
-  // 77 KB at 19,250 rows, not 8 x that); every entry is written by IntegerScores before it is read.
-  const size_t pass = static_cast<size_t>(std::min<Eigen::Index>(kGroup, queries.rows()));
-  std::vector<int8_t> z(pass * padded_dims_);
-  const std::unique_ptr<int32_t[]> scores(new int32_t[pass * padded_rows_]);
-  float step[kGroup], residual[kGroup];
-  int64_t offset[kGroup];
-  for (Eigen::Index b = 0; b < queries.rows(); b += kGroup) {
-    const int m = static_cast<int>(std::min<Eigen::Index>(kGroup, queries.rows() - b));
+  // Room for one pass (up to PassQueries() queries, fewer for a smaller batch: a lone query's
+  // scores are 77 KB at 19,250 rows, not 16 x that; AMX: rounded up to whole tiles of 16);
+  // every entry read is written by IntegerScores first.
+  const int most = portable ? kGroup : PassQueries();
+  const int pass = static_cast<int>(std::min<Eigen::Index>(most, queries.rows()));
+  const int room = kernel_ == DenseScanKernel::kAmx && !portable ? (pass + 15) / 16 * 16 : pass;
+  std::vector<int8_t> z(static_cast<size_t>(pass) * padded_dims_);
+  const std::unique_ptr<int32_t[]> scores(new int32_t[static_cast<size_t>(room) * padded_rows_]);
+  float step[kAmxGroup], residual[kAmxGroup];
+  int64_t offset[kAmxGroup];
+  for (Eigen::Index b = 0; b < queries.rows(); b += most) {
+    const int m = static_cast<int>(std::min<Eigen::Index>(most, queries.rows() - b));
     for (int t = 0; t < m; ++t) {
       step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
                               &offset[t]);
@@ -485,7 +648,8 @@ std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries,
     KeepBest(hits, k);
     return hits;
   }
-  const std::vector<int> first = TopRows(scores, n, std::min(n, k + options_.extra_candidates));
+  const TopRowsResult top_rows = TopRows(scores, n, std::min(n, k + options_.extra_candidates));
+  const std::vector<int>& first = top_rows.top;
   std::vector<float> dots;
   dots.reserve(first.size() + 64);
   Dots(queries, q, first, &dots);
@@ -504,13 +668,21 @@ std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries,
           : static_cast<int32_t>(std::min<double>(s_min, std::numeric_limits<int32_t>::max()));
   std::vector<int> more;
   size_t f = 0;
-  ForEachAtLeast(scores, n, s_thr, [&](int j) {
+  const auto consider = [&](int j) {
     while (f < first.size() && first[f] < j) ++f;
     if (f < first.size() && first[f] == j) return;  // scored already
     const double a = static_cast<double>(step) * (static_cast<double>(scores[j]) - offset);
     const double e = qnorm * error_norm_[j] + static_cast<double>(residual) * code_norm_[j];
     if (a + e >= floor) more.push_back(j);
-  });
+  };
+  if (s_thr >= top_rows.floor) {
+    // Usually: every row at or above s_thr was collected already; no second pass over the scores.
+    for (const int j : top_rows.above) {
+      if (scores[j] >= s_thr) consider(j);
+    }
+  } else {
+    ForEachAtLeast(scores, n, s_thr, consider);
+  }
   Dots(queries, q, more, &dots);
   hits.reserve(dots.size());
   for (size_t i = 0; i < first.size(); ++i) hits.emplace_back(first[i], dots[i]);

@@ -5,8 +5,9 @@
 //   build:  one scale per dimension (its largest magnitude maps to 127); each row quantised to
 //           signed bytes x (v ~ scale * x), with its error norm |v - scale * x| and |x|.
 //   search: query q -> w = q * scale, quantised to signed bytes z with one step t (w ~ t z) ->
-//           integer dot products z . x with every row (AVX-512 VNNI, AVX2 or SSSE3, the widest
-//           the CPU has, chosen at run time; the portable loop gives the same integers), i.e.
+//           integer dot products z . x with every row (AMX tiles, AVX-512 VNNI, AVX2 or SSSE3,
+//           the widest the CPU has, chosen at run time; the portable loop gives the same
+//           integers), i.e.
 //           approximate scores a = t (z . x) with |q . v - a| <= |q| |v - scale * x| + |w - t z|
 //           |x| =: E (Cauchy-Schwarz, per row) -> float scores q . v of the k + extra best rows by
 //           a; the k-th best of those, s_k, is a lower bound of the k-th best score -> float scores
@@ -17,7 +18,10 @@
 // is vectors().row(j).dot(query), computed the same way whatever else is in the batch, and a row
 // left out provably scores below the k-th. With the bundled 400-d model and 19,250 claims about
 // 86 rows per query (tweets-dev) are scored in float instead of 19,250 with 127-level queries
-// (AVX-512 VNNI, portable), about 110 with the 63-level queries of the AVX2 and SSSE3 kernels.
+// (AMX, AVX-512 VNNI, portable), about 110 with the 63-level queries of the AVX2 and SSSE3
+// kernels. With AMX (Sapphire Rapids and later; Linux must grant the process the tile state) a
+// pass over the codes scores 64 queries, in tiles of 16 queries x 16 rows; batches of fewer than
+// 4 queries take the VNNI kernel.
 //
 // Thread safety: immutable after construction; Search may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_DENSE_SCAN_H_
@@ -33,7 +37,7 @@ namespace claimmatch {
 
 // How the integer scores are computed (all kernels give the same integers, so the same results):
 // the widest the CPU has is chosen at run time, whatever the build targets.
-enum class DenseScanKernel { kAuto, kPortable, kSsse3, kAvx2, kAvx512Vnni };
+enum class DenseScanKernel { kAuto, kPortable, kSsse3, kAvx2, kAvx512Vnni, kAmx };
 
 struct DenseScanOptions {
   // false: every row is scored in float (the reference).
@@ -70,9 +74,9 @@ class DenseScan {
 
   // Returns whether this CPU can run `kernel` (kPortable and kAuto: always).
   static bool Supported(DenseScanKernel kernel);
-  // Returns the widest kernel this CPU can run (kAvx512Vnni, kAvx2, kSsse3, else kPortable).
+  // Returns the widest kernel this CPU can run (kAmx, kAvx512Vnni, kAvx2, kSsse3, else kPortable).
   static DenseScanKernel BestKernel();
-  // Returns "avx512-vnni", "avx2", "ssse3", "portable" or "auto".
+  // Returns "amx-int8", "avx512-vnni", "avx2", "ssse3", "portable" or "auto".
   static const char* KernelName(DenseScanKernel kernel);
   // Returns the kernel this scan computes its integer scores with.
   DenseScanKernel kernel() const { return kernel_; }
@@ -87,20 +91,27 @@ class DenseScan {
   int dim() const { return static_cast<int>(vectors_.cols()); }
 
  private:
-  static constexpr int kBlock = 16;  // rows per block of the quantised layout
-  static constexpr int kGroup = 16;  // queries per pass over the codes
+  static constexpr int kBlock = 16;         // rows per block of the quantised layout
+  static constexpr int kGroup = 16;         // queries per pass over the codes
+  static constexpr int kAmxGroup = 64;      // the same with AMX tiles
+  static constexpr int kAmxMinQueries = 4;  // fewer: AVX-512 VNNI (a tile holds 16)
+
+  // Queries per pass over the codes with kernel().
+  int PassQueries() const { return kernel_ == DenseScanKernel::kAmx ? kAmxGroup : kGroup; }
 
   // Quantises `query` (dim() floats) into `z` (padded_dims_ bytes); returns the step t and sets
   // `*residual` to |q * scale - t z| and `*offset` to 128 * sum(z).
   float QuantiseQuery(const float* query, int8_t* z, float* residual, int64_t* offset) const;
-  // Integer scores of `nq` (1..kGroup) quantised queries (padded_dims_ bytes each, consecutive)
-  // against every row: scores[q * padded_rows_ + j] = z . (x_j + 128); `portable`: by the portable
-  // loop instead of the compiled kernel.
+  // Integer scores of `nq` (1..kGroup, with AMX 1..kAmxGroup) quantised queries (padded_dims_
+  // bytes each, consecutive) against every row: scores[q * padded_rows_ + j] = z . (x_j + 128)
+  // (with AMX `scores` has room for nq rounded up to 16 queries); `portable`: by the portable loop
+  // (nq <= kGroup) instead of the compiled kernel.
   void IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false) const;
-  // Quantises `queries` and computes their integer scores in passes of up to kGroup queries (by
-  // kernel(), or by the portable loop): calls fn(b, m, scores, step, residual, offset) for the
-  // queries b .. b + m - 1 of each pass, with scores[t * padded_rows_ + j] and step[t],
-  // residual[t], offset[t] (QuantiseQuery's) for query b + t. Search and IntegerScoresForTest.
+  // Quantises `queries` and computes their integer scores in passes of up to PassQueries() (by
+  // kernel()) or kGroup queries (by the portable loop): calls fn(b, m, scores, step, residual,
+  // offset) for the queries b .. b + m - 1 of each pass, with scores[t * padded_rows_ + j] and
+  // step[t], residual[t], offset[t] (QuantiseQuery's) for query b + t. Search and
+  // IntegerScoresForTest.
   template <typename Fn>
   void ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn) const;
   // The query's top k from its integer scores (see the top of this file).

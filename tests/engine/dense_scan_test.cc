@@ -69,15 +69,16 @@ TEST(DenseScanTest, EveryKernelGivesThePortableIntegers) {
   EXPECT_TRUE(DenseScan::Supported(DenseScanKernel::kPortable));
   EXPECT_TRUE(DenseScan::Supported(DenseScan::BestKernel()));
   int tested = 0;
-  for (const DenseScanKernel kernel : {DenseScanKernel::kPortable, DenseScanKernel::kSsse3,
-                                       DenseScanKernel::kAvx2, DenseScanKernel::kAvx512Vnni}) {
+  for (const DenseScanKernel kernel :
+       {DenseScanKernel::kPortable, DenseScanKernel::kSsse3, DenseScanKernel::kAvx2,
+        DenseScanKernel::kAvx512Vnni, DenseScanKernel::kAmx}) {
     const char* name = DenseScan::KernelName(kernel);
     if (!DenseScan::Supported(kernel)) {
       std::printf("[   INFO   ] kernel %s: not supported by this CPU, not tested\n", name);
       continue;
     }
     ++tested;
-    for (const int d : {37, 400}) {
+    for (const int d : {37, 64, 400}) {
       EmbeddingMatrix rows = Random(101, d, 7 + d);
       rows.row(0).setConstant(1.f / std::sqrt(static_cast<float>(d)));
       for (int r = 1; r < rows.rows(); ++r) rows.row(r) *= 0.1f;
@@ -86,7 +87,8 @@ TEST(DenseScanTest, EveryKernelGivesThePortableIntegers) {
       const DenseScan scan(rows, options);
       ASSERT_EQ(scan.kernel(), kernel) << name;
       // One pass holds up to 16 queries (AVX2 and SSSE3: two halves of up to 8); 17 takes two.
-      for (const int nq : {1, 3, 8, 9, 16, 17}) {
+      // AMX: up to 64 in tiles of 16 (the last one padded), fewer than 4 by the VNNI kernel.
+      for (const int nq : {1, 3, 4, 8, 9, 16, 17, 33, 64, 65}) {
         const EmbeddingMatrix queries = Random(nq, d, 100 + nq);
         const auto integers = scan.IntegerScoresForTest(queries, /*portable=*/false);
         const auto portable = scan.IntegerScoresForTest(queries, /*portable=*/true);
