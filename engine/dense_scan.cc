@@ -82,6 +82,22 @@ void ForEachAtLeast(const int32_t* scores, int n, int32_t threshold, Fn fn) {
 #endif
 }
 
+// Rows per entry of DenseScan's group maxima (four blocks: one step of the AMX kernel).
+constexpr int kRowGroup = 64;
+
+// ForEachAtLeast over the groups of kRowGroup rows whose largest score (`row_group_max`,
+// `row_groups` entries) reaches `threshold`; the others are not read.
+template <typename Fn>
+void ForEachAtLeastInGroups(const int32_t* scores, int n, const int32_t* row_group_max,
+                            int row_groups, int32_t threshold, Fn fn) {
+  for (int r = 0; r < row_groups; ++r) {
+    if (row_group_max[r] < threshold) continue;
+    const int base = r * kRowGroup;
+    ForEachAtLeast(scores + base, std::min(kRowGroup, n - base), threshold,
+                   [&](int j) { fn(base + j); });
+  }
+}
+
 // The rows whose score in `scores` (n entries) is at least the c-th largest, and every row at or
 // above a lower floor, both ascending.
 struct TopRowsResult {
@@ -90,11 +106,31 @@ struct TopRowsResult {
   int32_t floor;           // std::numeric_limits<int32_t>::min(): `above` holds every row
 };
 
-// Finds TopRowsResult's rows (their set depends only on the scores). REQUIRES: 0 < c <= n,
-// `scores` as for ForEachAtLeast.
-TopRowsResult TopRows(const int32_t* scores, int n, int c) {
+// Finds TopRowsResult's rows (their set depends only on the scores). With the largest score of
+// each group of kRowGroup rows (`row_group_max`, `row_groups` entries; null: none), the floor is
+// the c-th largest of those: c rows reach it, and only the groups whose largest does are read.
+// REQUIRES: 0 < c <= n, `scores` as for ForEachAtLeast.
+TopRowsResult TopRows(const int32_t* scores, int n, int c, const int32_t* row_group_max,
+                      int row_groups) {
   TopRowsResult result;
   std::vector<int>& rows = result.above;
+  if (row_group_max != nullptr && c < n && row_groups >= c) {
+    std::vector<int32_t> maxima(row_group_max, row_group_max + row_groups);
+    std::nth_element(maxima.begin(), maxima.begin() + (c - 1), maxima.end(),
+                     std::greater<int32_t>());
+    result.floor = maxima[c - 1];
+    std::vector<int32_t> kept;
+    ForEachAtLeastInGroups(scores, n, row_group_max, row_groups, result.floor, [&](int j) {
+      rows.push_back(j);
+      kept.push_back(scores[j]);
+    });
+    std::nth_element(kept.begin(), kept.begin() + (c - 1), kept.end(), std::greater<int32_t>());
+    const int32_t threshold = kept[c - 1];
+    for (int j : rows) {
+      if (scores[j] >= threshold) result.top.push_back(j);
+    }
+    return result;
+  }
   if (c >= n) {
     rows.resize(n);
     for (int j = 0; j < n; ++j) rows[j] = j;
@@ -260,14 +296,15 @@ struct AmxTileConfig {
 static_assert(sizeof(AmxTileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // `nq` queries (REQUIRES: a multiple of 16; their bytes consecutive,
-// `z_stride` = groups * 4 bytes each) against every row. For each step of four blocks (25.6 KB of
-// codes with the bundled model: they stay in L1), every group of 16 queries takes its turn, so a
-// pass of 64 queries reads the codes from memory once where the VNNI kernel's 16 would read them
-// four times: with tiles the scan is bound by that read, not by the products.
-__attribute__((target("amx-tile,amx-int8"))) void ScoreBlocksAmx(const uint8_t* codes, int blocks,
-                                                                 int groups, const uint8_t* z,
-                                                                 int nq, int32_t* scores,
-                                                                 int padded_rows) {
+// `z_stride` = groups * 4 bytes each) against every row, and for each query the largest score of
+// each group of 64 rows (kRowGroup) that the steps of four blocks cover:
+// row_group_max[q * row_groups + r] (the caller completes the last group). For each step of four
+// blocks (25.6 KB of codes with the bundled model: they stay in L1), every group of 16 queries
+// takes its turn, so a pass of 64 queries reads the codes from memory once where the VNNI kernel's
+// 16 would read them four times: with tiles the scan is bound by that read, not by the products.
+__attribute__((target("amx-tile,amx-int8,avx512f"))) void ScoreBlocksAmx(
+    const uint8_t* codes, int blocks, int groups, const uint8_t* z, int nq, int32_t* scores,
+    int padded_rows, int32_t* row_group_max, int row_groups) {
   const int full = groups / 16;     // whole 64-byte chunks of a query
   const int tail = groups % 16;     // groups past them
   const int z_stride = groups * 4;  // bytes per query
@@ -325,6 +362,14 @@ __attribute__((target("amx-tile,amx-int8"))) void ScoreBlocksAmx(const uint8_t* 
       _tile_stored(1, out + 16, score_stride);
       _tile_stored(2, out + 32, score_stride);
       _tile_stored(3, out + 48, score_stride);
+      // The 64 rows' largest score per query, read back while in L1.
+      for (int t = 0; t < 16; ++t) {
+        const int32_t* r = out + static_cast<size_t>(t) * padded_rows;
+        const __m512i m = _mm512_max_epi32(
+            _mm512_max_epi32(_mm512_loadu_si512(r), _mm512_loadu_si512(r + 16)),
+            _mm512_max_epi32(_mm512_loadu_si512(r + 32), _mm512_loadu_si512(r + 48)));
+        row_group_max[static_cast<size_t>(g + t) * row_groups + b / 4] = _mm512_reduce_max_epi32(m);
+      }
     }
   }
   for (; b < blocks; ++b) {
@@ -420,6 +465,7 @@ DenseScan::DenseScan(EmbeddingMatrix vectors, const DenseScanOptions& options)
   const int d = dim();
   padded_dims_ = (d + 3) / 4 * 4;
   padded_rows_ = (n + kBlock - 1) / kBlock * kBlock;
+  row_groups_ = (padded_rows_ + kRowGroup - 1) / kRowGroup;
   if (n == 0 || d == 0) return;
   scale_ = vectors_.cwiseAbs().colwise().maxCoeff() / 127.f;
   for (int c = 0; c < d; ++c) {
@@ -476,7 +522,8 @@ float DenseScan::QuantiseQuery(const float* query, int8_t* z, float* residual,
   return step;
 }
 
-void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable) const {
+bool DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable,
+                              int32_t* row_group_max) const {
   const int groups = padded_dims_ / 4;
   const int blocks = padded_rows_ / kBlock;
   const uint8_t* codes = codes_.data();
@@ -487,8 +534,23 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
     const int tiled = (nq + 15) / 16 * 16;
     std::vector<uint8_t> z(static_cast<size_t>(tiled) * padded_dims_, 0);
     std::memcpy(z.data(), queries, static_cast<size_t>(nq) * padded_dims_);
-    ScoreBlocksAmx(codes, blocks, groups, z.data(), tiled, scores, padded_rows_);
-    return;
+    std::vector<int32_t> unused;
+    if (row_group_max == nullptr) {
+      unused.resize(static_cast<size_t>(tiled) * row_groups_);
+      row_group_max = unused.data();
+    }
+    ScoreBlocksAmx(codes, blocks, groups, z.data(), tiled, scores, padded_rows_, row_group_max,
+                   row_groups_);
+    // The last group: the rows past the kernel's last step of four blocks, and only real rows
+    // (a padding row's score is no row's).
+    const int last = row_groups_ - 1;
+    for (int t = 0; t < nq; ++t) {
+      const int32_t* r = scores + static_cast<size_t>(t) * padded_rows_;
+      int32_t top = std::numeric_limits<int32_t>::min();
+      for (int j = last * kRowGroup; j < size(); ++j) top = std::max(top, r[j]);
+      row_group_max[static_cast<size_t>(t) * row_groups_ + last] = top;
+    }
+    return true;
   }
 #endif
   // A batch too small for tiles (a lone lookup: one query would fill 1/16 of each) takes AVX-512
@@ -527,6 +589,7 @@ void DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
       break;
   }
   static_assert(kGroup == 16, "IntegerScores' other kernels handle up to 16 queries per pass");
+  return false;
 }
 
 bool DenseScan::Supported(DenseScanKernel kernel) {
@@ -584,6 +647,8 @@ void DenseScan::ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn
   const int room = kernel_ == DenseScanKernel::kAmx && !portable ? (pass + 15) / 16 * 16 : pass;
   std::vector<int8_t> z(static_cast<size_t>(pass) * padded_dims_);
   const std::unique_ptr<int32_t[]> scores(new int32_t[static_cast<size_t>(room) * padded_rows_]);
+  const std::unique_ptr<int32_t[]> row_group_max(
+      new int32_t[static_cast<size_t>(room) * row_groups_]);
   float step[kAmxGroup], residual[kAmxGroup];
   int64_t offset[kAmxGroup];
   for (Eigen::Index b = 0; b < queries.rows(); b += most) {
@@ -592,8 +657,9 @@ void DenseScan::ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn
       step[t] = QuantiseQuery(queries.row(b + t).data(), z.data() + t * padded_dims_, &residual[t],
                               &offset[t]);
     }
-    IntegerScores(z.data(), m, scores.get(), portable);
-    fn(b, m, static_cast<const int32_t*>(scores.get()), step, residual, offset);
+    const bool maxima = IntegerScores(z.data(), m, scores.get(), portable, row_group_max.get());
+    fn(b, m, static_cast<const int32_t*>(scores.get()),
+       maxima ? static_cast<const int32_t*>(row_group_max.get()) : nullptr, step, residual, offset);
   }
 }
 
@@ -601,14 +667,14 @@ std::vector<std::vector<int32_t>> DenseScan::IntegerScoresForTest(const Embeddin
                                                                   bool portable) const {
   std::vector<std::vector<int32_t>> out;
   if (size() == 0 || queries.cols() != dim()) return out;
-  ScorePasses(
-      queries, portable,
-      [&](Eigen::Index, int m, const int32_t* scores, const float*, const float*, const int64_t*) {
-        for (int t = 0; t < m; ++t) {
-          const int32_t* first = scores + static_cast<size_t>(t) * padded_rows_;
-          out.emplace_back(first, first + size());
-        }
-      });
+  ScorePasses(queries, portable,
+              [&](Eigen::Index, int m, const int32_t* scores, const int32_t*, const float*,
+                  const float*, const int64_t*) {
+                for (int t = 0; t < m; ++t) {
+                  const int32_t* first = scores + static_cast<size_t>(t) * padded_rows_;
+                  out.emplace_back(first, first + size());
+                }
+              });
   return out;
 }
 
@@ -637,8 +703,10 @@ void DenseScan::KeepBest(std::vector<Hit>& hits, int k) {
 }
 
 std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries, Eigen::Index q,
-                                                 const int32_t* scores, float step, float residual,
-                                                 int64_t offset, int k, int64_t* scored) const {
+                                                 const int32_t* scores,
+                                                 const int32_t* row_group_max, float step,
+                                                 float residual, int64_t offset, int k,
+                                                 int64_t* scored) const {
   const int n = size();
   std::vector<Hit> hits;
   if (!(step > 0)) {  // a zero query (or one the quantiser cannot scale): score every row
@@ -648,7 +716,8 @@ std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries,
     KeepBest(hits, k);
     return hits;
   }
-  const TopRowsResult top_rows = TopRows(scores, n, std::min(n, k + options_.extra_candidates));
+  const TopRowsResult top_rows =
+      TopRows(scores, n, std::min(n, k + options_.extra_candidates), row_group_max, row_groups_);
   const std::vector<int>& first = top_rows.top;
   std::vector<float> dots;
   dots.reserve(first.size() + 64);
@@ -680,6 +749,8 @@ std::vector<DenseScan::Hit> DenseScan::SearchOne(const EmbeddingMatrix& queries,
     for (const int j : top_rows.above) {
       if (scores[j] >= s_thr) consider(j);
     }
+  } else if (row_group_max != nullptr) {
+    ForEachAtLeastInGroups(scores, n, row_group_max, row_groups_, s_thr, consider);
   } else {
     ForEachAtLeast(scores, n, s_thr, consider);
   }
@@ -716,11 +787,14 @@ std::vector<std::vector<DenseScan::Hit>> DenseScan::Search(const EmbeddingMatrix
   }
   std::vector<std::vector<Hit>> out(queries.rows());
   ScorePasses(queries, /*portable=*/false,
-              [&](Eigen::Index b, int m, const int32_t* scores, const float* step,
-                  const float* residual, const int64_t* offset) {
+              [&](Eigen::Index b, int m, const int32_t* scores, const int32_t* row_group_max,
+                  const float* step, const float* residual, const int64_t* offset) {
                 for (int t = 0; t < m; ++t) {
                   out[b + t] =
                       SearchOne(queries, b + t, scores + static_cast<size_t>(t) * padded_rows_,
+                                row_group_max == nullptr
+                                    ? nullptr
+                                    : row_group_max + static_cast<size_t>(t) * row_groups_,
                                 step[t], residual[t], offset[t], k, scored);
                 }
               });

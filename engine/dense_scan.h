@@ -106,18 +106,24 @@ class DenseScan {
   // bytes each, consecutive) against every row: scores[q * padded_rows_ + j] = z . (x_j + 128)
   // (with AMX `scores` has room for nq rounded up to 16 queries); `portable`: by the portable loop
   // (nq <= kGroup) instead of the compiled kernel.
-  void IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false) const;
+  // With AMX tiles, also writes each query's largest score per group of 64 rows to
+  // row_group_max[q * row_groups_ + r] when non-null (room for nq rounded up to 16 queries) and
+  // returns true; returns false when it wrote none.
+  bool IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false,
+                     int32_t* row_group_max = nullptr) const;
   // Quantises `queries` and computes their integer scores in passes of up to PassQueries() (by
-  // kernel()) or kGroup queries (by the portable loop): calls fn(b, m, scores, step, residual,
-  // offset) for the queries b .. b + m - 1 of each pass, with scores[t * padded_rows_ + j] and
-  // step[t], residual[t], offset[t] (QuantiseQuery's) for query b + t. Search and
+  // kernel()) or kGroup queries (by the portable loop): calls fn(b, m, scores, row_group_max,
+  // step, residual, offset) for the queries b .. b + m - 1 of each pass, with
+  // scores[t * padded_rows_ + j], row_group_max[t * row_groups_ + r] (null unless IntegerScores
+  // wrote them) and step[t], residual[t], offset[t] (QuantiseQuery's) for query b + t. Search and
   // IntegerScoresForTest.
   template <typename Fn>
   void ScorePasses(const EmbeddingMatrix& queries, bool portable, Fn fn) const;
   // The query's top k from its integer scores (see the top of this file).
+  // `row_group_max`: its row_groups_ group maxima, or null.
   std::vector<Hit> SearchOne(const EmbeddingMatrix& queries, Eigen::Index q, const int32_t* scores,
-                             float step, float residual, int64_t offset, int k,
-                             int64_t* scored) const;
+                             const int32_t* row_group_max, float step, float residual,
+                             int64_t offset, int k, int64_t* scored) const;
   // Top k of `hits` (sorted, truncated).
   static void KeepBest(std::vector<Hit>& hits, int k);
 
@@ -126,6 +132,7 @@ class DenseScan {
   DenseScanKernel kernel_;
   int padded_dims_ = 0;            // dim() rounded up to a multiple of 4
   int padded_rows_ = 0;            // size() rounded up to a multiple of kBlock
+  int row_groups_ = 0;             // groups of 64 rows (4 blocks), the last one partial
   EmbeddingRow scale_;             // per dimension
   std::vector<float> error_norm_;  // per row: |v - scale * x| (rounded up)
   std::vector<float> code_norm_;   // per row: |x| (rounded up)
