@@ -33,6 +33,7 @@ using ::claimmatch::testing::MakeTempDir;
 using ::claimmatch::testing::StatusIs;
 using ::claimmatch::testing::TestDataDir;
 using ::testing::AllOf;
+using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -329,6 +330,48 @@ TEST(Bm25IndexTest, StoredAndComputedGainsGiveIdenticalResults) {
       EXPECT_EQ(after_add, built.Search(query, k));
       EXPECT_EQ(after_add, changed.SearchExhaustive(query, k));
       EXPECT_EQ(loaded.Search(query, k), loaded.SearchExhaustive(query, k));
+    }
+  }
+}
+
+// SearchAnalyzedBatch returns exactly each query's own SearchAnalyzed (ids, scores compared
+// exactly, order): with stored gains eight queries at a time (batches that fill no whole group,
+// repeated terms, terms the index lacks, a query without terms, a query repeated within a
+// group), and one by one for an index whose gains are stale or a batch of fewer than eight.
+TEST(Bm25IndexTest, BatchSearchEqualsSearchingEachQuery) {
+  ZipfWords words(/*vocabulary=*/1200, /*seed=*/11);
+  Bm25Index built;
+  for (int i = 0; i < 2500; ++i) ASSERT_THAT(built.Add(i * 5 - 4000, RandomFields(words)), IsOk());
+  Bm25Index loaded = Reloaded(built, Bm25IndexOptions());  // gains stored: the batched path
+  Bm25Index changed = Reloaded(built, Bm25IndexOptions());
+  ASSERT_THAT(changed.Add(77, RandomFields(words)), IsOk());  // gains stale: one by one
+  std::uniform_int_distribution<int> query_len(1, 30);
+  std::vector<std::vector<Bm25QueryTerm>> queries;
+  for (int q = 0; q < 37; ++q) {
+    queries.push_back(AnalyzedQuery(words.Text(query_len(words.rng())) + " w0 w0 unseenword"));
+  }
+  queries[5] = AnalyzedQuery("unseenword");  // no term the index holds
+  queries[6] = {};
+  queries[9] = queries[8];
+  for (const Bm25Index* index : {&loaded, &changed}) {
+    for (const size_t n : {size_t{37}, size_t{8}, size_t{7}, size_t{1}}) {
+      const absl::Span<const std::vector<Bm25QueryTerm>> batch(queries.data(), n);
+      for (int k : {1, 10, 60, 100'000}) {
+        SCOPED_TRACE(absl::StrCat(index == &loaded ? "loaded" : "changed", " n=", n, " k=", k));
+        const std::vector<std::vector<Bm25Hit>> hits = index->SearchAnalyzedBatch(batch, k);
+        ASSERT_EQ(hits.size(), n);
+        for (size_t q = 0; q < n; ++q) {
+          EXPECT_EQ(hits[q], index->SearchAnalyzed(queries[q], k)) << "query " << q;
+        }
+        if (n > 6) {
+          EXPECT_THAT(hits[5], IsEmpty());
+          EXPECT_THAT(hits[6], IsEmpty());
+        }
+        if (k == 60 && n > 8) {
+          EXPECT_EQ(hits[0].size(), 60u);
+        }
+      }
+      EXPECT_THAT(index->SearchAnalyzedBatch(batch, 0), Each(IsEmpty()));
     }
   }
 }
