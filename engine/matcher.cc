@@ -695,6 +695,24 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     Worker::Finish(*half);
     return first_half.ok() ? second : first_half;
   };
+  // Many texts (batch scoring): every text's BM25 search at once, eight texts per pass over the
+  // postings of their terms (Bm25Index::SearchAnalyzedBatch; the same hits).
+  std::vector<Lexical> batch_lexical;
+  if (task == nullptr && n >= static_cast<int>(Bm25Index::kBatchLanes)) {
+    batch_lexical.resize(n);
+    std::vector<std::vector<Bm25QueryTerm>> terms(n);
+    for (int q = 0; q < n; ++q) {
+      if (!HasLetterOrDigit(split[q])) continue;  // no candidates (below)
+      Lexical& lex = batch_lexical[q];
+      lex.terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &lex.upper);
+      if (use_lexical) terms[q] = lex.terms.bm25;
+    }
+    if (use_lexical) {
+      std::vector<std::vector<Bm25Hit>> hits =
+          db_.bm25().SearchAnalyzedBatch(terms, options.lexical_candidates * over);
+      for (int q = 0; q < n; ++q) batch_lexical[q].hits = std::move(hits[q]);
+    }
+  }
   const RerankerModel fusion = RerankerModel::Default();
   std::vector<std::vector<Candidate>> out(n);
   absl::flat_hash_map<ClaimRowId, int> slot;
@@ -727,8 +745,10 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       }
     }
     Lexical computed;
-    if (task == nullptr) run_lexical(q, &computed);
-    const Lexical& lex = task != nullptr ? first : computed;
+    if (task == nullptr && batch_lexical.empty()) run_lexical(q, &computed);
+    const Lexical& lex = task != nullptr         ? first
+                         : batch_lexical.empty() ? computed
+                                                 : batch_lexical[q];
     const QueryTerms& q_terms = lex.terms;
     const double upper = lex.upper;
     for (size_t r = 0; r < lex.hits.size(); ++r) {
