@@ -814,10 +814,14 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     order.resize(cands.size());
     for (size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
     const size_t depth = std::min(order.size(), static_cast<size_t>(kRerankDepth * over));
-    std::partial_sort(order.begin(), order.begin() + depth, order.end(), [&](int a, int b) {
+    const auto better = [&](int a, int b) {
       return fused[a] != fused[b] ? fused[a] > fused[b] : cands[a].row_id < cands[b].row_id;
-    });
+    };
+    // The best `depth` in order (a total order): selection, then a sort of those only.
+    if (depth < order.size())
+      std::nth_element(order.begin(), order.begin() + depth, order.end(), better);
     order.resize(depth);
+    std::sort(order.begin(), order.end(), better);
     const CueSet q_cues = Cues(clean[q]);
     const int32_t q_day =
         QueryDay(texts[q], !dates.empty() && !dates[q].empty() ? dates[q] : options.date);
