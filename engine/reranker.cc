@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -16,7 +17,8 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kVersion = 3;  // 2: claimant agreement; 3: date proximity
+constexpr int kVersion = 4;  // 2: claimant agreement; 3: date proximity; 4: hidden layer
+constexpr size_t kMaxHiddenUnits = 256;
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
@@ -49,10 +51,41 @@ RerankerModel RerankerModel::Default() {
   return m;
 }
 
+float RerankTanh(float x) {
+  // Eigen's generic_fast_tanh_float (MathFunctionsImpl.h), its clamp for evaluation with fma.
+  constexpr float kClamp = 7.99881172180175781f;
+  if (std::abs(x) < 0.0004f) return x;
+  const float c = std::min(std::max(x, -kClamp), kClamp);
+  const float x2 = c * c;
+  float p = std::fma(x2, -2.76076847742355e-16f, 2.00018790482477e-13f);
+  p = std::fma(x2, p, -8.60467152213735e-11f);
+  p = std::fma(x2, p, 5.12229709037114e-08f);
+  p = std::fma(x2, p, 1.48572235717979e-05f);
+  p = std::fma(x2, p, 6.37261928875436e-04f);
+  p = std::fma(x2, p, 4.89352455891786e-03f);
+  p = c * p;
+  float q = std::fma(x2, 1.19825839466702e-06f, 1.18534705686654e-04f);
+  q = std::fma(x2, q, 2.26843463243900e-03f);
+  q = std::fma(x2, q, 4.89352518554385e-03f);
+  return p / q;
+}
+
 float RerankerModel::Logit(const RerankFeatures& f) const {
   float s = bias;
   for (int i = 0; i < kNumRerankFeatures; ++i) s += weights[i] * f[i];
-  return s;
+  const size_t units = hidden_output.size();
+  if (units == 0) return s;
+  // Unit by unit in a fixed order: a candidate's score does not depend on its neighbours.
+  float pre[kMaxHiddenUnits];
+  for (size_t h = 0; h < units; ++h) pre[h] = hidden_bias[h];
+  for (int i = 0; i < kNumRerankFeatures; ++i) {
+    const float x = f[i];
+    const float* w = hidden_weights.data() + static_cast<size_t>(i) * units;
+    for (size_t h = 0; h < units; ++h) pre[h] = std::fma(w[h], x, pre[h]);
+  }
+  float out = 0;
+  for (size_t h = 0; h < units; ++h) out = std::fma(hidden_output[h], RerankTanh(pre[h]), out);
+  return s + out;
 }
 
 float RerankerModel::Score(const RerankFeatures& f) const { return Sigmoid(Logit(f)); }
@@ -131,6 +164,15 @@ std::string RerankerModel::ToJson() const {
          {"match_threshold", match_threshold},
          {"suggest_threshold", suggest_threshold},
          {"trained_on", trained_on}};
+  if (!hidden_output.empty()) {
+    const size_t units = hidden_output.size();
+    json rows = json::array();
+    for (int i = 0; i < kNumRerankFeatures; ++i) {
+      rows.push_back(std::vector<float>(hidden_weights.begin() + i * units,
+                                        hidden_weights.begin() + (i + 1) * units));
+    }
+    j["hidden"] = {{"weights", rows}, {"bias", hidden_bias}, {"output", hidden_output}};
+  }
   j["checksum"] = FingerprintHex(Fingerprint64(j.dump()));
   return j.dump(2) + "\n";
 }
@@ -189,6 +231,37 @@ absl::StatusOr<RerankerModel> RerankerModel::FromJson(absl::string_view text,
       return bad("bias or thresholds missing");
     }
     m.bias = j["bias"].get<float>();
+    if (j.contains("hidden")) {
+      const json& hidden = j["hidden"];
+      auto finite_numbers = [](const json& a, size_t size) {
+        if (!a.is_array() || a.size() != size) return false;
+        for (const json& x : a) {
+          if (!x.is_number() || !std::isfinite(static_cast<float>(x.get<double>()))) return false;
+        }
+        return true;
+      };
+      if (!hidden.is_object() || !hidden.contains("output") || !hidden["output"].is_array()) {
+        return bad("hidden layer without output weights");
+      }
+      const size_t units = hidden["output"].size();
+      if (units == 0 || units > kMaxHiddenUnits) return bad("hidden layer size out of range");
+      if (!finite_numbers(hidden["output"], units) || !hidden.contains("bias") ||
+          !finite_numbers(hidden["bias"], units) || !hidden.contains("weights") ||
+          !hidden["weights"].is_array() || hidden["weights"].size() != static_cast<size_t>(n)) {
+        return bad("hidden layer weights do not match the features and units");
+      }
+      m.hidden_weights.assign(static_cast<size_t>(kNumRerankFeatures) * units, 0.f);
+      for (int i = 0; i < n; ++i) {
+        if (!finite_numbers(hidden["weights"][i], units)) {
+          return bad("hidden layer weights do not match the features and units");
+        }
+        for (size_t h = 0; h < units; ++h) {
+          m.hidden_weights[i * units + h] = hidden["weights"][i][h].get<float>();
+        }
+      }
+      m.hidden_bias = hidden["bias"].get<std::vector<float>>();
+      m.hidden_output = hidden["output"].get<std::vector<float>>();
+    }
     if (j["version"].get<int>() >= 2) {
       if (!j["claimant_weight"].is_number() || !j["claimant_depth"].is_number_integer()) {
         return bad("claimant_weight or claimant_depth missing");
@@ -308,6 +381,137 @@ absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExam
   for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = static_cast<float>(w[i] / scale[i]);
   m.bias = 0;
   return m;
+}
+
+absl::StatusOr<RerankerModel> TrainMlpReranker(const std::vector<RerankExample>& examples,
+                                               const MlpTrainOptions& options) {
+  if (options.hidden < 1 || options.members < 1 ||
+      static_cast<size_t>(options.hidden) * options.members > kMaxHiddenUnits ||
+      options.epochs < 0 || !(options.learning_rate > 0) || !(options.l2 >= 0)) {
+    return absl::InvalidArgumentError("re-ranker network options out of range");
+  }
+  std::map<int, std::vector<const RerankExample*>> by_query;
+  for (const RerankExample& e : examples) by_query[e.query].push_back(&e);
+  std::vector<std::vector<const RerankExample*>> lists;
+  for (auto& [q, list] : by_query) {
+    const bool any = std::any_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
+    const bool all = std::all_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
+    if (any && !all) lists.push_back(std::move(list));
+  }
+  if (lists.empty()) {
+    return absl::InvalidArgumentError(
+        "re-ranker training needs queries with relevant and other candidates");
+  }
+  constexpr int F = kNumRerankFeatures;
+  const int H = options.hidden;
+  // Standardised features (folded into the first layer at the end).
+  std::array<double, F> mean{}, sd{};
+  size_t rows = 0;
+  for (const auto& list : lists) {
+    for (const RerankExample* e : list) {
+      for (int i = 0; i < F; ++i) mean[i] += e->features[i];
+      ++rows;
+    }
+  }
+  for (double& m : mean) m /= static_cast<double>(rows);
+  for (const auto& list : lists) {
+    for (const RerankExample* e : list) {
+      for (int i = 0; i < F; ++i) sd[i] += (e->features[i] - mean[i]) * (e->features[i] - mean[i]);
+    }
+  }
+  for (double& s : sd) s = std::sqrt(s / static_cast<double>(rows)) + 1e-6;
+  std::vector<std::vector<std::array<double, F>>> x(lists.size());
+  std::vector<std::vector<double>> target(lists.size());
+  for (size_t l = 0; l < lists.size(); ++l) {
+    double relevant = 0;
+    for (const RerankExample* e : lists[l]) relevant += e->relevant ? 1 : 0;
+    for (const RerankExample* e : lists[l]) {
+      std::array<double, F> row;
+      for (int i = 0; i < F; ++i) row[i] = (e->features[i] - mean[i]) / sd[i];
+      x[l].push_back(row);
+      target[l].push_back(e->relevant ? 1.0 / relevant : 0.0);
+    }
+  }
+  // Parameters of one network, flat: W1 (F x H, by feature), b1 (H), w2 (H), b2.
+  const size_t n_w1 = static_cast<size_t>(F) * H, n_params = n_w1 + 2 * H + 1;
+  const size_t o_b1 = n_w1, o_w2 = n_w1 + H, o_b2 = n_w1 + 2 * H;
+  RerankerModel model;
+  const size_t units = static_cast<size_t>(H) * options.members;
+  model.hidden_weights.assign(static_cast<size_t>(F) * units, 0.f);
+  model.hidden_bias.assign(units, 0.f);
+  model.hidden_output.assign(units, 0.f);
+  double bias = 0;
+  std::vector<double> pre, act, score, p, grad(n_params), m1(n_params), m2(n_params);
+  for (int member = 0; member < options.members; ++member) {
+    // Normal(0, 0.3) starting weights by Box-Muller from a fixed-seed mt19937_64 (the same
+    // numbers with every standard library), biases 0.
+    std::mt19937_64 rng(options.seed * 1000003ULL + static_cast<uint64_t>(member));
+    auto uniform = [&rng] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
+    auto normal = [&] {
+      return 0.3 * std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
+    };
+    std::vector<double> w(n_params, 0.0);
+    for (size_t k = 0; k < n_w1; ++k) w[k] = normal();
+    for (int h = 0; h < H; ++h) w[o_w2 + h] = normal();
+    std::fill(m1.begin(), m1.end(), 0.0);
+    std::fill(m2.begin(), m2.end(), 0.0);
+    for (int epoch = 0; epoch < options.epochs; ++epoch) {
+      std::fill(grad.begin(), grad.end(), 0.0);
+      for (size_t l = 0; l < lists.size(); ++l) {
+        const size_t n = x[l].size();
+        pre.assign(n * H, 0.0);
+        act.resize(n * H);
+        score.assign(n, w[o_b2]);
+        double top = -1e300;
+        for (size_t c = 0; c < n; ++c) {
+          for (int h = 0; h < H; ++h) {
+            double a = w[o_b1 + h];
+            for (int i = 0; i < F; ++i) a += x[l][c][i] * w[i * H + h];
+            act[c * H + h] = std::tanh(a);
+            score[c] += w[o_w2 + h] * act[c * H + h];
+          }
+          top = std::max(top, score[c]);
+        }
+        p.resize(n);
+        double z = 0;
+        for (size_t c = 0; c < n; ++c) z += (p[c] = std::exp(score[c] - top));
+        for (size_t c = 0; c < n; ++c) {
+          const double dz = p[c] / z - target[l][c];  // d(cross-entropy) / d score
+          grad[o_b2] += dz;
+          for (int h = 0; h < H; ++h) {
+            const double a = act[c * H + h];
+            grad[o_w2 + h] += dz * a;
+            const double da = dz * w[o_w2 + h] * (1 - a * a);
+            grad[o_b1 + h] += da;
+            for (int i = 0; i < F; ++i) grad[i * H + h] += da * x[l][c][i];
+          }
+        }
+      }
+      const double inv = 1.0 / static_cast<double>(lists.size());
+      const double c1 = 1 - std::pow(0.9, epoch + 1), c2 = 1 - std::pow(0.999, epoch + 1);
+      for (size_t k = 0; k < n_params; ++k) {
+        double g = grad[k] * inv;
+        if (k < n_w1 || (k >= o_w2 && k < o_b2)) g += options.l2 * w[k];
+        m1[k] = 0.9 * m1[k] + 0.1 * g;
+        m2[k] = 0.999 * m2[k] + 0.001 * g * g;
+        w[k] -= options.learning_rate * (m1[k] / c1) / (std::sqrt(m2[k] / c2) + 1e-8);
+      }
+    }
+    // Fold the standardisation into the first layer and the mean over members into the output.
+    for (int h = 0; h < H; ++h) {
+      const size_t u = static_cast<size_t>(member) * H + h;
+      double b = w[o_b1 + h];
+      for (int i = 0; i < F; ++i) {
+        model.hidden_weights[i * units + u] = static_cast<float>(w[i * H + h] / sd[i]);
+        b -= w[i * H + h] * mean[i] / sd[i];
+      }
+      model.hidden_bias[u] = static_cast<float>(b);
+      model.hidden_output[u] = static_cast<float>(w[o_w2 + h] / options.members);
+    }
+    bias += w[o_b2] / options.members;
+  }
+  model.bias = static_cast<float>(bias);
+  return model;
 }
 
 }  // namespace claimmatch

@@ -22,13 +22,18 @@
 // a claim of that person (a debate sentence and the speaker's checked claims); claims without a
 // claimant (Snopes') are left as they are.
 //
-// Stored as JSON {"format": "claimmatch-reranker", "version": 3, "features": [names...],
-// "weights": [...], "bias": b, "decision_weights": [...], "decision_bias": d, "claimant_weight":
-// w, "claimant_depth": n, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
+// The ranking model may have a hidden layer (a small two-layer network: H tanh units over the
+// features, then a weighted sum added to the linear part); `train reranker` fits it as the mean of
+// a few networks trained from different starting points, which is again one such layer.
+//
+// Stored as JSON {"format": "claimmatch-reranker", "version": 4, "features": [names...],
+// "weights": [...], "bias": b, "hidden": {"weights": [[H per feature]...], "bias": [H],
+// "output": [H]} (optional), "decision_weights": [...], "decision_bias": d, "claimant_weight": w,
+// "claimant_depth": n, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
 // "trained_on": "...", "checksum": "..."}; version 1 files (no claimant fields) read with weight
 // 0, and files whose feature list is the first n of this claimmatch's (made before the later ones
 // existed) with weight 0 for the others. A file made for another model (its model_hash) or
-// another feature list is refused.
+// another feature list is refused; every number of a hidden layer must be finite.
 //
 // Thread safety: immutable after construction; the const methods may run concurrently.
 #ifndef CLAIMMATCH_ENGINE_RERANKER_H_
@@ -56,6 +61,12 @@ struct RerankerModel {
   // Ranking: may use every feature (the candidate-set-relative ones make it rank-aware).
   std::array<float, kNumRerankFeatures> weights{};
   float bias = 0;
+  // The hidden layer (none when hidden_output is empty): Logit adds, for each unit h,
+  // hidden_output[h] x RerankTanh(hidden_bias[h] + sum_i hidden_weights[i * H + h] x f[i]), with
+  // H = hidden_output.size() and hidden_weights by feature, then unit (kNumRerankFeatures x H).
+  std::vector<float> hidden_weights;
+  std::vector<float> hidden_bias;
+  std::vector<float> hidden_output;
   // Decisions: a second logistic model over the absolute features only (cosine, lexical, number
   // and name overlap, claim coverage), so that "how sure" does not depend on being the best of a
   // weak list.
@@ -97,6 +108,11 @@ struct RerankerModel {
   static absl::StatusOr<RerankerModel> FromJson(absl::string_view json, absl::string_view name);
 };
 
+// Returns tanh(x) within 5e-7 (Eigen's rational approximation on [-7.9988, 7.9988],
+// +-1 beyond, x itself below 0.0004 in magnitude), the same whatever the caller's vector width:
+// the re-ranker's hidden units.
+float RerankTanh(float x);
+
 // Returns the key that groups a claimant's claims for AddClaimantAgreement: a fingerprint of the
 // name with surrounding space trimmed and ASCII letters lower-cased; 0 for an empty name.
 uint64_t ClaimantKey(absl::string_view claimant);
@@ -126,6 +142,24 @@ absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& ex
 // all relevant or all not are skipped. Fails with kInvalidArgument when no query is left.
 absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExample>& examples,
                                                     const RerankTrainOptions& options = {});
+
+struct MlpTrainOptions {
+  int hidden = 8;   // tanh units per network
+  int members = 5;  // networks averaged (each from its own random start)
+  int epochs = 400;
+  double learning_rate = 0.05;  // Adam
+  double l2 = 1e-2;             // on the connection weights, not the biases
+  uint64_t seed = 1;
+};
+
+// Fits a two-layer ranking model with a listwise loss: per query with relevant and other
+// candidates, the cross-entropy between the softmax of its candidates' scores and the uniform
+// distribution over its relevant ones; features standardised; full-batch Adam; deterministic for
+// given options. The result averages `members` networks: one hidden layer of members x hidden
+// units (linear weights 0). Fails with kInvalidArgument when no query is left, or for options out
+// of range.
+absl::StatusOr<RerankerModel> TrainMlpReranker(const std::vector<RerankExample>& examples,
+                                               const MlpTrainOptions& options = {});
 
 }  // namespace claimmatch
 

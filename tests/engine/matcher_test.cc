@@ -893,7 +893,8 @@ TEST(RerankerModelTest, JsonRoundTrip) {
 
   const nlohmann::json j = nlohmann::json::parse(text);
   EXPECT_EQ(j["format"], "claimmatch-reranker");
-  EXPECT_EQ(j["version"], 3);
+  EXPECT_EQ(j["version"], 4);
+  EXPECT_FALSE(j.contains("hidden"));  // a linear model writes no hidden layer
   EXPECT_EQ(j["features"].size(), static_cast<size_t>(kNumRerankFeatures));
   EXPECT_EQ(j["features"][0], "cosine");
   EXPECT_TRUE(j["checksum"].is_string());
@@ -977,7 +978,7 @@ TEST(RerankerModelTest, VersionOneFilesReadWithoutClaimantAgreement) {
                   "weight.json"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("weight.json: claimant_")));
   EXPECT_THAT(RerankerModel::FromJson(
-                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 4; }), "v4.json"),
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 5; }), "v5.json"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
 }
 
@@ -1016,6 +1017,79 @@ TEST(RerankerModelTest, OlderFeatureListsReadWithZeroWeightsForTheNewer) {
   };
   EXPECT_THAT(RerankerModel::FromJson(Resigned(text, none), "none.json"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("feature list differs")));
+}
+
+TEST(RerankerModelTest, TanhIsAccurateSymmetricAndSaturates) {
+  for (float x = -9.f; x <= 9.f; x += 0.001f) {
+    ASSERT_NEAR(RerankTanh(x), std::tanh(x), 5e-7) << x;
+    ASSERT_EQ(RerankTanh(-x), -RerankTanh(x)) << x;
+  }
+  EXPECT_EQ(RerankTanh(0.f), 0.f);
+  EXPECT_EQ(RerankTanh(1e-5f), 1e-5f);  // below 0.0004: x itself
+  EXPECT_NEAR(RerankTanh(50.f), 1.f, 1e-6);
+  EXPECT_NEAR(RerankTanh(-1e30f), -1.f, 1e-6);
+}
+
+// A hidden layer adds sum_h output[h] x tanh(bias[h] + weights . f) to the linear part, read by
+// feature then unit; it survives the file, and a hostile one is refused naming the file.
+TEST(RerankerModelTest, HiddenLayerScoresAsDocumentedAndRoundTrips) {
+  RerankerModel m = RerankerModel::Default();
+  m.weights.fill(0);
+  m.weights[0] = 0.5f;
+  m.bias = -0.25f;
+  const size_t units = 2;
+  m.hidden_weights.assign(kNumRerankFeatures * units, 0.f);
+  m.hidden_weights[0 * units + 0] = 2.f;   // unit 0: 2 x cosine - 1
+  m.hidden_weights[1 * units + 1] = -3.f;  // unit 1: -3 x lexical + 0.5
+  m.hidden_weights[13 * units + 1] = 1.f;  // and + date proximity
+  m.hidden_bias = {-1.f, 0.5f};
+  m.hidden_output = {1.5f, -0.75f};
+  RerankFeatures f{};
+  f[0] = 0.8f;
+  f[1] = 0.3f;
+  f[13] = 0.25f;
+  const double expected =
+      -0.25 + 0.5 * 0.8 + 1.5 * std::tanh(2 * 0.8 - 1) - 0.75 * std::tanh(-3 * 0.3 + 0.5 + 0.25);
+  EXPECT_NEAR(m.Logit(f), expected, 1e-6);
+  EXPECT_NEAR(m.Score(f), 1 / (1 + std::exp(-expected)), 1e-6);
+
+  const std::string text = m.ToJson();
+  auto back = RerankerModel::FromJson(text, "net.json");
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->hidden_weights, m.hidden_weights);
+  EXPECT_EQ(back->hidden_bias, m.hidden_bias);
+  EXPECT_EQ(back->hidden_output, m.hidden_output);
+  EXPECT_EQ(back->Logit(f), m.Logit(f));
+  EXPECT_EQ(back->ToJson(), text);
+  const nlohmann::json j = nlohmann::json::parse(text);
+  ASSERT_EQ(j["hidden"]["weights"].size(), static_cast<size_t>(kNumRerankFeatures));
+  EXPECT_EQ(j["hidden"]["weights"][13], nlohmann::json::array({0.0, 1.0}));
+
+  const std::vector<std::pair<std::string, std::function<void(nlohmann::json&)>>> hostile = {
+      {"not an object", [](nlohmann::json& j) { j["hidden"] = 3; }},
+      {"no output", [](nlohmann::json& j) { j["hidden"].erase("output"); }},
+      {"no units", [](nlohmann::json& j) { j["hidden"]["output"] = nlohmann::json::array(); }},
+      {"bias size", [](nlohmann::json& j) { j["hidden"]["bias"].push_back(1.0); }},
+      {"row size", [](nlohmann::json& j) { j["hidden"]["weights"][5].push_back(1.0); }},
+      {"rows", [](nlohmann::json& j) { j["hidden"]["weights"].erase(0); }},
+      {"string", [](nlohmann::json& j) { j["hidden"]["output"][0] = "big"; }},
+      {"too many units",
+       [](nlohmann::json& j) {
+         const nlohmann::json many = nlohmann::json(std::vector<float>(257, 0.f));
+         j["hidden"]["output"] = many;
+         j["hidden"]["bias"] = many;
+         for (auto& row : j["hidden"]["weights"]) row = many;
+       }},
+  };
+  for (const auto& [what, edit] : hostile) {
+    EXPECT_THAT(RerankerModel::FromJson(Resigned(text, edit), "net.json"),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("net.json: hidden layer")))
+        << what;
+  }
+  // Non-finite numbers are not JSON; a huge one overflows float: both refused.
+  const std::string inf = Resigned(text, [](nlohmann::json& j) { j["hidden"]["bias"][1] = 1e300; });
+  EXPECT_THAT(RerankerModel::FromJson(inf, "net.json"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("hidden layer")));
 }
 
 TEST(RerankerModelTest, ClaimantKeyIgnoresCaseAndSurroundingSpace) {
@@ -1166,6 +1240,71 @@ TEST(TrainRerankerTest, ListwiseRanksEachQuerysGoldFirstAndIgnoresQueryConstants
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->weights, m->weights);
   EXPECT_THAT(TrainListwiseReranker({orphan}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("relevant and other")));
+}
+
+// The network: the gold candidate is the one whose feature 0 is nearest 0.5 (neither the
+// highest nor the lowest of its query), which no weighting of the features can rank first in
+// every query, while a hidden layer can. Deterministic; options out of range are refused.
+TEST(TrainRerankerTest, NetworkLearnsWhatNoLinearModelCan) {
+  std::vector<RerankExample> examples;
+  for (int q = 0; q < 40; ++q) {
+    const float spread = 0.12f + 0.004f * q;
+    for (int c = 0; c < 5; ++c) {
+      RerankExample e;
+      e.query = q;
+      e.features[0] = 0.5f + spread * static_cast<float>((c * 3 + q) % 5 - 2);
+      e.features[1] = 0.01f * static_cast<float>((q * 7 + c) % 11);  // noise
+      e.relevant = (c * 3 + q) % 5 == 2;                             // feature 0 == 0.5
+      examples.push_back(e);
+    }
+  }
+  auto top1 = [&](const RerankerModel& m) {
+    int right = 0;
+    for (int q = 0; q < 40; ++q) {
+      const RerankExample* best = nullptr;
+      for (const RerankExample& e : examples) {
+        if (e.query == q && (best == nullptr || m.Logit(e.features) > m.Logit(best->features))) {
+          best = &e;
+        }
+      }
+      right += best->relevant ? 1 : 0;
+    }
+    return right;
+  };
+  MlpTrainOptions options;
+  options.members = 2;
+  options.hidden = 4;
+  options.epochs = 300;
+  auto net = TrainMlpReranker(examples, options);
+  ASSERT_THAT(net, IsOk());
+  EXPECT_EQ(net->hidden_output.size(), 8u);
+  EXPECT_EQ(net->hidden_weights.size(), 8u * kNumRerankFeatures);
+  EXPECT_EQ(top1(*net), 40);
+  auto linear = TrainListwiseReranker(examples);
+  ASSERT_THAT(linear, IsOk());
+  EXPECT_LE(top1(*linear), 20);
+  auto again = TrainMlpReranker(examples, options);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->hidden_weights, net->hidden_weights);
+  EXPECT_EQ(again->hidden_output, net->hidden_output);
+  EXPECT_EQ(again->bias, net->bias);
+  options.seed = 2;  // another start: other weights, the same ranking
+  auto other = TrainMlpReranker(examples, options);
+  ASSERT_THAT(other, IsOk());
+  EXPECT_NE(other->hidden_weights, net->hidden_weights);
+  EXPECT_EQ(top1(*other), 40);
+
+  for (auto bad : std::vector<std::function<void(MlpTrainOptions&)>>{
+           [](MlpTrainOptions& o) { o.hidden = 0; }, [](MlpTrainOptions& o) { o.members = 0; },
+           [](MlpTrainOptions& o) { o.hidden = 100; }, [](MlpTrainOptions& o) { o.l2 = -1; },
+           [](MlpTrainOptions& o) { o.learning_rate = 0; }}) {
+    MlpTrainOptions o;
+    bad(o);
+    EXPECT_THAT(TrainMlpReranker(examples, o),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range")));
+  }
+  EXPECT_THAT(TrainMlpReranker({}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("relevant and other")));
 }
 
