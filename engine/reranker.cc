@@ -51,10 +51,12 @@ RerankerModel RerankerModel::Default() {
   return m;
 }
 
-float RerankTanh(float x) {
+namespace {
+
+// RerankTanh's body, inlined into Logit's loop over units (which it vectorises).
+inline float TanhApprox(float x) {
   // Eigen's generic_fast_tanh_float (MathFunctionsImpl.h), its clamp for evaluation with fma.
   constexpr float kClamp = 7.99881172180175781f;
-  if (std::abs(x) < 0.0004f) return x;
   const float c = std::min(std::max(x, -kClamp), kClamp);
   const float x2 = c * c;
   float p = std::fma(x2, -2.76076847742355e-16f, 2.00018790482477e-13f);
@@ -67,8 +69,12 @@ float RerankTanh(float x) {
   float q = std::fma(x2, 1.19825839466702e-06f, 1.18534705686654e-04f);
   q = std::fma(x2, q, 2.26843463243900e-03f);
   q = std::fma(x2, q, 4.89352518554385e-03f);
-  return p / q;
+  return std::abs(x) < 0.0004f ? x : p / q;  // a select, not a branch: loops over units vectorise
 }
+
+}  // namespace
+
+float RerankTanh(float x) { return TanhApprox(x); }
 
 float RerankerModel::Logit(const RerankFeatures& f) const {
   float s = bias;
@@ -83,8 +89,9 @@ float RerankerModel::Logit(const RerankFeatures& f) const {
     const float* w = hidden_weights.data() + static_cast<size_t>(i) * units;
     for (size_t h = 0; h < units; ++h) pre[h] = std::fma(w[h], x, pre[h]);
   }
+  for (size_t h = 0; h < units; ++h) pre[h] = TanhApprox(pre[h]);
   float out = 0;
-  for (size_t h = 0; h < units; ++h) out = std::fma(hidden_output[h], RerankTanh(pre[h]), out);
+  for (size_t h = 0; h < units; ++h) out = std::fma(hidden_output[h], pre[h], out);
   return s + out;
 }
 

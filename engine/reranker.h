@@ -1,5 +1,6 @@
-// The re-ranker: a logistic model over cheap query-claim features, scoring each candidate claim
-// with the probability that it is the claim the query repeats. One model serves ranking (sort by
+// The re-ranker: a logistic model (optionally with a small hidden layer) over cheap query-claim
+// features, scoring each candidate claim with the probability that it is the claim the query
+// repeats. One model serves ranking (sort by
 // probability) and decisions (thresholds on the top probability), since a probability means the
 // same thing for every query.
 //

@@ -167,8 +167,10 @@ int RunTrainReranker(const Args& args) {
   ArgParser p("train reranker",
               "claimmatch train reranker --train DB:Q.tsv:Q.qrels,... --dev DB:Q.tsv:Q.qrels,... "
               "--out FILE",
-              "Fits the hybrid mode's re-ranker (a logistic model over dense, BM25 and overlap\n"
-              "features) on the candidates of the training queries, reports MAP@5 on the dev\n"
+              "Fits the hybrid mode's re-ranker over dense, BM25 and overlap features on the\n"
+              "candidates of the training queries (a pointwise and a listwise logistic model\n"
+              "and a small two-layer network; the dev queries choose among them and a grid of\n"
+              "score fusions), reports MAP@5 on the dev\n"
               "queries, and calibrates the decision thresholds on them: `match` is the lowest\n"
               "probability at which the answers above it are right >= 95% of the time, `suggest`\n"
               "the lowest at which they are right >= 80%. The answers are each dev query's top\n"
@@ -244,10 +246,16 @@ int RunTrainReranker(const Args& args) {
   auto listwise = TrainListwiseReranker(examples, listwise_options);
   if (!listwise.ok()) return Fail(listwise.status());
   listwise->trained_on = "logistic (listwise)";
+  const MlpTrainOptions network_options;
+  auto network = TrainMlpReranker(examples, network_options);
+  if (!network.ok()) return Fail(network.status());
+  network->trained_on =
+      absl::StrFormat("two-layer network (mean of %d, %d tanh units each; listwise)",
+                      network_options.members, network_options.hidden);
 
-  // Model selection on the dev sets: the logistic model fitted on the training queries, and a
-  // small grid of score fusions (3 parameters). The embedding model saw the training queries, so
-  // its cosine is optimistic there; the dev sets decide which combination generalises.
+  // Model selection on the dev sets: the logistic models and the network fitted on the training
+  // queries, and a small grid of score fusions (3 parameters). The embedding model saw the training
+  // queries, so its cosine is optimistic there; the dev sets decide which combination generalises.
   std::vector<Judged> dev_judged;
   std::vector<std::string> names;
   for (const QuerySet& set : *dev) {
@@ -272,6 +280,8 @@ int RunTrainReranker(const Args& args) {
                consider(*trained));
   std::fprintf(stderr, "train reranker: listwise logistic model: mean dev MAP@5 %.4f\n",
                consider(*listwise));
+  std::fprintf(stderr, "train reranker: %s: mean dev MAP@5 %.4f\n", network->trained_on.c_str(),
+               consider(*network));
   for (int wl = 50; wl <= 95; wl += 5) {
     for (float rel : {0.f, 0.25f, 0.5f}) {
       for (float gap : {0.f, 0.5f, 1.f}) {
