@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
+#include "embeddings/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace claimmatch {
@@ -331,9 +332,12 @@ absl::StatusOr<RerankerModel> TrainReranker(const std::vector<RerankExample>& ex
   return m;
 }
 
-absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExample>& examples,
-                                                    const RerankTrainOptions& options) {
-  // Group the examples by query; a query without a relevant candidate teaches nothing here.
+namespace {
+
+// The examples grouped by query (in query order), keeping the queries with relevant and other
+// candidates (the others teach a ranking nothing); fails with kInvalidArgument when none is left.
+using RankingLists = std::vector<std::vector<const RerankExample*>>;
+absl::StatusOr<RankingLists> GroupForRanking(const std::vector<RerankExample>& examples) {
   std::map<int, std::vector<const RerankExample*>> by_query;
   for (const RerankExample& e : examples) by_query[e.query].push_back(&e);
   std::vector<std::vector<const RerankExample*>> lists;
@@ -346,6 +350,14 @@ absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExam
     return absl::InvalidArgumentError(
         "re-ranker training needs queries with relevant and other candidates");
   }
+  return lists;
+}
+
+}  // namespace
+
+absl::StatusOr<RerankerModel> TrainListwiseReranker(const std::vector<RerankExample>& examples,
+                                                    const RerankTrainOptions& options) {
+  CM_ASSIGN_OR_RETURN(const RankingLists lists, GroupForRanking(examples));
   std::array<double, kNumRerankFeatures> scale{};
   for (const auto& list : lists) {
     for (const RerankExample* e : list) {
@@ -397,18 +409,7 @@ absl::StatusOr<RerankerModel> TrainMlpReranker(const std::vector<RerankExample>&
       options.epochs < 0 || !(options.learning_rate > 0) || !(options.l2 >= 0)) {
     return absl::InvalidArgumentError("re-ranker network options out of range");
   }
-  std::map<int, std::vector<const RerankExample*>> by_query;
-  for (const RerankExample& e : examples) by_query[e.query].push_back(&e);
-  std::vector<std::vector<const RerankExample*>> lists;
-  for (auto& [q, list] : by_query) {
-    const bool any = std::any_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
-    const bool all = std::all_of(list.begin(), list.end(), [](auto* e) { return e->relevant; });
-    if (any && !all) lists.push_back(std::move(list));
-  }
-  if (lists.empty()) {
-    return absl::InvalidArgumentError(
-        "re-ranker training needs queries with relevant and other candidates");
-  }
+  CM_ASSIGN_OR_RETURN(const RankingLists lists, GroupForRanking(examples));
   constexpr int F = kNumRerankFeatures;
   const int H = options.hidden;
   // Standardised features (folded into the first layer at the end).
