@@ -106,38 +106,10 @@ struct TopRowsResult {
   int32_t floor;           // std::numeric_limits<int32_t>::min(): `above` holds every row
 };
 
-// Finds TopRowsResult's rows (their set depends only on the scores). With the largest score of
-// each group of kRowGroup rows (`row_group_max`, `row_groups` entries; null: none), the floor is
-// the c-th largest of those: c rows reach it, and only the groups whose largest does are read.
-// REQUIRES: 0 < c <= n, `scores` as for ForEachAtLeast.
-TopRowsResult TopRows(const int32_t* scores, int n, int c, const int32_t* row_group_max,
-                      int row_groups) {
-  TopRowsResult result;
-  std::vector<int>& rows = result.above;
-  if (row_group_max != nullptr && c < n && row_groups >= c) {
-    std::vector<int32_t> maxima(row_group_max, row_group_max + row_groups);
-    std::nth_element(maxima.begin(), maxima.begin() + (c - 1), maxima.end(),
-                     std::greater<int32_t>());
-    result.floor = maxima[c - 1];
-    std::vector<int32_t> kept;
-    ForEachAtLeastInGroups(scores, n, row_group_max, row_groups, result.floor, [&](int j) {
-      rows.push_back(j);
-      kept.push_back(scores[j]);
-    });
-    std::nth_element(kept.begin(), kept.begin() + (c - 1), kept.end(), std::greater<int32_t>());
-    const int32_t threshold = kept[c - 1];
-    for (int j : rows) {
-      if (scores[j] >= threshold) result.top.push_back(j);
-    }
-    return result;
-  }
-  if (c >= n) {
-    rows.resize(n);
-    for (int j = 0; j < n; ++j) rows[j] = j;
-    result.top = rows;
-    result.floor = std::numeric_limits<int32_t>::min();
-    return result;
-  }
+// Without group maxima: a floor from a sample of the scores that at least c rows reach; fills
+// `rows` with those at or above it (ascending) and `kept` with their scores. REQUIRES: 0 < c < n.
+int32_t SampledFloor(const int32_t* scores, int n, int c, std::vector<int>* rows,
+                     std::vector<int32_t>* kept) {
   // A sample of every 64th row gives a floor that keeps about 2c-3c rows; those are ranked
   // exactly. An unlucky sample (fewer than c rows kept: about 1 query in 13 with the bundled
   // model) lowers the floor to deeper ranks of the sorted sample, and at the end to every row.
@@ -149,25 +121,54 @@ TopRowsResult TopRows(const int32_t* scores, int n, int c, const int32_t* row_gr
   std::nth_element(sample.begin(), sample.begin() + first_rank, sample.end(),
                    std::greater<int32_t>());
   int32_t floor = sample[first_rank];
-  std::vector<int32_t> kept;
   auto collect = [&] {
-    rows.clear();
-    kept.clear();
+    rows->clear();
+    kept->clear();
     ForEachAtLeast(scores, n, floor, [&](int j) {
-      rows.push_back(j);
-      kept.push_back(scores[j]);
+      rows->push_back(j);
+      kept->push_back(scores[j]);
     });
   };
   collect();
-  if (static_cast<int>(rows.size()) < c) {
+  if (static_cast<int>(rows->size()) < c) {
     std::sort(sample.begin(), sample.end(), std::greater<int32_t>());
-    for (size_t rank = 4 * (first_rank + 1); static_cast<int>(rows.size()) < c; rank *= 4) {
+    for (size_t rank = 4 * (first_rank + 1); static_cast<int>(rows->size()) < c; rank *= 4) {
       floor = rank < sample.size() ? sample[rank] : std::numeric_limits<int32_t>::min();
       collect();
       if (rank >= sample.size()) break;  // every row ranked: holds n >= c rows
     }
   }
-  result.floor = floor;
+  return floor;
+}
+
+// Finds TopRowsResult's rows (their set depends only on the scores). With the largest score of
+// each group of kRowGroup rows (`row_group_max`, `row_groups` entries; null: none), the floor is
+// the c-th largest of those: c rows reach it, and only the groups whose largest does are read.
+// REQUIRES: 0 < c <= n, `scores` as for ForEachAtLeast.
+TopRowsResult TopRows(const int32_t* scores, int n, int c, const int32_t* row_group_max,
+                      int row_groups) {
+  TopRowsResult result;
+  std::vector<int>& rows = result.above;
+  if (c >= n) {
+    rows.resize(n);
+    for (int j = 0; j < n; ++j) rows[j] = j;
+    result.top = rows;
+    result.floor = std::numeric_limits<int32_t>::min();
+    return result;
+  }
+  std::vector<int32_t> kept;  // scores of `rows`
+  if (row_group_max != nullptr && row_groups >= c) {
+    std::vector<int32_t> maxima(row_group_max, row_group_max + row_groups);
+    std::nth_element(maxima.begin(), maxima.begin() + (c - 1), maxima.end(),
+                     std::greater<int32_t>());
+    result.floor = maxima[c - 1];
+    ForEachAtLeastInGroups(scores, n, row_group_max, row_groups, result.floor, [&](int j) {
+      rows.push_back(j);
+      kept.push_back(scores[j]);
+    });
+  } else {
+    result.floor = SampledFloor(scores, n, c, &rows, &kept);
+  }
   std::nth_element(kept.begin(), kept.begin() + (c - 1), kept.end(), std::greater<int32_t>());
   const int32_t threshold = kept[c - 1];
   for (int j : rows) {
@@ -296,9 +297,9 @@ struct AmxTileConfig {
 static_assert(sizeof(AmxTileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // `nq` queries (REQUIRES: a multiple of 16; their bytes consecutive,
-// `z_stride` = groups * 4 bytes each) against every row, and for each query the largest score of
-// each group of 64 rows (kRowGroup) that the steps of four blocks cover:
-// row_group_max[q * row_groups + r] (the caller completes the last group). For each step of four
+// `z_stride` = groups * 4 bytes each) against every row (REQUIRES: `blocks` a multiple of 4), and
+// for each query the largest score of each group of 64 rows (kRowGroup), padding rows included:
+// row_group_max[q * row_groups + r] (the caller corrects the last group). For each step of four
 // blocks (25.6 KB of codes with the bundled model: they stay in L1), every group of 16 queries
 // takes its turn, so a pass of 64 queries reads the codes from memory once where the VNNI kernel's
 // 16 would read them four times: with tiles the scan is bound by that read, not by the products.
@@ -326,8 +327,7 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void ScoreBlocksAmx(
   _tile_loadconfig(&config);
   const size_t block_bytes = static_cast<size_t>(groups) * 64;
   const size_t score_stride = static_cast<size_t>(padded_rows) * sizeof(int32_t);
-  int b = 0;
-  for (; b + 4 <= blocks; b += 4) {
+  for (int b = 0; b < blocks; b += 4) {
     const uint8_t* block = codes + b * block_bytes;
     for (int g = 0; g < nq; g += 16) {
       const uint8_t* zg = z + static_cast<size_t>(g) * z_stride;
@@ -370,25 +370,6 @@ __attribute__((target("amx-tile,amx-int8,avx512f"))) void ScoreBlocksAmx(
             _mm512_max_epi32(_mm512_loadu_si512(r + 32), _mm512_loadu_si512(r + 48)));
         row_group_max[static_cast<size_t>(g + t) * row_groups + b / 4] = _mm512_reduce_max_epi32(m);
       }
-    }
-  }
-  for (; b < blocks; ++b) {
-    const uint8_t* block = codes + b * block_bytes;
-    for (int g = 0; g < nq; g += 16) {
-      const uint8_t* zg = z + static_cast<size_t>(g) * z_stride;
-      _tile_zero(0);
-      for (int c = 0; c < full; ++c) {
-        _tile_loadd(4, zg + 64 * c, z_stride);
-        _tile_loadd(5, block + c * 1024, 64);
-        _tile_dpbsud(0, 4, 5);
-      }
-      if (tail > 0) {
-        _tile_loadd(6, zg + 64 * full, z_stride);
-        _tile_loadd(7, block + full * 1024, 64);
-        _tile_dpbsud(0, 6, 7);
-      }
-      _tile_stored(0, scores + static_cast<size_t>(g) * padded_rows + static_cast<size_t>(b) * 16,
-                   score_stride);
     }
   }
   _tile_release();
@@ -454,6 +435,7 @@ void ScoreBlocks(DenseScanKernel kernel, const uint8_t* codes, int blocks, int g
 // Layout of codes_: rows in blocks of kBlock (16); within block b, dimension group g (dimensions
 // 4g .. 4g + 3) takes 64 bytes: row 16 b + l at bytes 4 l .. 4 l + 3, as unsigned bytes x + 128.
 // A query's bytes z are signed, so an integer score is z . x + 128 sum(z) (offset removed later).
+// Rows are padded (x = 0) to a multiple of four blocks, one step of the AMX kernel.
 DenseScan::DenseScan(EmbeddingMatrix vectors, const DenseScanOptions& options)
     : vectors_(std::move(vectors)),
       options_(options),
@@ -464,8 +446,8 @@ DenseScan::DenseScan(EmbeddingMatrix vectors, const DenseScanOptions& options)
   const int n = size();
   const int d = dim();
   padded_dims_ = (d + 3) / 4 * 4;
-  padded_rows_ = (n + kBlock - 1) / kBlock * kBlock;
-  row_groups_ = (padded_rows_ + kRowGroup - 1) / kRowGroup;
+  padded_rows_ = (n + kRowGroup - 1) / kRowGroup * kRowGroup;
+  row_groups_ = padded_rows_ / kRowGroup;
   if (n == 0 || d == 0) return;
   scale_ = vectors_.cwiseAbs().colwise().maxCoeff() / 127.f;
   for (int c = 0; c < d; ++c) {
@@ -534,15 +516,9 @@ bool DenseScan::IntegerScores(const int8_t* queries, int nq, int32_t* scores, bo
     const int tiled = (nq + 15) / 16 * 16;
     std::vector<uint8_t> z(static_cast<size_t>(tiled) * padded_dims_, 0);
     std::memcpy(z.data(), queries, static_cast<size_t>(nq) * padded_dims_);
-    std::vector<int32_t> unused;
-    if (row_group_max == nullptr) {
-      unused.resize(static_cast<size_t>(tiled) * row_groups_);
-      row_group_max = unused.data();
-    }
     ScoreBlocksAmx(codes, blocks, groups, z.data(), tiled, scores, padded_rows_, row_group_max,
                    row_groups_);
-    // The last group: the rows past the kernel's last step of four blocks, and only real rows
-    // (a padding row's score is no row's).
+    // The last group's largest over its real rows only (a padding row's score is no row's).
     const int last = row_groups_ - 1;
     for (int t = 0; t < nq; ++t) {
       const int32_t* r = scores + static_cast<size_t>(t) * padded_rows_;

@@ -107,10 +107,10 @@ class DenseScan {
   // (with AMX `scores` has room for nq rounded up to 16 queries); `portable`: by the portable loop
   // (nq <= kGroup) instead of the compiled kernel.
   // With AMX tiles, also writes each query's largest score per group of 64 rows to
-  // row_group_max[q * row_groups_ + r] when non-null (room for nq rounded up to 16 queries) and
-  // returns true; returns false when it wrote none.
-  bool IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable = false,
-                     int32_t* row_group_max = nullptr) const;
+  // row_group_max[q * row_groups_ + r] (room for nq rounded up to 16 queries) and returns true;
+  // returns false when it wrote none.
+  bool IntegerScores(const int8_t* queries, int nq, int32_t* scores, bool portable,
+                     int32_t* row_group_max) const;
   // Quantises `queries` and computes their integer scores in passes of up to PassQueries() (by
   // kernel()) or kGroup queries (by the portable loop): calls fn(b, m, scores, row_group_max,
   // step, residual, offset) for the queries b .. b + m - 1 of each pass, with
@@ -131,8 +131,8 @@ class DenseScan {
   DenseScanOptions options_;
   DenseScanKernel kernel_;
   int padded_dims_ = 0;            // dim() rounded up to a multiple of 4
-  int padded_rows_ = 0;            // size() rounded up to a multiple of kBlock
-  int row_groups_ = 0;             // groups of 64 rows (4 blocks), the last one partial
+  int padded_rows_ = 0;            // size() rounded up to a multiple of 64 rows (4 blocks)
+  int row_groups_ = 0;             // padded_rows_ / 64
   EmbeddingRow scale_;             // per dimension
   std::vector<float> error_norm_;  // per row: |v - scale * x| (rounded up)
   std::vector<float> code_norm_;   // per row: |x| (rounded up)
