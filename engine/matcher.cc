@@ -632,21 +632,15 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     double upper = 0;
     std::vector<Bm25Hit> hits;
   };
-  auto run_lexical = [&](int q, Lexical* lex) {
-    lex->terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &lex->upper);
-    if (use_lexical) {
-      lex->hits = db_.bm25().SearchAnalyzed(lex->terms.bm25, options.lexical_candidates * over);
-    }
-  };
+  std::vector<Lexical> lexical(n);
   // One text with both channels and parallel_channels: the BM25 search goes to the worker thread
   // while this thread runs the dense channel (encoding included), then joins it (the two share
   // its windows: engine/bm25_index.h SharedSearch). Finished before any return.
-  Lexical first;
   std::unique_ptr<Bm25Index::SharedSearch> search;
   std::shared_ptr<Worker::Task> task;
   if (options.parallel_channels && n == 1 && use_dense && use_lexical) {
-    first.terms = AnalyzeQueryTerms(clean[0], db_.bm25(), &first.upper);
-    search = db_.bm25().StartSearch(first.terms.bm25, options.lexical_candidates * over);
+    lexical[0].terms = AnalyzeQueryTerms(clean[0], db_.bm25(), &lexical[0].upper);
+    search = db_.bm25().StartSearch(lexical[0].terms.bm25, options.lexical_candidates * over);
     task = std::make_shared<Worker::Task>();
     task->fn = [s = search.get()] { s->Work(); };
     GetWorker()->Submit(task);
@@ -678,7 +672,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
   if (task != nullptr) {
     search->Work();
     Worker::Finish(*task);
-    first.hits = search->Result();
+    lexical[0].hits = search->Result();
   }
   // Runs fn(begin, end) over [0, count): for one text with parallel_channels, the second half on
   // the worker thread while this thread runs the first (the per-candidate reads of a database too
@@ -695,22 +689,19 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     Worker::Finish(*half);
     return first_half.ok() ? second : first_half;
   };
-  // Many texts (batch scoring): every text's BM25 search at once, eight texts per pass over the
-  // postings of their terms (Bm25Index::SearchAnalyzedBatch; the same hits).
-  std::vector<Lexical> batch_lexical;
-  if (task == nullptr && n >= static_cast<int>(Bm25Index::kBatchLanes)) {
-    batch_lexical.resize(n);
+  // Otherwise every text's BM25 search at once: for a batch (scoring), eight texts per pass over
+  // the postings of their terms (Bm25Index::SearchAnalyzedBatch; the same hits as one by one).
+  if (task == nullptr) {
     std::vector<std::vector<Bm25QueryTerm>> terms(n);
     for (int q = 0; q < n; ++q) {
       if (!HasLetterOrDigit(split[q])) continue;  // no candidates (below)
-      Lexical& lex = batch_lexical[q];
-      lex.terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &lex.upper);
-      if (use_lexical) terms[q] = lex.terms.bm25;
+      lexical[q].terms = AnalyzeQueryTerms(clean[q], db_.bm25(), &lexical[q].upper);
+      if (use_lexical) terms[q] = lexical[q].terms.bm25;
     }
     if (use_lexical) {
       std::vector<std::vector<Bm25Hit>> hits =
           db_.bm25().SearchAnalyzedBatch(terms, options.lexical_candidates * over);
-      for (int q = 0; q < n; ++q) batch_lexical[q].hits = std::move(hits[q]);
+      for (int q = 0; q < n; ++q) lexical[q].hits = std::move(hits[q]);
     }
   }
   const RerankerModel fusion = RerankerModel::Default();
@@ -744,11 +735,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         dense_rank[s] = static_cast<int>(r);
       }
     }
-    Lexical computed;
-    if (task == nullptr && batch_lexical.empty()) run_lexical(q, &computed);
-    const Lexical& lex = task != nullptr         ? first
-                         : batch_lexical.empty() ? computed
-                                                 : batch_lexical[q];
+    const Lexical& lex = lexical[q];
     const QueryTerms& q_terms = lex.terms;
     const double upper = lex.upper;
     for (size_t r = 0; r < lex.hits.size(); ++r) {
