@@ -10,6 +10,9 @@
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 #include <immintrin.h>
 #define CLAIMMATCH_BM25_BATCH_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define CLAIMMATCH_BM25_BATCH_AVX2 1
 #endif
 
 #include "absl/strings/str_cat.h"
@@ -580,8 +583,9 @@ Bm25Index::PreparedQuery Bm25Index::PrepareFound(
     weights.push_back(count * IdfOf(n, list->live_df) * (kK1 + 1.0));
     total += weights.back();
   }
-  // The finest power-of-two unit, down to 2^-48, whose integer sums stay below 2^62.
-  const int exponent = std::min(48, 61 - static_cast<int>(std::ceil(std::log2(total + 1.0))));
+  // The finest power-of-two unit, down to 2^-48, whose integer sums stay below 2^52: a sum is then
+  // exact in a double too (SearchAnalyzedBatch's accumulators).
+  const int exponent = std::min(48, 51 - static_cast<int>(std::ceil(std::log2(total + 1.0))));
   const double scale = std::ldexp(1.0, exponent);
   q.inv_scale = std::ldexp(1.0, -exponent);
   for (size_t i = 0; i < found.size(); ++i) {
@@ -749,11 +753,12 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     return out;
   }
   // acc[d * kBatchLanes + l]: document d's score for lane l's query, zero between groups (the
-  // selection clears what it read). 64 bytes per document (1.2 MB at 19,250 claims). Windows of
+  // selection clears what it read). The sums are integers below 2^52 (PrepareFound's unit), so
+  // doubles hold them exactly: 64 bytes per document (1.2 MB at 19,250 claims). Windows of
   // documents small enough for L1 or L2 were slower: each term's postings are then walked in as
   // many pieces.
   const uint32_t n_docs = static_cast<uint32_t>(doc_ids_.size());
-  std::vector<int64_t> acc(static_cast<size_t>(n_docs) * kBatchLanes, 0);
+  std::vector<double> acc(static_cast<size_t>(n_docs) * kBatchLanes, 0.0);
   struct Term {
     const PostingList* list;
     double weight[kBatchLanes];  // 0 in lanes whose query lacks the term
@@ -779,43 +784,78 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     }
     top.clear();
     for (int l = 0; l < lanes; ++l) top.emplace_back(k);
-    int64_t floor[kBatchLanes];  // the score a document needs to be offered to lane l
+    double floor[kBatchLanes];  // the score a document needs to be offered to lane l
     for (int l = 0; l < kBatchLanes; ++l) {
-      floor[l] = l < lanes ? 1 : std::numeric_limits<int64_t>::max();
+      floor[l] = l < lanes ? 1.0 : std::numeric_limits<double>::infinity();
     }
     // Every posting of every term, scored for the lanes holding the term at once: exactly the
-    // Contribution() each query's own search adds (integer sums: order does not matter).
+    // Contribution() each query's own search adds (max(1, trunc(fma(weight, gain, 0.5))), an
+    // integer below 2^52, exact as a double; integer sums: order does not matter).
     for (const Term& t : terms) {
       const uint32_t* docs = t.list->docs.data();
       const float* gains = t.list->gains.data();
       const size_t count = t.list->docs.size();
-#ifdef CLAIMMATCH_BM25_BATCH_AVX512
+#if defined(CLAIMMATCH_BM25_BATCH_AVX512)
       const __m512d w = _mm512_loadu_pd(t.weight);
       const __m512d half = _mm512_set1_pd(0.5);
-      const __m512i one = _mm512_set1_epi64(1);
+      const __m512d one = _mm512_set1_pd(1.0);
       const __mmask8 mask = t.lanes;
       for (size_t p = 0; p < count; ++p) {
-        int64_t* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
+        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
         const __m512d g = _mm512_set1_pd(static_cast<double>(gains[p]));
-        const __m512i c =
-            _mm512_maskz_max_epi64(mask, _mm512_cvttpd_epi64(_mm512_fmadd_pd(w, g, half)), one);
-        _mm512_storeu_si512(a, _mm512_add_epi64(_mm512_loadu_si512(a), c));
+        const __m512d c =
+            _mm512_maskz_max_pd(mask,
+                                _mm512_roundscale_pd(_mm512_fmadd_pd(w, g, half),
+                                                     _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                one);
+        _mm512_storeu_pd(a, _mm512_add_pd(_mm512_loadu_pd(a), c));
+      }
+#elif defined(CLAIMMATCH_BM25_BATCH_AVX2)
+      const __m256d w_lo = _mm256_loadu_pd(t.weight);
+      const __m256d w_hi = _mm256_loadu_pd(t.weight + 4);
+      const __m256d half = _mm256_set1_pd(0.5);
+      const __m256d one = _mm256_set1_pd(1.0);
+      // All bits set in the lanes holding the term (bit l of t.lanes -> lane l).
+      const __m256i bit = _mm256_set_epi64x(8, 4, 2, 1);
+      const __m256d m_lo = _mm256_castsi256_pd(
+          _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes), bit), bit));
+      const __m256d m_hi = _mm256_castsi256_pd(
+          _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes >> 4), bit), bit));
+      for (size_t p = 0; p < count; ++p) {
+        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
+        const __m256d g = _mm256_set1_pd(static_cast<double>(gains[p]));
+        const __m256d c_lo = _mm256_and_pd(
+            m_lo, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_lo, g, half),
+                                                _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                one));
+        const __m256d c_hi = _mm256_and_pd(
+            m_hi, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_hi, g, half),
+                                                _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                one));
+        _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), c_lo));
+        _mm256_storeu_pd(a + 4, _mm256_add_pd(_mm256_loadu_pd(a + 4), c_hi));
       }
 #else
       for (size_t p = 0; p < count; ++p) {
-        int64_t* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
+        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
         for (int l = 0; l < kBatchLanes; ++l) {
-          if (t.lanes >> l & 1) a[l] += Contribution(t.weight[l], gains[p]);
+          if (t.lanes >> l & 1) a[l] += static_cast<double>(Contribution(t.weight[l], gains[p]));
         }
       }
 #endif
     }
     // Each lane's top k: every document with a score reaches its heap.
     for (uint32_t d = 0; d < n_docs; ++d) {
-      int64_t* a = acc.data() + static_cast<size_t>(d) * kBatchLanes;
+      double* a = acc.data() + static_cast<size_t>(d) * kBatchLanes;
       uint32_t reached = 0;
-#ifdef CLAIMMATCH_BM25_BATCH_AVX512
-      reached = _mm512_cmpge_epi64_mask(_mm512_loadu_si512(a), _mm512_loadu_si512(floor));
+#if defined(CLAIMMATCH_BM25_BATCH_AVX512)
+      reached = _mm512_cmp_pd_mask(_mm512_loadu_pd(a), _mm512_loadu_pd(floor), _CMP_GE_OQ);
+#elif defined(CLAIMMATCH_BM25_BATCH_AVX2)
+      reached = static_cast<uint32_t>(_mm256_movemask_pd(
+                    _mm256_cmp_pd(_mm256_loadu_pd(a), _mm256_loadu_pd(floor), _CMP_GE_OQ))) |
+                static_cast<uint32_t>(_mm256_movemask_pd(
+                    _mm256_cmp_pd(_mm256_loadu_pd(a + 4), _mm256_loadu_pd(floor + 4), _CMP_GE_OQ)))
+                    << 4;
 #else
       for (int l = 0; l < kBatchLanes; ++l) {
         reached |= static_cast<uint32_t>(a[l] >= floor[l]) << l;
@@ -824,10 +864,12 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
       if (reached != 0 && doc_alive_[d]) {
         for (; reached != 0; reached &= reached - 1) {
           const int l = __builtin_ctz(reached);
-          if (top[l].Offer(a[l], doc_ids_[d]) && top[l].full()) floor[l] = top[l].threshold();
+          if (top[l].Offer(static_cast<int64_t>(a[l]), doc_ids_[d]) && top[l].full()) {
+            floor[l] = static_cast<double>(top[l].threshold());
+          }
         }
       }
-      std::fill(a, a + kBatchLanes, 0);
+      std::fill(a, a + kBatchLanes, 0.0);
     }
     for (int l = 0; l < lanes; ++l) out[first + l] = top[l].Finish(inv_scale[l]);
   }

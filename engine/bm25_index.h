@@ -32,9 +32,10 @@
 // each posting's gain f / (f + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is
 // one multiply; any Add or Remove changes avgdl and makes them stale, and Search then computes the
 // same float until the next load or compaction. Per-term contributions are rounded to fixed point
-// (units of 2^-48, coarser only when a huge query could overflow 63 bits; at least one unit) before
-// summing, so a document's score does not depend on summation order and the pruned search returns
-// exactly what the exhaustive one (SearchExhaustive) does: same ids, same scores, same order.
+// (the finest power-of-two unit, at most 2^-48, that keeps a query's sums below 2^52: about 2^-44
+// for a typical ten-term query; at least one unit) before summing, so a document's score does not
+// depend on summation order and the pruned search returns exactly what the exhaustive one
+// (SearchExhaustive) does: same ids, same scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
 // frequencies), a third of gains when stored (12 bytes per posting then), and block summaries; a
