@@ -7,10 +7,8 @@
 #include <limits>
 #include <thread>
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-#include <immintrin.h>
-#define CLAIMMATCH_BM25_BATCH_AVX512 1
-#elif defined(__AVX2__) && defined(__FMA__)
+// SearchAnalyzedBatch's vector path (CPUs with AVX-512 have these too).
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define CLAIMMATCH_BM25_BATCH_AVX2 1
 #endif
@@ -795,22 +793,7 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
       const uint32_t* docs = t.list->docs.data();
       const float* gains = t.list->gains.data();
       const size_t count = t.list->docs.size();
-#if defined(CLAIMMATCH_BM25_BATCH_AVX512)
-      const __m512d w = _mm512_loadu_pd(t.weight);
-      const __m512d half = _mm512_set1_pd(0.5);
-      const __m512d one = _mm512_set1_pd(1.0);
-      const __mmask8 mask = t.lanes;
-      for (size_t p = 0; p < count; ++p) {
-        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
-        const __m512d g = _mm512_set1_pd(static_cast<double>(gains[p]));
-        const __m512d c =
-            _mm512_maskz_max_pd(mask,
-                                _mm512_roundscale_pd(_mm512_fmadd_pd(w, g, half),
-                                                     _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                one);
-        _mm512_storeu_pd(a, _mm512_add_pd(_mm512_loadu_pd(a), c));
-      }
-#elif defined(CLAIMMATCH_BM25_BATCH_AVX2)
+#if defined(CLAIMMATCH_BM25_BATCH_AVX2)
       const __m256d w_lo = _mm256_loadu_pd(t.weight);
       const __m256d w_hi = _mm256_loadu_pd(t.weight + 4);
       const __m256d half = _mm256_set1_pd(0.5);
@@ -848,9 +831,7 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     for (uint32_t d = 0; d < n_docs; ++d) {
       double* a = acc.data() + static_cast<size_t>(d) * kBatchLanes;
       uint32_t reached = 0;
-#if defined(CLAIMMATCH_BM25_BATCH_AVX512)
-      reached = _mm512_cmp_pd_mask(_mm512_loadu_pd(a), _mm512_loadu_pd(floor), _CMP_GE_OQ);
-#elif defined(CLAIMMATCH_BM25_BATCH_AVX2)
+#if defined(CLAIMMATCH_BM25_BATCH_AVX2)
       reached = static_cast<uint32_t>(_mm256_movemask_pd(
                     _mm256_cmp_pd(_mm256_loadu_pd(a), _mm256_loadu_pd(floor), _CMP_GE_OQ))) |
                 static_cast<uint32_t>(_mm256_movemask_pd(

@@ -162,7 +162,7 @@ class Bm25Index {
   // Returns SearchAnalyzed(queries[i], k) for every i (the same ids, scores and order). With
   // stored gains and at least kBatchLanes queries, they are searched kBatchLanes at a time, in one
   // exhaustive term-at-a-time pass over the union of their terms: each posting is read once and
-  // scored for every query of the group holding its term (one vector of 8 lanes), and each
+  // scored for every query of the group holding its term (two AVX2 vectors of 4 lanes), and each
   // document's row of 8 scores is offered to the queries' top k in one comparison. For batch
   // scoring (many short texts sharing common words) this reads far fewer postings per query than
   // the pruned search does.
