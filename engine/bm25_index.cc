@@ -7,10 +7,11 @@
 #include <limits>
 #include <thread>
 
-// SearchAnalyzedBatch's vector path (CPUs with AVX-512 have these too).
+// The vector paths of SearchAnalyzedBatch and of the windowed search's candidate scan (CPUs with
+// AVX-512 have these too).
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#define CLAIMMATCH_BM25_BATCH_AVX2 1
+#define CLAIMMATCH_BM25_AVX2 1
 #endif
 
 #include "absl/strings/str_cat.h"
@@ -42,6 +43,26 @@ inline int64_t Contribution(double weight, float gain) {
 
 inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1, double c2) {
   return Contribution(weight, Gain(tf, len, c1, c2));
+}
+
+// Returns whether any of the 16 scores from `a` is at least `at_least` (a window's final scan reads
+// every group an essential posting reached: at 1M claims nearly all of them, so this test runs
+// once per 16 documents of the collection). AVX2 has no 64-bit max: compared four at a time.
+inline bool AnyAtLeast16(const int64_t* a, int64_t at_least) {
+#if defined(CLAIMMATCH_BM25_AVX2)
+  const __m256i below = _mm256_set1_epi64x(at_least - 1);
+  const auto above = [&](int i) {
+    return _mm256_cmpgt_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 4 * i)),
+                              below);
+  };
+  const __m256i any =
+      _mm256_or_si256(_mm256_or_si256(above(0), above(1)), _mm256_or_si256(above(2), above(3)));
+  return _mm256_testz_si256(any, any) == 0;
+#else
+  int64_t most = a[0];
+  for (int i = 1; i < 16; ++i) most = std::max(most, a[i]);
+  return most >= at_least;
+#endif
 }
 
 // Gain's c1 and c2 for a collection of mean document length `avgdl` > 0: the one place both the
@@ -793,7 +814,7 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
       const uint32_t* docs = t.list->docs.data();
       const float* gains = t.list->gains.data();
       const size_t count = t.list->docs.size();
-#if defined(CLAIMMATCH_BM25_BATCH_AVX2)
+#if defined(CLAIMMATCH_BM25_AVX2)
       const __m256d w_lo = _mm256_loadu_pd(t.weight);
       const __m256d w_hi = _mm256_loadu_pd(t.weight + 4);
       const __m256d half = _mm256_set1_pd(0.5);
@@ -831,7 +852,7 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     for (uint32_t d = 0; d < n_docs; ++d) {
       double* a = acc.data() + static_cast<size_t>(d) * kBatchLanes;
       uint32_t reached = 0;
-#if defined(CLAIMMATCH_BM25_BATCH_AVX2)
+#if defined(CLAIMMATCH_BM25_AVX2)
       reached = static_cast<uint32_t>(_mm256_movemask_pd(
                     _mm256_cmp_pd(_mm256_loadu_pd(a), _mm256_loadu_pd(floor), _CMP_GE_OQ))) |
                 static_cast<uint32_t>(_mm256_movemask_pd(
@@ -952,20 +973,13 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   constexpr size_t kMergeFactor = 4;
   constexpr int64_t kMergeMinShare = 8;
   const uint32_t window = options_.window_docs;
-  // Scores of the window's documents (padded to whole groups of the final scan), and one byte per
-  // group of kGroup documents, set to 1 when an essential posting reached the group: only those
-  // groups can hold a document found, so only they are read (and zeroed) by the final scan. A byte
-  // is stored without being read, unlike a bit (consecutive postings would wait on each other's
-  // read-modify-write of the same word).
-  constexpr uint32_t kGroup = 16;
+  // Scores of the window's documents, padded to whole groups of the final scan. The final scan
+  // reads every group of the window: at 1M claims essential postings reach nearly all of them, and
+  // marking the reached groups to skip the others cost more than it saved (benchmarks/README.md,
+  // session 16).
+  constexpr uint32_t kGroup = 16;  // AnyAtLeast16's
   std::vector<int64_t> acc_storage(window + kGroup, 0);
   int64_t* const acc = acc_storage.data();
-  const size_t n_groups = (window + kGroup - 1) / kGroup;
-  // A byte type that is not a character type: a store through a character pointer may alias any
-  // object, so the compiler must assume each one can change state it holds in memory.
-  enum class Mark : uint8_t { kNo = 0, kReached = 1 };
-  std::vector<Mark> reached_storage((n_groups + 7) / 8 * 8, Mark::kNo);  // whole 8-byte words
-  Mark* const reached = reached_storage.data();
   const uint64_t n_docs = doc_ids_.size();
   const bool has_tombstones = doc_ids_.size() != doc_of_id_.size();
   size_t window_run = 0;  // the length run holding `base`, while base < sorted_docs_
@@ -1037,10 +1051,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
       c.SeekTo(base32);
       essential_postings +=
           c.ScanWindow(base32, limit, run_end, run_len, window_run, doc_lengths_.data(), c1, c2,
-                       [&](uint32_t offset, int64_t v) {
-                         acc[offset] += v;
-                         reached[offset / kGroup] = Mark::kReached;
-                       });
+                       [&](uint32_t offset, int64_t v) { acc[offset] += v; });
       cursors[order[j]] = c;
     }
     st.postings_scored += static_cast<int64_t>(essential_postings);
@@ -1072,9 +1083,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
     // Keeps the candidates of the kGroup documents from offset g (see above) and zeroes them.
     auto scan_group = [&](uint32_t g) {
       int64_t* const a = acc + g;
-      int64_t most = a[0];  // a max reduction (vectorised), then one test
-      for (uint32_t i = 1; i < kGroup; ++i) most = std::max(most, a[i]);
-      if (most >= at_least) {
+      if (AnyAtLeast16(a, at_least)) {
         for (uint32_t i = 0; i < kGroup; ++i) {
           if (a[i] < at_least) continue;
           const uint32_t d = base32 + g + i;
@@ -1115,16 +1124,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
       }
       for (uint32_t i = 0; i < kGroup; ++i) a[i] = 0;
     };
-    // Eight groups' bytes at a time: a reached group's byte is 1, i.e. bit 8 * i of the word.
-    for (size_t first = 0; first < reached_storage.size(); first += 8) {
-      uint64_t bits;
-      std::memcpy(&bits, reached + first, sizeof(bits));
-      if (bits == 0) continue;
-      for (; bits != 0; bits &= bits - 1) {
-        scan_group(static_cast<uint32_t>((first + __builtin_ctzll(bits) / 8) * kGroup));
-      }
-      std::memset(reached + first, 0, sizeof(bits));
-    }
+    for (uint32_t g = 0; g < limit - base; g += kGroup) scan_group(g);
   }
   absl::MutexLock lock(&share->mu);
   share->stats.terms = static_cast<int64_t>(n);  // the same for every call

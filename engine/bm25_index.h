@@ -21,20 +21,20 @@
 // lowest, stay below the k-th score are "non-essential": documents are found only through the
 // other ("essential") terms, whose postings in the window are accumulated term-at-a-time. A
 // non-essential term with few postings in the window and a bound worth a share of the k-th score
-// is then merged into the documents found (its postings walked once); one pass over the groups of
-// 16 documents that essential postings reached keeps the documents that can still reach the k-th
-// score, and only those probe the remaining non-essential terms (stop-word-like: long lists, tiny
-// bounds). Without stored gains, each term caches its contributions for f < 8 at the current
-// length. Documents are numbered by ascending length (|D|, then insertion order) in saved files and
-// whenever the index is loaded or compacted, so a window holds documents of about the same length:
-// its bounds are tighter, and lengths are read from runs of equal length instead of per posting. A
-// loaded or compacted index of up to Bm25IndexOptions::max_docs_with_gains documents also stores
-// each posting's gain f / (f + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is
-// one multiply; any Add or Remove changes avgdl and makes them stale, and Search then computes the
-// same float until the next load or compaction. Per-term contributions are rounded to fixed point
-// (the finest power-of-two unit, at most 2^-48, that keeps a query's sums below 2^52: about 2^-44
-// for a typical ten-term query; at least one unit) before summing, so a document's score does not
-// depend on summation order and the pruned search returns exactly what the exhaustive one
+// is then merged into the documents found (its postings walked once); one pass over the window's
+// scores, 16 documents at a time, keeps the documents that can still reach the k-th score, and only
+// those probe the remaining non-essential terms (stop-word-like: long lists, tiny bounds). Without
+// stored gains, each term caches its contributions for f < 8 at the current length. Documents are
+// numbered by ascending length (|D|, then insertion order) in saved files and whenever the index is
+// loaded or compacted, so a window holds documents of about the same length: its bounds are
+// tighter, and lengths are read from runs of equal length instead of per posting. A loaded or
+// compacted index of up to Bm25IndexOptions::max_docs_with_gains documents also stores each
+// posting's gain f / (f + k1 * (1 - b + b * |D| / avgdl)) as a float, so scoring a posting is one
+// multiply; any Add or Remove changes avgdl and makes them stale, and Search then computes the same
+// float until the next load or compaction. Per-term contributions are rounded to fixed point (the
+// finest power-of-two unit, at most 2^-48, that keeps a query's sums below 2^52: about 2^-44 for a
+// typical ten-term query; at least one unit) before summing, so a document's score does not depend
+// on summation order and the pruned search returns exactly what the exhaustive one
 // (SearchExhaustive) does: same ids, same scores, same order.
 //
 // Layout: postings per term are two parallel arrays (internal document numbers ascending, term
@@ -86,8 +86,10 @@ struct Bm25QueryTerm {
 struct Bm25IndexOptions {
   // Postings summarised by one block bound. REQUIRES: >= 1.
   uint32_t postings_per_block = 64;
-  // Document numbers per search window. REQUIRES: >= 1.
-  uint32_t window_docs = 4096;
+  // Document numbers per search window. REQUIRES: >= 1. 8192 was faster than 4096 at 19,250 and
+  // at 1,000,000 claims on an AVX2-only AMD EPYC (benchmarks/README.md, session 16; 4096 had been
+  // faster on a Xeon with four times the L2).
+  uint32_t window_docs = 8192;
   // Indexes of at most this many documents store each posting's gain when loaded or compacted
   // (see the top of this file); larger ones compute gains while searching, which was faster there
   // (a stored gain saved 8-20% of the search time at 19,250 claims and cost 5-9% at 100,000 and
