@@ -771,13 +771,16 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     for (size_t i = 0; i < queries.size(); ++i) out[i] = SearchAnalyzed(queries[i], k);
     return out;
   }
-  // acc[d * kBatchLanes + l]: document d's score for lane l's query, zero between groups (the
-  // selection clears what it read). The sums are integers below 2^52 (PrepareFound's unit), so
-  // doubles hold them exactly: 64 bytes per document (1.2 MB at 19,250 claims). Windows of
-  // documents small enough for L1 or L2 were slower: each term's postings are then walked in as
-  // many pieces.
+  // Documents are scored a window of kWindow at a time: acc[(d - base) * kBatchLanes + l] holds
+  // document d's score for lane l's query, zero between windows (the selection clears what it
+  // read). The sums are integers below 2^52 (PrepareFound's unit), so doubles hold them exactly:
+  // 64 bytes per document, 256 KB per window, which stays in a 512 KB L2 (the whole collection's
+  // 1.2 MB at 19,250 claims did not: the window made the batch search about 13% cheaper on such a
+  // CPU, benchmarks/README.md session 16). Each term's postings are walked window by window.
   const uint32_t n_docs = static_cast<uint32_t>(doc_ids_.size());
-  std::vector<double> acc(static_cast<size_t>(n_docs) * kBatchLanes, 0.0);
+  constexpr uint32_t kWindow = 4096;
+  std::vector<double> acc(static_cast<size_t>(std::min(n_docs, kWindow)) * kBatchLanes, 0.0);
+  std::vector<size_t> next;  // per term, its first posting not yet scored
   struct Term {
     const PostingList* list;
     double weight[kBatchLanes];  // 0 in lanes whose query lacks the term
@@ -807,71 +810,80 @@ std::vector<std::vector<Bm25Hit>> Bm25Index::SearchAnalyzedBatch(
     for (int l = 0; l < kBatchLanes; ++l) {
       floor[l] = l < lanes ? 1.0 : std::numeric_limits<double>::infinity();
     }
-    // Every posting of every term, scored for the lanes holding the term at once: exactly the
-    // Contribution() each query's own search adds (max(1, trunc(fma(weight, gain, 0.5))), an
-    // integer below 2^52, exact as a double; integer sums: order does not matter).
-    for (const Term& t : terms) {
-      const uint32_t* docs = t.list->docs.data();
-      const float* gains = t.list->gains.data();
-      const size_t count = t.list->docs.size();
+    next.assign(terms.size(), 0);
+    for (uint32_t base = 0; base < n_docs; base += kWindow) {
+      const uint32_t limit = std::min(n_docs, base + kWindow);
+      // Every posting of every term in the window, scored for the lanes holding the term at once:
+      // exactly the Contribution() each query's own search adds (max(1, trunc(fma(weight, gain,
+      // 0.5))), an integer below 2^52, exact as a double; integer sums: order does not matter).
+      for (size_t i = 0; i < terms.size(); ++i) {
+        const Term& t = terms[i];
+        const uint32_t* docs = t.list->docs.data();
+        const float* gains = t.list->gains.data();
+        const size_t start = next[i];
+        const size_t end = static_cast<size_t>(
+            std::lower_bound(docs + start, docs + t.list->docs.size(), limit) - docs);
+        next[i] = end;
 #if defined(CLAIMMATCH_BM25_AVX2)
-      const __m256d w_lo = _mm256_loadu_pd(t.weight);
-      const __m256d w_hi = _mm256_loadu_pd(t.weight + 4);
-      const __m256d half = _mm256_set1_pd(0.5);
-      const __m256d one = _mm256_set1_pd(1.0);
-      // All bits set in the lanes holding the term (bit l of t.lanes -> lane l).
-      const __m256i bit = _mm256_set_epi64x(8, 4, 2, 1);
-      const __m256d m_lo = _mm256_castsi256_pd(
-          _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes), bit), bit));
-      const __m256d m_hi = _mm256_castsi256_pd(
-          _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes >> 4), bit), bit));
-      for (size_t p = 0; p < count; ++p) {
-        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
-        const __m256d g = _mm256_set1_pd(static_cast<double>(gains[p]));
-        const __m256d c_lo = _mm256_and_pd(
-            m_lo, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_lo, g, half),
-                                                _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                one));
-        const __m256d c_hi = _mm256_and_pd(
-            m_hi, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_hi, g, half),
-                                                _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                one));
-        _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), c_lo));
-        _mm256_storeu_pd(a + 4, _mm256_add_pd(_mm256_loadu_pd(a + 4), c_hi));
-      }
-#else
-      for (size_t p = 0; p < count; ++p) {
-        double* a = acc.data() + static_cast<size_t>(docs[p]) * kBatchLanes;
-        for (int l = 0; l < kBatchLanes; ++l) {
-          if (t.lanes >> l & 1) a[l] += static_cast<double>(Contribution(t.weight[l], gains[p]));
+        const __m256d w_lo = _mm256_loadu_pd(t.weight);
+        const __m256d w_hi = _mm256_loadu_pd(t.weight + 4);
+        const __m256d half = _mm256_set1_pd(0.5);
+        const __m256d one = _mm256_set1_pd(1.0);
+        // All bits set in the lanes holding the term (bit l of t.lanes -> lane l).
+        const __m256i bit = _mm256_set_epi64x(8, 4, 2, 1);
+        const __m256d m_lo = _mm256_castsi256_pd(
+            _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes), bit), bit));
+        const __m256d m_hi = _mm256_castsi256_pd(
+            _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(t.lanes >> 4), bit), bit));
+        for (size_t p = start; p < end; ++p) {
+          double* a = acc.data() + static_cast<size_t>(docs[p] - base) * kBatchLanes;
+          const __m256d g = _mm256_set1_pd(static_cast<double>(gains[p]));
+          const __m256d c_lo = _mm256_and_pd(
+              m_lo, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_lo, g, half),
+                                                  _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                  one));
+          const __m256d c_hi = _mm256_and_pd(
+              m_hi, _mm256_max_pd(_mm256_round_pd(_mm256_fmadd_pd(w_hi, g, half),
+                                                  _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                  one));
+          _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), c_lo));
+          _mm256_storeu_pd(a + 4, _mm256_add_pd(_mm256_loadu_pd(a + 4), c_hi));
         }
-      }
-#endif
-    }
-    // Each lane's top k: every document with a score reaches its heap.
-    for (uint32_t d = 0; d < n_docs; ++d) {
-      double* a = acc.data() + static_cast<size_t>(d) * kBatchLanes;
-      uint32_t reached = 0;
-#if defined(CLAIMMATCH_BM25_AVX2)
-      reached = static_cast<uint32_t>(_mm256_movemask_pd(
-                    _mm256_cmp_pd(_mm256_loadu_pd(a), _mm256_loadu_pd(floor), _CMP_GE_OQ))) |
-                static_cast<uint32_t>(_mm256_movemask_pd(
-                    _mm256_cmp_pd(_mm256_loadu_pd(a + 4), _mm256_loadu_pd(floor + 4), _CMP_GE_OQ)))
-                    << 4;
 #else
-      for (int l = 0; l < kBatchLanes; ++l) {
-        reached |= static_cast<uint32_t>(a[l] >= floor[l]) << l;
-      }
-#endif
-      if (reached != 0 && doc_alive_[d]) {
-        for (; reached != 0; reached &= reached - 1) {
-          const int l = __builtin_ctz(reached);
-          if (top[l].Offer(static_cast<int64_t>(a[l]), doc_ids_[d]) && top[l].full()) {
-            floor[l] = static_cast<double>(top[l].threshold());
+        for (size_t p = start; p < end; ++p) {
+          double* a = acc.data() + static_cast<size_t>(docs[p] - base) * kBatchLanes;
+          for (int l = 0; l < kBatchLanes; ++l) {
+            if (t.lanes >> l & 1) a[l] += static_cast<double>(Contribution(t.weight[l], gains[p]));
           }
         }
+#endif
       }
-      std::fill(a, a + kBatchLanes, 0.0);
+      // Each lane's top k: every document with a score reaches its heap (documents in ascending
+      // order, as without windows).
+      for (uint32_t d = base; d < limit; ++d) {
+        double* a = acc.data() + static_cast<size_t>(d - base) * kBatchLanes;
+        uint32_t reached = 0;
+#if defined(CLAIMMATCH_BM25_AVX2)
+        reached = static_cast<uint32_t>(_mm256_movemask_pd(
+                      _mm256_cmp_pd(_mm256_loadu_pd(a), _mm256_loadu_pd(floor), _CMP_GE_OQ))) |
+                  static_cast<uint32_t>(_mm256_movemask_pd(_mm256_cmp_pd(
+                      _mm256_loadu_pd(a + 4), _mm256_loadu_pd(floor + 4), _CMP_GE_OQ)))
+                      << 4;
+#else
+        for (int l = 0; l < kBatchLanes; ++l) {
+          reached |= static_cast<uint32_t>(a[l] >= floor[l]) << l;
+        }
+#endif
+        if (reached != 0 && doc_alive_[d]) {
+          for (; reached != 0; reached &= reached - 1) {
+            const int l = __builtin_ctz(reached);
+            if (top[l].Offer(static_cast<int64_t>(a[l]), doc_ids_[d]) && top[l].full()) {
+              floor[l] = static_cast<double>(top[l].threshold());
+            }
+          }
+        }
+        std::fill(a, a + kBatchLanes, 0.0);
+      }
     }
     for (int l = 0; l < lanes; ++l) out[first + l] = top[l].Finish(inv_scale[l]);
   }

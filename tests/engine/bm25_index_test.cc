@@ -337,11 +337,12 @@ TEST(Bm25IndexTest, StoredAndComputedGainsGiveIdenticalResults) {
 // SearchAnalyzedBatch returns exactly each query's own SearchAnalyzed (ids, scores compared
 // exactly, order): with stored gains eight queries at a time (batches that fill no whole group,
 // repeated terms, terms the index lacks, a query without terms, a query repeated within a
-// group), and one by one for an index whose gains are stale or a batch of fewer than eight.
+// group; 9,000 documents: two whole windows of the batch's 4,096 and a part of one), and one by
+// one for an index whose gains are stale or a batch of fewer than eight.
 TEST(Bm25IndexTest, BatchSearchEqualsSearchingEachQuery) {
   ZipfWords words(/*vocabulary=*/1200, /*seed=*/11);
   Bm25Index built;
-  for (int i = 0; i < 2500; ++i) ASSERT_THAT(built.Add(i * 5 - 4000, RandomFields(words)), IsOk());
+  for (int i = 0; i < 9000; ++i) ASSERT_THAT(built.Add(i * 5 - 4000, RandomFields(words)), IsOk());
   Bm25Index loaded = Reloaded(built, Bm25IndexOptions());  // gains stored: the batched path
   Bm25Index changed = Reloaded(built, Bm25IndexOptions());
   ASSERT_THAT(changed.Add(77, RandomFields(words)), IsOk());  // gains stale: one by one
