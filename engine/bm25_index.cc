@@ -682,6 +682,14 @@ struct Bm25Index::TermCursor {
     }
     return cached[tf];
   }
+  // Fills cached[1, kCachedTfs) for documents of `len` tokens (unless it holds them already).
+  void FillCache(uint32_t len, double c1, double c2) {
+    constexpr uint32_t kAll = (1u << kCachedTfs) - 2;  // f = 0 is never asked
+    if (len == cached_len && cached_mask == kAll) return;
+    cached_len = len;
+    for (uint32_t tf = 1; tf < kCachedTfs; ++tf) cached[tf] = Contribution(weight, tf, len, c1, c2);
+    cached_mask = kAll;
+  }
   // Moves to the first posting >= `d` (gallop, then binary search).
   void SeekTo(uint32_t d) {
     if (pos >= end || docs[pos] >= d) return;
@@ -707,18 +715,18 @@ struct Bm25Index::TermCursor {
       const double w = weight;
       for (; p < end && docs[p] < limit; ++p) visit(docs[p] - base, Contribution(w, gains[p]));
     } else if (run_end != nullptr) {
-      uint32_t end_of_run = run_end[run];
-      uint32_t len = run_len[run];
-      for (; p < end && docs[p] < limit; ++p) {
-        const uint32_t d = docs[p];
-        if (d >= end_of_run) {
-          do {
-            ++run;
-          } while (d >= run_end[run]);
-          end_of_run = run_end[run];
-          len = run_len[run];
+      // One run of equal lengths at a time (at 1M claims a window holds one or two): its
+      // contributions for f < kCachedTfs are then a table lookup, without a branch on the length or
+      // the cache.
+      while (p < end && docs[p] < limit) {
+        while (docs[p] >= run_end[run]) ++run;
+        const uint64_t stop = std::min<uint64_t>(run_end[run], limit);
+        FillCache(run_len[run], c1, c2);
+        for (; p < end && docs[p] < stop; ++p) {
+          const uint32_t tf = tfs[p];
+          visit(docs[p] - base,
+                tf < kCachedTfs ? cached[tf] : Contribution(weight, tf, cached_len, c1, c2));
         }
-        visit(d - base, Score(p, len, c1, c2));
       }
     } else {
       for (; p < end && docs[p] < limit; ++p)
