@@ -45,9 +45,9 @@ inline int64_t Contribution(double weight, uint32_t tf, uint32_t len, double c1,
   return Contribution(weight, Gain(tf, len, c1, c2));
 }
 
-// Returns whether any of the 16 scores from `a` is at least `at_least` (a window's final scan reads
-// every group an essential posting reached: at 1M claims nearly all of them, so this test runs
-// once per 16 documents of the collection). AVX2 has no 64-bit max: compared four at a time.
+// Returns whether any of the 16 scores from `a` is at least `at_least` (a window's final scan runs
+// this test once per 16 documents of the collection). AVX2 has no 64-bit max: compared four at a
+// time.
 inline bool AnyAtLeast16(const int64_t* a, int64_t at_least) {
 #if defined(CLAIMMATCH_BM25_AVX2)
   const __m256i below = _mm256_set1_epi64x(at_least - 1);
@@ -994,7 +994,7 @@ void Bm25Index::SearchWindows(SharedSearch::Share* share) const {
   constexpr int64_t kMergeMinShare = 8;
   const uint32_t window = options_.window_docs;
   // Scores of the window's documents, padded to whole groups of the final scan. The final scan
-  // reads every group of the window: at 1M claims essential postings reach nearly all of them, and
+  // reads every group of the window: at 1M claims essential postings reach about 87% of them, and
   // marking the reached groups to skip the others cost more than it saved (benchmarks/README.md,
   // session 16).
   constexpr uint32_t kGroup = 16;  // AnyAtLeast16's
