@@ -163,11 +163,12 @@ class Bm25Index {
                                       Bm25SearchStats* stats = nullptr) const;
   // Returns SearchAnalyzed(queries[i], k) for every i (the same ids, scores and order). With
   // stored gains and at least kBatchLanes queries, they are searched kBatchLanes at a time, in one
-  // exhaustive term-at-a-time pass over the union of their terms: each posting is read once and
-  // scored for every query of the group holding its term (with AVX2 in two vectors of 4 lanes,
-  // else lane by lane), and each document's row of 8 scores is offered to the queries' top k in
-  // one comparison (with AVX2; else lane by lane). For batch scoring (many short texts sharing
-  // common words) this reads far fewer postings per query than the pruned search does.
+  // exhaustive term-at-a-time pass over the union of their terms, 4,096 documents at a time (the
+  // group's scores then stay in L2): each posting is read once and scored for every query of the
+  // group holding its term (with AVX2 in two vectors of 4 lanes, else lane by lane), and each
+  // document's row of 8 scores is offered to the queries' top k in one comparison (with AVX2;
+  // else lane by lane). For batch scoring (many short texts sharing common words) this reads far
+  // fewer postings per query than the pruned search does.
   std::vector<std::vector<Bm25Hit>> SearchAnalyzedBatch(
       absl::Span<const std::vector<Bm25QueryTerm>> queries, int k) const;
   static constexpr int kBatchLanes = 8;
