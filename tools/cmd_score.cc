@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -39,6 +40,7 @@
 #include "tools/match_setup.h"
 #include "tools/output.h"
 #include "tools/progress.h"
+#include "tools/repeat_cache.h"
 
 namespace claimmatch::cli {
 namespace {
@@ -263,30 +265,64 @@ struct ScoreChunk {
   std::vector<size_t> line_end;
   std::vector<Decision> top_decision;
   std::vector<std::string> top_verdict;
+  // Per record: answered from an earlier record with the same text and date (ProcessChunk).
+  std::vector<bool> repeated;
   absl::Status status;
 };
 
-// Parses, matches and formats `c` (a worker's part of RunScore).
+// Parses, matches and formats `c` (a worker's part of RunScore). Unless `cache` is disabled, a
+// record whose text and date repeat one of the chunk's earlier records or one `cache` holds takes
+// those results instead of being matched again (the same results: see tools/repeat_cache.h);
+// `c.repeated` marks them.
 void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const MatchOptions& options,
-                  ScoreChunk& c) {
+                  RepeatCache& cache, ScoreChunk& c) {
   const size_t n = c.lines.size();
   c.records.resize(n);
-  std::vector<std::string> texts, dates;
-  std::vector<size_t> good;
+  c.repeated.assign(n, false);
+  std::vector<std::vector<MatchResult>> results(n);
+  // The distinct texts to match: their records' indexes, keys, texts and dates.
+  std::vector<size_t> first;
+  std::vector<std::string> keys, texts, dates;
+  absl::flat_hash_map<absl::string_view, size_t> in_chunk;  // key -> index into first
+  std::vector<std::pair<size_t, size_t>> copies;            // (record, index into first)
   bool any_date = false;
   for (size_t i = 0; i < n; ++i) {
     c.records[i] = reader.ParseLine(c.lines[i], c.line_nos[i]);
-    if (c.records[i].error.empty()) {
-      good.push_back(i);
-      texts.push_back(c.records[i].text);
-      dates.push_back(c.records[i].date);
-      any_date = any_date || !c.records[i].date.empty();
+    const Record& rec = c.records[i];
+    if (!rec.error.empty()) continue;
+    std::string key = RepeatCache::Key(rec.text, rec.date);
+    if (cache.Get(key, &results[i])) {
+      c.repeated[i] = true;
+      continue;
     }
+    first.push_back(i);
+    keys.push_back(std::move(key));
+    texts.push_back(rec.text);
+    dates.push_back(rec.date);
+    any_date = any_date || !rec.date.empty();
+  }
+  // Keys are looked up only once all are in place (the vector no longer moves them).
+  std::vector<size_t> unique;  // indexes into first that are matched
+  for (size_t u = 0; u < first.size(); ++u) {
+    const auto [it, inserted] = in_chunk.emplace(keys[u], u);
+    if (inserted || !cache.enabled()) {
+      unique.push_back(u);
+    } else {
+      copies.emplace_back(first[u], it->second);
+    }
+  }
+  if (unique.size() < first.size()) {
+    std::vector<std::string> t, d;
+    for (const size_t u : unique) {
+      t.push_back(std::move(texts[u]));
+      d.push_back(std::move(dates[u]));
+    }
+    texts = std::move(t);
+    dates = std::move(d);
   }
   if (!any_date) dates.clear();
   c.lines.clear();
   c.lines.shrink_to_fit();
-  std::vector<std::vector<MatchResult>> results(n);
   if (!texts.empty()) {
     absl::StatusOr<std::vector<std::vector<MatchResult>>> res =
         matcher.MatchBatch(texts, options, dates);
@@ -294,7 +330,15 @@ void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const Matc
       c.status = res.status();
       return;
     }
-    for (size_t g = 0; g < good.size(); ++g) results[good[g]] = std::move((*res)[g]);
+    for (size_t j = 0; j < unique.size(); ++j) {
+      const size_t u = unique[j];
+      cache.Put(keys[u], (*res)[j]);
+      results[first[u]] = std::move((*res)[j]);
+    }
+  }
+  for (const auto& [i, u] : copies) {
+    results[i] = results[first[u]];
+    c.repeated[i] = true;
   }
   c.top_decision.assign(n, Decision::kNone);
   c.top_verdict.assign(n, "");
@@ -366,6 +410,10 @@ int RunScore(const Args& args) {
       .Option("rejects", "write rejected records (line, reason) as JSONL here", "")
       .Option("summary", "also write the summary as JSON to this file", "")
       .Option("chunk", "records per batch (a worker's unit of work)", "512")
+      .Option("repeat-cache",
+              "a record whose text and date repeat one of the last N distinct ones takes its "
+              "results instead of being matched again (the same output; 0: off)",
+              "16384")
       .Flag("resume", "continue an interrupted run of the same --output")
       .Flag("strict", "stop at the first bad record (exit 3)")
       .Flag("quiet", "no progress bar or summary on stderr", 'q')
@@ -398,6 +446,9 @@ int RunScore(const Args& args) {
   int chunk = 512;
   if (!p.GetInt("chunk", &chunk).ok() || chunk < 1)
     return UsageError(p, "--chunk needs a number >= 1");
+  int repeat_cache = 0;
+  if (!p.GetInt("repeat-cache", &repeat_cache).ok() || repeat_cache < 0)
+    return UsageError(p, "--repeat-cache needs a number >= 0");
   const bool resume = p.GetFlag("resume");
   if (resume && output == "-") return UsageError(p, "--resume needs --output FILE");
   absl::StatusOr<MatchSession> s = OpenMatchSession(p);
@@ -438,7 +489,7 @@ int RunScore(const Args& args) {
   std::string rejects_text;
   const bool quiet = p.GetFlag("quiet");
   ProgressBar bar("score", "records", !quiet);
-  int64_t total_in = 0, rejected = 0, scored = 0;
+  int64_t total_in = 0, rejected = 0, scored = 0, repeats = 0;
   std::map<std::string, int64_t> matches_by_verdict, suggestions_by_verdict;
   int64_t skipped = 0;
   Record r;
@@ -469,6 +520,7 @@ int RunScore(const Args& args) {
   if (absl::Status st = s->matcher->Prepare(); !st.ok()) return Fail(st);
   const int workers = std::max(1, s->threads);
   const int64_t window = 2 * workers + 2;
+  RepeatCache cache(static_cast<size_t>(repeat_cache));
   std::mutex mu;
   std::condition_variable todo_cv, done_cv;
   std::deque<std::unique_ptr<ScoreChunk>> todo;         // guarded by mu
@@ -486,7 +538,7 @@ int RunScore(const Args& args) {
           c = std::move(todo.front());
           todo.pop_front();
         }
-        ProcessChunk(reader, *s->matcher, options, *c);
+        ProcessChunk(reader, *s->matcher, options, cache, *c);
         {
           std::lock_guard<std::mutex> lock(mu);
           const int64_t seq = c->seq;
@@ -566,6 +618,7 @@ int RunScore(const Args& args) {
         continue;
       }
       ++scored;
+      if (c->repeated[i]) ++repeats;
       const std::string& v = c->top_verdict[i];
       if (c->top_decision[i] == Decision::kMatch) ++matches_by_verdict[v];
       if (c->top_decision[i] == Decision::kSuggest) ++suggestions_by_verdict[v];
@@ -603,6 +656,7 @@ int RunScore(const Args& args) {
                {"resumed_after", skipped},
                {"scored", scored},
                {"rejected", rejected + rejected_before},
+               {"repeats", repeats},
                {"matches_by_verdict", matches_by_verdict},
                {"suggestions_by_verdict", suggestions_by_verdict},
                {"seconds", secs},
@@ -621,9 +675,10 @@ int RunScore(const Args& args) {
     std::fprintf(
         stderr,
         "score: %s records (%s resumed past), %s matches (%s), %s suggestions, %s "
-        "rejected; %.1f s, %s records/s\n",
+        "rejected, %s repeats; %.1f s, %s records/s\n",
         WithCommas(total_in - skipped).c_str(), WithCommas(skipped).c_str(), WithCommas(m).c_str(),
-        by.empty() ? "-" : by.c_str(), WithCommas(sug).c_str(), WithCommas(rejected).c_str(), secs,
+        by.empty() ? "-" : by.c_str(), WithCommas(sug).c_str(), WithCommas(rejected).c_str(),
+        WithCommas(repeats).c_str(), secs,
         WithCommas(static_cast<int64_t>(secs > 0 ? (total_in - skipped) / secs : 0)).c_str());
   }
   return exit_code;

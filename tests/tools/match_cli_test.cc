@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
 #include "nlohmann/json.hpp"
@@ -513,7 +514,8 @@ TEST_F(MatchCliTest, ScoreStrictExits3) {
 }
 
 // Many workers on tiny chunks finish out of order; the writer still emits input order, rejects
-// included, and every record gets the result it gets alone (one worker, one chunk).
+// included, and every record gets the result it gets alone (one worker, one chunk, every record
+// matched: the texts repeat, and the run with many workers answers repeats from its cache).
 TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
   const std::vector<std::string> texts = {
       "Drinking bleach cures the coronavirus!",   "Wind turbines give people cancer",
@@ -535,8 +537,8 @@ TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
   const std::string in = Write("in.jsonl", in_text);
   const std::string one = JoinPath(dir_, "one.jsonl"), many = JoinPath(dir_, "many.jsonl");
   const std::string summary = JoinPath(dir_, "summary.json");
-  auto r =
-      Run({"score", "-q", "--threads", "1", "--chunk", "1000", "--input", in, "--output", one});
+  auto r = Run({"score", "-q", "--threads", "1", "--chunk", "1000", "--repeat-cache", "0",
+                "--input", in, "--output", one});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Run({"score", "-q", "--threads", "6", "--chunk", "2", "--input", in, "--output", many,
            "--summary", summary});
@@ -558,6 +560,57 @@ TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
   EXPECT_EQ(s["records"], 97);
   EXPECT_EQ(s["rejected"], expected_errors);
   EXPECT_EQ(s["scored"], 97 - expected_errors);
+}
+
+// A record whose text and date repeat an earlier one's takes its results (within a chunk, or from
+// the cache across chunks): the output is the one of matching every record, and the summary
+// counts the repeats. The same text with another date is not a repeat (the date is a feature).
+TEST_F(MatchCliTest, ScoreRepeatsTakeTheirEarlierResults) {
+  const std::string a = "Drinking bleach cures the coronavirus!";
+  const std::string b = "Wind turbines cause cancer in people who live nearby.";
+  auto rec = [](const std::string& id, const std::string& text, const std::string& date) {
+    json o{{"id", id}, {"text", text}};
+    if (!date.empty()) o["created"] = date;
+    return o.dump() + "\n";
+  };
+  const std::string in =
+      Write("repeats.jsonl", absl::StrCat(rec("r1", a, "2020-04-24"), rec("r2", b, ""),
+                                          rec("r3", a, "2020-04-24"),       // repeats r1
+                                          rec("r4", a, ""),                 // another date: matched
+                                          "{not json\n", rec("r6", a, ""),  // repeats r4
+                                          rec("r7", b, "")));               // repeats r2
+  const std::string none = JoinPath(dir_, "none.jsonl");
+  const std::string none_summary = JoinPath(dir_, "none-summary.json");
+  auto r = Run({"score", "-q", "--date-field", "created", "--repeat-cache", "0", "--input", in,
+                "--output", none, "--summary", none_summary});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(ReadOrEmpty(none_summary))["repeats"], 0);
+  const std::vector<std::string> lines = Lines(ReadOrEmpty(none));
+  ASSERT_THAT(lines, SizeIs(7));
+  EXPECT_EQ(json::parse(lines[0])["matches"][0]["claim_id"], "c03");
+  EXPECT_NE(json::parse(lines[0])["matches"][0]["score"],
+            json::parse(lines[3])["matches"][0]["score"]);  // dated and undated differ
+
+  // One chunk (repeats within it), then one record per chunk on one worker (from the cache).
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{}, std::vector<std::string>{"--chunk", "1", "--threads", "1"}}) {
+    const std::string out = JoinPath(dir_, "cached.jsonl");
+    const std::string summary = JoinPath(dir_, "summary.json");
+    std::vector<std::string> cmd = {"score",    "-q", "--date-field", "created", "--input", in,
+                                    "--output", out,  "--summary",    summary};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    r = Run(cmd);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ReadOrEmpty(out), ReadOrEmpty(none)) << absl::StrJoin(extra, " ");
+    const json s = json::parse(ReadOrEmpty(summary));
+    EXPECT_EQ(s["repeats"], 3) << absl::StrJoin(extra, " ");
+    EXPECT_EQ(s["scored"], 6);
+    EXPECT_EQ(s["rejected"], 1);
+  }
+  // The summary line says it too.
+  r = Run({"score", "--date-field", "created", "--input", in});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1 rejected, 3 repeats;"));
 }
 
 TEST_F(MatchCliTest, ScoreTsvWithHeader) {
@@ -728,6 +781,9 @@ TEST_F(MatchCliTest, ScoreResumeContinuesWithoutDuplicatesOrGaps) {
 TEST_F(MatchCliTest, ScoreUsageErrors) {
   EXPECT_EQ(Run({"score", "--format", "xml"}).exit_code, 2);
   EXPECT_EQ(Run({"score", "--chunk", "0"}).exit_code, 2);
+  const auto r = Run({"score", "--repeat-cache", "-1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--repeat-cache needs a number >= 0"));
   EXPECT_EQ(Run({"score", "--resume"}).exit_code, 2);  // needs --output FILE
 }
 
