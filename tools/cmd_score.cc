@@ -410,10 +410,10 @@ int RunScore(const Args& args) {
       .Option("rejects", "write rejected records (line, reason) as JSONL here", "")
       .Option("summary", "also write the summary as JSON to this file", "")
       .Option("chunk", "records per batch (a worker's unit of work)", "512")
-      .Option("repeat-cache",
-              "a record whose text and date repeat one of the last N distinct ones takes its "
-              "results instead of being matched again (the same output; 0: off)",
-              "16384")
+      .Option("repeat-cache-mb",
+              "memory for the results of recent texts: a record whose text and date repeat one "
+              "of them takes its results instead of being matched again (the same output; 0: off)",
+              "32")
       .Flag("resume", "continue an interrupted run of the same --output")
       .Flag("strict", "stop at the first bad record (exit 3)")
       .Flag("quiet", "no progress bar or summary on stderr", 'q')
@@ -446,9 +446,10 @@ int RunScore(const Args& args) {
   int chunk = 512;
   if (!p.GetInt("chunk", &chunk).ok() || chunk < 1)
     return UsageError(p, "--chunk needs a number >= 1");
-  int repeat_cache = 0;
-  if (!p.GetInt("repeat-cache", &repeat_cache).ok() || repeat_cache < 0)
-    return UsageError(p, "--repeat-cache needs a number >= 0");
+  int repeat_cache_mb = 0;
+  if (!p.GetInt("repeat-cache-mb", &repeat_cache_mb).ok() || repeat_cache_mb < 0 ||
+      repeat_cache_mb > (1 << 20))
+    return UsageError(p, "--repeat-cache-mb needs a number of megabytes from 0 to 1048576");
   const bool resume = p.GetFlag("resume");
   if (resume && output == "-") return UsageError(p, "--resume needs --output FILE");
   absl::StatusOr<MatchSession> s = OpenMatchSession(p);
@@ -520,7 +521,7 @@ int RunScore(const Args& args) {
   if (absl::Status st = s->matcher->Prepare(); !st.ok()) return Fail(st);
   const int workers = std::max(1, s->threads);
   const int64_t window = 2 * workers + 2;
-  RepeatCache cache(static_cast<size_t>(repeat_cache));
+  RepeatCache cache(static_cast<size_t>(repeat_cache_mb) << 20);
   std::mutex mu;
   std::condition_variable todo_cv, done_cv;
   std::deque<std::unique_ptr<ScoreChunk>> todo;         // guarded by mu

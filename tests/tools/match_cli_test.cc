@@ -537,7 +537,7 @@ TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
   const std::string in = Write("in.jsonl", in_text);
   const std::string one = JoinPath(dir_, "one.jsonl"), many = JoinPath(dir_, "many.jsonl");
   const std::string summary = JoinPath(dir_, "summary.json");
-  auto r = Run({"score", "-q", "--threads", "1", "--chunk", "1000", "--repeat-cache", "0",
+  auto r = Run({"score", "-q", "--threads", "1", "--chunk", "1000", "--repeat-cache-mb", "0",
                 "--input", in, "--output", one});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Run({"score", "-q", "--threads", "6", "--chunk", "2", "--input", in, "--output", many,
@@ -581,7 +581,7 @@ TEST_F(MatchCliTest, ScoreRepeatsTakeTheirEarlierResults) {
                                           rec("r7", b, "")));               // repeats r2
   const std::string none = JoinPath(dir_, "none.jsonl");
   const std::string none_summary = JoinPath(dir_, "none-summary.json");
-  auto r = Run({"score", "-q", "--date-field", "created", "--repeat-cache", "0", "--input", in,
+  auto r = Run({"score", "-q", "--date-field", "created", "--repeat-cache-mb", "0", "--input", in,
                 "--output", none, "--summary", none_summary});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(ReadOrEmpty(none_summary))["repeats"], 0);
@@ -781,9 +781,11 @@ TEST_F(MatchCliTest, ScoreResumeContinuesWithoutDuplicatesOrGaps) {
 TEST_F(MatchCliTest, ScoreUsageErrors) {
   EXPECT_EQ(Run({"score", "--format", "xml"}).exit_code, 2);
   EXPECT_EQ(Run({"score", "--chunk", "0"}).exit_code, 2);
-  const auto r = Run({"score", "--repeat-cache", "-1"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--repeat-cache needs a number >= 0"));
+  for (const char* bad : {"-1", "2000000", "lots"}) {
+    const auto r = Run({"score", "--repeat-cache-mb", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--repeat-cache-mb needs a number of megabytes from 0 to"));
+  }
   EXPECT_EQ(Run({"score", "--resume"}).exit_code, 2);  // needs --output FILE
 }
 
