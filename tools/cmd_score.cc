@@ -280,45 +280,32 @@ void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const Matc
   c.records.resize(n);
   c.repeated.assign(n, false);
   std::vector<std::vector<MatchResult>> results(n);
-  // The distinct texts to match: their records' indexes, keys, texts and dates.
-  std::vector<size_t> first;
-  std::vector<std::string> keys, texts, dates;
-  absl::flat_hash_map<absl::string_view, size_t> in_chunk;  // key -> index into first
-  std::vector<std::pair<size_t, size_t>> copies;            // (record, index into first)
+  // The texts to match (each distinct one once, with the cache) and their records.
+  std::vector<std::string> texts, dates;
+  std::vector<size_t> matched;
+  absl::flat_hash_map<std::string, size_t> text_of;  // with the cache: key -> index into texts
+  std::vector<std::pair<size_t, size_t>> copies;     // (record, index into texts)
   bool any_date = false;
   for (size_t i = 0; i < n; ++i) {
     c.records[i] = reader.ParseLine(c.lines[i], c.line_nos[i]);
     const Record& rec = c.records[i];
     if (!rec.error.empty()) continue;
-    std::string key = RepeatCache::Key(rec.text, rec.date);
-    if (cache.Get(key, &results[i])) {
-      c.repeated[i] = true;
-      continue;
+    if (cache.enabled()) {
+      std::string key = RepeatCache::Key(rec.text, rec.date);
+      if (cache.Get(key, &results[i])) {
+        c.repeated[i] = true;
+        continue;
+      }
+      const auto [it, inserted] = text_of.try_emplace(std::move(key), texts.size());
+      if (!inserted) {
+        copies.emplace_back(i, it->second);
+        continue;
+      }
     }
-    first.push_back(i);
-    keys.push_back(std::move(key));
+    matched.push_back(i);
     texts.push_back(rec.text);
     dates.push_back(rec.date);
     any_date = any_date || !rec.date.empty();
-  }
-  // Keys are looked up only once all are in place (the vector no longer moves them).
-  std::vector<size_t> unique;  // indexes into first that are matched
-  for (size_t u = 0; u < first.size(); ++u) {
-    const auto [it, inserted] = in_chunk.emplace(keys[u], u);
-    if (inserted || !cache.enabled()) {
-      unique.push_back(u);
-    } else {
-      copies.emplace_back(first[u], it->second);
-    }
-  }
-  if (unique.size() < first.size()) {
-    std::vector<std::string> t, d;
-    for (const size_t u : unique) {
-      t.push_back(std::move(texts[u]));
-      d.push_back(std::move(dates[u]));
-    }
-    texts = std::move(t);
-    dates = std::move(d);
   }
   if (!any_date) dates.clear();
   c.lines.clear();
@@ -330,14 +317,11 @@ void ProcessChunk(const RecordReader& reader, const Matcher& matcher, const Matc
       c.status = res.status();
       return;
     }
-    for (size_t j = 0; j < unique.size(); ++j) {
-      const size_t u = unique[j];
-      cache.Put(keys[u], (*res)[j]);
-      results[first[u]] = std::move((*res)[j]);
-    }
+    for (const auto& [key, t] : text_of) cache.Put(key, (*res)[t]);
+    for (size_t t = 0; t < matched.size(); ++t) results[matched[t]] = std::move((*res)[t]);
   }
-  for (const auto& [i, u] : copies) {
-    results[i] = results[first[u]];
+  for (const auto& [i, t] : copies) {
+    results[i] = results[matched[t]];
     c.repeated[i] = true;
   }
   c.top_decision.assign(n, Decision::kNone);
