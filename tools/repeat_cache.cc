@@ -25,7 +25,7 @@ size_t RepeatCache::EntryBytes(const std::string& key, const std::vector<MatchRe
 }
 
 bool RepeatCache::Get(const std::string& key, std::vector<MatchResult>* out) {
-  if (!enabled_) return false;
+  if (!enabled()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = current_.entries.find(key); it != current_.entries.end()) {
     *out = it->second.first;
@@ -44,7 +44,7 @@ bool RepeatCache::Get(const std::string& key, std::vector<MatchResult>* out) {
 }
 
 void RepeatCache::Put(const std::string& key, const std::vector<MatchResult>& results) {
-  if (!enabled_) return;
+  if (!enabled()) return;
   const size_t entry_bytes = EntryBytes(key, results);
   std::lock_guard<std::mutex> lock(mu_);
   for (Generation* g : {&current_, &previous_}) {
@@ -68,7 +68,7 @@ size_t RepeatCache::bytes() const {
 
 void RepeatCache::Insert(const std::string& key, std::vector<MatchResult> results,
                          size_t entry_bytes) {
-  if (!current_.entries.empty() && current_.bytes + entry_bytes > half_bytes_) {
+  if (!current_.entries.empty() && current_.bytes + entry_bytes > max_bytes_ / 2) {
     previous_ = std::move(current_);
     current_ = Generation();
   }

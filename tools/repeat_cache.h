@@ -32,7 +32,7 @@ namespace claimmatch::cli {
 class RepeatCache {
  public:
   // max_bytes 0: the cache keeps nothing (every Get misses).
-  explicit RepeatCache(size_t max_bytes) : half_bytes_(max_bytes / 2), enabled_(max_bytes > 0) {}
+  explicit RepeatCache(size_t max_bytes) : max_bytes_(max_bytes) {}
   RepeatCache(const RepeatCache&) = delete;
   RepeatCache& operator=(const RepeatCache&) = delete;
 
@@ -49,7 +49,7 @@ class RepeatCache {
   void Put(const std::string& key, const std::vector<MatchResult>& results);
 
   // Returns false for a cache of no bytes (one that keeps nothing).
-  bool enabled() const { return enabled_; }
+  bool enabled() const { return max_bytes_ > 0; }
   // Returns the number of entries held.
   size_t size() const;
   // Returns the bytes held (EntryBytes summed over the entries).
@@ -64,8 +64,7 @@ class RepeatCache {
   // the entry would overfill it (under mu_).
   void Insert(const std::string& key, std::vector<MatchResult> results, size_t entry_bytes);
 
-  const size_t half_bytes_;
-  const bool enabled_;
+  const size_t max_bytes_;
   mutable std::mutex mu_;
   Generation current_, previous_;  // guarded by mu_
 };
