@@ -28,7 +28,17 @@ namespace {
 // `tf` (up) and `len` (down), as float rounding preserves order.
 inline float Gain(uint32_t tf, uint32_t len, double c1, double c2) {
   const double t = static_cast<double>(tf);
-  return static_cast<float>(t / (t + c1 + c2 * static_cast<double>(len)));
+  float gain = static_cast<float>(t / (t + c1 + c2 * static_cast<double>(len)));
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  // The rounding to float must happen wherever this is inlined. GCC 12 compiles C++ with
+  // -fexcess-precision=fast: at -O3 with AVX-512 it vectorised TermCursor::FillCache's loop over f
+  // and fed the double quotient straight into Contribution's fma, skipping the rounding
+  // (contributions then differed from the stored gains' by up to 2^-24 of their value, and
+  // PrepareFound's bounds could fall below a contribution). The empty asm makes the rounded float
+  // the only value the compiler may use.
+  __asm__("" : "+x"(gain));
+#endif
+  return gain;
 }
 
 // One term's contribution in fixed point: `weight` already holds qtf * idf * (k1 + 1) * scale
