@@ -14,6 +14,7 @@ PACKAGES=(
   libsqlite3-dev                     # the claim store
   libicu-dev                         # sentence segmentation, Unicode
   libedit-dev                        # line editing + history of the interactive lookup (BSD)
+  libgoogle-perftools-dev            # tcmalloc_minimal: the claimmatch command's allocator
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # benchmarks
   clang-format                       # the format check CI runs first

@@ -1,5 +1,6 @@
 // claimmatch: tells whether a sentence repeats a claim that has already been fact-checked.
 // One binary, subcommands (see `claimmatch --help` and README.md).
+#include <dlfcn.h>
 #include <faiss/Index.h>
 
 #include <cstdio>
@@ -53,6 +54,10 @@ void PrintVersion() {
               EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION);
   std::printf("  dense prefilter kernel: %s (this CPU's widest)\n",
               claimmatch::DenseScan::KernelName(claimmatch::DenseScan::BestKernel()));
+  // Whichever allocator the process really runs with (linked, or preloaded).
+  std::printf("  allocator: %s\n", dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr
+                                       ? "tcmalloc (gperftools)"
+                                       : "the C library's malloc");
 }
 
 }  // namespace

@@ -100,6 +100,10 @@ TEST(EmbedCliTest, VersionNamesLibraries) {
   EXPECT_THAT(r.out, HasSubstr("sentencepiece"));
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat("dense prefilter kernel: ",
                                             DenseScan::KernelName(DenseScan::BestKernel()))));
+  // The build links tcmalloc unless it was not found or the sanitizers are on (CMakeLists.txt);
+  // the line reports what the process really runs with.
+  EXPECT_THAT(r.out, HasSubstr(CLAIMMATCH_EXPECT_TCMALLOC ? "allocator: tcmalloc (gperftools)"
+                                                          : "allocator: the C library's malloc"));
 }
 
 }  // namespace
