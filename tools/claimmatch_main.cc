@@ -1,5 +1,6 @@
 // claimmatch: tells whether a sentence repeats a claim that has already been fact-checked.
 // One binary, subcommands (see `claimmatch --help` and README.md).
+#include <dirent.h>
 #include <dlfcn.h>
 #include <faiss/Index.h>
 
@@ -37,6 +38,29 @@ const std::vector<Command> kCommands = {
     {"embed", "print sentence embeddings of text, one JSON object per line", RunEmbed},
 };
 
+// OpenBLAS (FAISS's BLAS on Debian) starts its worker threads when it is loaded, and each spins
+// (sched_yield) for 2^28 cycles before it sleeps: on two cores that took a core for about 0.1 s
+// of every run, 0.11 of the 0.26 CPU-seconds of a one-text `lookup` (benchmarks/README.md,
+// session 19). Stopping them costs nothing: OpenBLAS starts them again at its next call that
+// wants threads (ingest's training). Another BLAS lacks the function: nothing to do.
+// Returns whether the BLAS is OpenBLAS (whose threads it then stopped).
+bool StopIdleBlasThreads() {
+  using Shutdown = int (*)();
+  void* fn = dlsym(RTLD_DEFAULT, "blas_thread_shutdown_");
+  if (fn != nullptr) reinterpret_cast<Shutdown>(fn)();
+  return fn != nullptr;
+}
+
+// Returns the number of threads of this process (-1 when /proc cannot tell).
+int ThreadCount() {
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (const dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+  closedir(dir);
+  return n;
+}
+
 void PrintHelp() {
   std::printf(
       "claimmatch: finds the fact-checked claims a sentence repeats.\n\n"
@@ -47,7 +71,7 @@ void PrintHelp() {
       "exit codes: 0 ok, 1 failure, 2 usage error, 3 input rejected under --strict\n");
 }
 
-void PrintVersion() {
+void PrintVersion(bool openblas) {
   std::printf("claimmatch %s (%s build)\n", CLAIMMATCH_VERSION, CLAIMMATCH_BUILD_TYPE);
   std::printf("  faiss %d.%d.%d, eigen %d.%d.%d, sentencepiece 0.1.97 (Debian 12)\n",
               FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH, EIGEN_WORLD_VERSION,
@@ -58,6 +82,8 @@ void PrintVersion() {
   std::printf("  allocator: %s\n", dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr
                                        ? "tcmalloc (gperftools)"
                                        : "the C library's malloc");
+  std::printf("  BLAS: %s (threads running: %d)\n",
+              openblas ? "OpenBLAS, idle worker threads stopped" : "not OpenBLAS", ThreadCount());
 }
 
 }  // namespace
@@ -65,13 +91,14 @@ void PrintVersion() {
 
 int main(int argc, char** argv) {
   using namespace claimmatch::cli;
+  const bool openblas = StopIdleBlasThreads();
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
     PrintHelp();
     return argc < 2 ? kExitUsage : kExitOk;
   }
   if (std::strcmp(argv[1], "--version") == 0) {
-    PrintVersion();
+    PrintVersion(openblas);
     return kExitOk;
   }
   const Args args(argv + 2, argv + argc);

@@ -104,6 +104,9 @@ TEST(EmbedCliTest, VersionNamesLibraries) {
   // the line reports what the process really runs with.
   EXPECT_THAT(r.out, HasSubstr(CLAIMMATCH_EXPECT_TCMALLOC ? "allocator: tcmalloc (gperftools)"
                                                           : "allocator: the C library's malloc"));
+  // OpenBLAS (Debian's FAISS links it) starts a spinning worker thread per extra core when it is
+  // loaded; main() stops them, so the process runs on its one thread until it needs more.
+  EXPECT_THAT(r.out, HasSubstr("BLAS: OpenBLAS, idle worker threads stopped (threads running: 1)"));
 }
 
 }  // namespace
