@@ -377,10 +377,10 @@ int RunScore(const Args& args) {
               "Scores many records against the claim database (nightly batch jobs): JSONL\n"
               "(`id`, `text`, other fields passed through), TSV or CSV with a header, or plain\n"
               "lines in; one JSON line per record out, in input order, with the best match(es)\n"
-              "and the decision. Streams in constant memory on both cores. Bad records go to\n"
+              "and the decision. Streams in constant memory on every core. Bad records go to\n"
               "--rejects and never stop the run (unless --strict). Reads stdin and writes stdout\n"
               "when asked, so it runs unchanged as a Hadoop Streaming / Spark pipe() mapper.");
-  AddMatchOptions(p, 1);
+  AddMatchOptions(p, 1, UsableCores(), "workers matching records in parallel (one per core)");
   p.Option("input", "input file, or - for stdin", "-", "", 'i')
       .Option("output", "output file (JSONL), or - for stdout", "-", "", 'o')
       .Option("format", "jsonl, tsv, csv or lines (default: by extension, else jsonl)", "")
@@ -436,7 +436,9 @@ int RunScore(const Args& args) {
     return UsageError(p, "--repeat-cache-mb needs a number of megabytes from 0 to 1048576");
   const bool resume = p.GetFlag("resume");
   if (resume && output == "-") return UsageError(p, "--resume needs --output FILE");
-  absl::StatusOr<MatchSession> s = OpenMatchSession(p);
+  // Each worker encodes its own chunk on its own thread: the workers already use the cores.
+  absl::StatusOr<MatchSession> s = OpenMatchSession(p, /*many_queries=*/true,
+                                                    /*encoder_threads=*/1);
   if (!s.ok()) {
     if (absl::IsInvalidArgument(s.status())) return UsageError(p, s.status().message());
     return Fail(s.status());
@@ -645,6 +647,7 @@ int RunScore(const Args& args) {
                {"matches_by_verdict", matches_by_verdict},
                {"suggestions_by_verdict", suggestions_by_verdict},
                {"seconds", secs},
+               {"workers", workers},
                {"records_per_second", secs > 0 ? (total_in - skipped) / secs : 0.0}};
   if (!p.Get("summary").empty()) {
     if (auto st = WriteFileAtomically(p.Get("summary"), summary.dump(2) + "\n"); !st.ok()) {
@@ -660,10 +663,10 @@ int RunScore(const Args& args) {
     std::fprintf(
         stderr,
         "score: %s records (%s resumed past), %s matches (%s), %s suggestions, %s "
-        "rejected, %s repeats; %.1f s, %s records/s\n",
+        "rejected, %s repeats; %.1f s on %d worker%s, %s records/s\n",
         WithCommas(total_in - skipped).c_str(), WithCommas(skipped).c_str(), WithCommas(m).c_str(),
         by.empty() ? "-" : by.c_str(), WithCommas(sug).c_str(), WithCommas(rejected).c_str(),
-        WithCommas(repeats).c_str(), secs,
+        WithCommas(repeats).c_str(), secs, workers, workers == 1 ? "" : "s",
         WithCommas(static_cast<int64_t>(secs > 0 ? (total_in - skipped) / secs : 0)).c_str());
   }
   return exit_code;

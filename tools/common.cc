@@ -1,5 +1,9 @@
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "embeddings/file_util.h"
@@ -52,6 +56,13 @@ absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& 
                         absl::StrCat("cannot load model: ", e.status().message()));
   }
   return e;
+}
+
+int UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 absl::StatusOr<int> ThreadsOption(const ArgParser& p) {

@@ -12,7 +12,7 @@
 
 namespace claimmatch::cli {
 
-void AddMatchOptions(ArgParser& p, int default_k) {
+void AddMatchOptions(ArgParser& p, int default_k, int default_threads, const char* threads_help) {
   const MatchOptions defaults;  // the engine's defaults are the flags' defaults
   p.Option("db", "claim database directory", DefaultDbDir(), "CLAIMMATCH_DB")
       .Option("model", "model directory (default: the one the database names)", "",
@@ -44,7 +44,7 @@ void AddMatchOptions(ArgParser& p, int default_k) {
               absl::StrCat(defaults.lexical_candidates))
       .Option("dense-candidates", "nearest claims per query fed to the re-ranker",
               absl::StrCat(defaults.dense_candidates))
-      .Option("threads", "encoder threads", "2", "CLAIMMATCH_THREADS");
+      .Option("threads", threads_help, absl::StrCat(default_threads), "CLAIMMATCH_THREADS");
 }
 
 absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
@@ -85,7 +85,8 @@ absl::StatusOr<RerankerModel> LoadRerankerFor(const ClaimDatabase& db,
   return RerankerModel::Default();
 }
 
-absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_queries) {
+absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_queries,
+                                              int encoder_threads) {
   MatchSession s;
   auto usage = [](absl::string_view m) { return absl::InvalidArgumentError(m); };
   absl::StatusOr<MatchMode> mode = ParseMatchMode(p.Get("mode"));
@@ -146,7 +147,8 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
 
   const std::string db_dir = p.Get("db");
   CM_ASSIGN_OR_RETURN(const std::string model, DatabaseModelDir(p.Get("model"), db_dir));
-  CM_ASSIGN_OR_RETURN(s.encoder, LoadEncoder(model, threads));
+  CM_ASSIGN_OR_RETURN(s.encoder,
+                      LoadEncoder(model, encoder_threads > 0 ? encoder_threads : threads));
   absl::StatusOr<std::unique_ptr<ClaimDatabase>> db =
       ClaimDatabase::Open(db_dir, ClaimDatabase::Mode::kReadOnly, *s.encoder);
   if (!db.ok()) return db.status();

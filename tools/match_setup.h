@@ -25,14 +25,19 @@ struct MatchSession {
 
 // Declares --db, --model, --mode, -k, --match-threshold, --suggest-threshold, --min-words,
 // --language, --publisher, --verdict, --since, --until, --reranker, --lexical-candidates,
-// --threads.
-void AddMatchOptions(ArgParser& p, int default_k);
+// --threads (by default the encoder's threads per call, default 2; a command whose --threads
+// means something else passes its own default and help).
+void AddMatchOptions(ArgParser& p, int default_k, int default_threads = 2,
+                     const char* threads_help = "encoder threads");
 
 // Opens everything the options name. Usage problems come back as kInvalidArgument (exit 2),
 // others as they are (exit 1). `many_queries`: the command will match many texts, so the Matcher
 // keeps its in-memory snapshot (engine/matcher.h; about 0.3 s to build at 19k claims); a command
 // matching a handful of texts passes false and reads the store per query instead.
-absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_queries = true);
+// `encoder_threads` > 0 sets the encoder's threads per call instead of --threads (`score`, whose
+// --threads workers each encode their own chunk, passes 1).
+absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_queries = true,
+                                              int encoder_threads = 0);
 
 // The re-ranker for a database: `explicit_path` if given, else DIR/reranker.json, else the model
 // directory's reranker.json, else the built-in fusion; one trained for another model is skipped.

@@ -1,10 +1,13 @@
 // The matching commands end to end (the real binary): lookup, flag, score, eval and
 // `train reranker`, on a small claim database ingested with the bundled default model.
+#include <sched.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -560,6 +563,55 @@ TEST_F(MatchCliTest, ScorePipelineKeepsInputOrderWithManyThreads) {
   EXPECT_EQ(s["records"], 97);
   EXPECT_EQ(s["rejected"], expected_errors);
   EXPECT_EQ(s["scored"], 97 - expected_errors);
+  EXPECT_EQ(s["workers"], 6);
+}
+
+// Without --threads, score runs one worker per CPU it may use (its affinity mask, which a child
+// inherits: pinned to one CPU it runs one) or CLAIMMATCH_THREADS when set, and its summary says
+// how many ran.
+TEST_F(MatchCliTest, ScoreRunsOneWorkerPerUsableCoreByDefault) {
+  if (const char* env = std::getenv("CLAIMMATCH_THREADS"); env != nullptr && *env != '\0') {
+    GTEST_SKIP() << "CLAIMMATCH_THREADS is set";
+  }
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  const int cores = CPU_COUNT(&all);
+  const std::string in =
+      Write("lines.txt", "Wind turbines give people cancer\nSharks never get cancer\n");
+  const std::string summary = JoinPath(dir_, "summary.json");
+  auto score = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> cmd = {"score",    "--format", "lines",     "--input", in,
+                                    "--output", out,        "--summary", summary};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    return Run(cmd);
+  };
+  auto r = score(JoinPath(dir_, "out.jsonl"), {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(ReadOrEmpty(summary))["workers"], cores);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat(" on ", cores, cores == 1 ? " worker," : " workers,")));
+
+  // Pinned to one CPU (the child inherits this thread's mask): one worker.
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  r = score(JoinPath(dir_, "pinned.jsonl"), {});
+  ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(ReadOrEmpty(summary))["workers"], 1);
+  EXPECT_THAT(r.err, HasSubstr(" on 1 worker, "));
+
+  // --threads wins; the output does not depend on the workers.
+  r = score(JoinPath(dir_, "three.jsonl"), {"--threads", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(ReadOrEmpty(summary))["workers"], 3);
+  EXPECT_EQ(ReadOrEmpty(JoinPath(dir_, "pinned.jsonl")), ReadOrEmpty(JoinPath(dir_, "out.jsonl")));
+  EXPECT_EQ(ReadOrEmpty(JoinPath(dir_, "three.jsonl")), ReadOrEmpty(JoinPath(dir_, "out.jsonl")));
 }
 
 // A record whose text and date repeat an earlier one's takes its results (within a chunk, or from
