@@ -56,7 +56,6 @@ absl::StatusOr<std::string> DatabaseModelDir(const std::string& model, const std
 absl::StatusOr<std::unique_ptr<SentenceEncoder>> LoadEncoder(const std::string& dir, int threads);
 // The value of the --threads option; fails with kInvalidArgument unless it is a whole number >= 1.
 absl::StatusOr<int> ThreadsOption(const ArgParser& p);
-
 // Returns the number of CPUs this process may run on (its affinity mask: a container's or
 // taskset's limit), at least 1.
 int UsableCores();
