@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "embeddings/file_util.h"
 #include "embeddings/status_macros.h"
+#include "engine/dates.h"
 
 namespace claimmatch {
 namespace {
@@ -59,6 +60,16 @@ absl::Status LineError(absl::string_view name, int line_number, absl::string_vie
 
 }  // namespace
 
+std::string QueryIdDate(absl::string_view id) {
+  if (id.size() < 9 || id[8] != '_') return "";
+  for (int i = 0; i < 8; ++i) {
+    if (id[i] < '0' || id[i] > '9') return "";
+  }
+  if (id.substr(0, 2) < "19" || id.substr(0, 2) > "21") return "";
+  const std::string day = NormalizeDate(id.substr(0, 8));  // YYYYMMDD: checked as a real day
+  return day.size() == 10 ? day : "";
+}
+
 absl::StatusOr<std::vector<EvalQuery>> ParseQueriesTsv(absl::string_view contents,
                                                        absl::string_view name) {
   std::vector<EvalQuery> queries;
@@ -75,7 +86,7 @@ absl::StatusOr<std::vector<EvalQuery>> ParseQueriesTsv(absl::string_view content
       return LineError(name, n,
                        absl::StrCat("query id \"", fields[0], "\" repeats line ", it->second));
     }
-    queries.push_back({std::string(fields[0]), UnquoteField(fields[1])});
+    queries.push_back({std::string(fields[0]), UnquoteField(fields[1]), QueryIdDate(fields[0])});
     return absl::OkStatus();
   }));
   return queries;

@@ -3,7 +3,10 @@
 //
 // Files:
 //   queries TSV  `id<TAB>text[<TAB>ignored...]`, one per line; a first line whose id is "id",
-//                "tweet_id" or "iclaim_id" is a header and skipped (as the baseline does).
+//                "tweet_id" or "iclaim_id" is a header and skipped (as the baseline does). An
+//                id that begins with a day as YYYYMMDD and '_' (the CheckThat! debate and speech
+//                sentences: "20170822_Trump_phoenix_0204") gives the query its date
+//                (QueryIdDate): the day the sentence was said.
 //   qrels        `qid 0 docid rel`, fields separated by whitespace; a pair counts as relevant
 //                when rel > 0 (the baseline counts every line; the CheckThat qrels only hold rel 1,
 //                so they agree there).
@@ -37,7 +40,13 @@ namespace claimmatch {
 struct EvalQuery {
   std::string id;
   std::string text;
+  std::string date;  // QueryIdDate(id): "YYYY-MM-DD" or ""
 };
+
+// Returns the day an id such as "20170822_Trump_phoenix_0204" begins with, as "2017-08-22": eight
+// digits that are a real day of a year from 1900 to 2199, then '_'. "" for any other id (a tweet
+// id, "2017082_x", "20170230_x", "20170822").
+std::string QueryIdDate(absl::string_view id);
 
 // Relevant doc ids per query id (only queries with at least one relevant doc).
 using Qrels = absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>;
@@ -55,7 +64,8 @@ struct Metrics {
   int queries = 0;  // judged queries averaged over
 };
 
-// Returns the queries of the TSV `contents`, in file order; fails with kInvalidArgument
+// Returns the queries of the TSV `contents`, in file order, each dated by QueryIdDate; fails with
+// kInvalidArgument
 // ("name:line: ...") for a line without a tab, an empty id, or an id seen before. A text quoted
 // as CSV writers quote one that holds quotes ('"' at both ends, inner quotes doubled, as in the
 // CheckThat! tweets files) is unquoted.

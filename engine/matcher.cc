@@ -601,8 +601,13 @@ std::string Matcher::SplitQueryTags(absl::string_view text) const {
 }
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
-    absl::Span<const std::string> texts, const MatchOptions& options) const {
-  return Candidates(texts, options, {}, nullptr);
+    absl::Span<const std::string> texts, const MatchOptions& options,
+    absl::Span<const std::string> dates) const {
+  if (!dates.empty() && dates.size() != texts.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Candidates: ", dates.size(), " dates for ", texts.size(), " texts"));
+  }
+  return Candidates(texts, options, dates, nullptr);
 }
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(

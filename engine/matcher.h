@@ -135,9 +135,12 @@ class Matcher {
   absl::StatusOr<std::vector<std::vector<MatchResult>>> MatchBatch(
       absl::Span<const std::string> texts, const MatchOptions& options,
       absl::Span<const std::string> dates = {}) const;
-  // The candidates of each text (union of both channels, unfiltered, unsorted) with features.
+  // The candidates of each text (union of both channels, unfiltered, unsorted) with features;
+  // `dates` as MatchBatch's. Fails with kInvalidArgument when `dates` is neither empty nor one per
+  // text, or on store / index errors.
   absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
-      absl::Span<const std::string> texts, const MatchOptions& options) const;
+      absl::Span<const std::string> texts, const MatchOptions& options,
+      absl::Span<const std::string> dates = {}) const;
 
   const RerankerModel& reranker() const { return reranker_; }
 

@@ -125,6 +125,9 @@ int RunEval(const Args& args) {
       .Option("run-out", "also write a TREC run file (qid Q0 claim_id rank score tag)", "")
       .Option("tag", "run tag in the TREC file", "claimmatch")
       .Flag("json", "the metrics as one JSON object")
+      .Flag("no-id-dates",
+            "ignore the day a query id begins with (20170822_Trump_phoenix_0204: the day the\n"
+            "sentence was said, which the re-ranker's date feature otherwise uses)")
       .Example("claimmatch eval --db snopes-db --queries tweets-dev.tsv --qrels tweets-dev.qrels");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;
   if (p.Get("queries").empty() || p.Get("qrels").empty()) {
@@ -173,9 +176,12 @@ int RunEval(const Args& args) {
   constexpr size_t kChunk = 256;
   for (size_t begin = 0; begin < queries->size(); begin += kChunk) {
     const size_t end = std::min(queries->size(), begin + kChunk);
-    std::vector<std::string> texts;
-    for (size_t i = begin; i < end; ++i) texts.push_back((*queries)[i].text);
-    auto results = s->matcher->MatchBatch(texts, s->options);
+    std::vector<std::string> texts, dates;
+    for (size_t i = begin; i < end; ++i) {
+      texts.push_back((*queries)[i].text);
+      dates.push_back(p.GetFlag("no-id-dates") ? "" : (*queries)[i].date);
+    }
+    auto results = s->matcher->MatchBatch(texts, s->options, dates);
     if (!results.ok()) return Fail(results.status());
     for (size_t i = begin; i < end; ++i) {
       std::vector<ScoredDoc> ranked;

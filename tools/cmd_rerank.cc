@@ -79,15 +79,16 @@ absl::StatusOr<Judged> Judge(const QuerySet& set, const SentenceEncoder& encoder
   Matcher matcher(**db, RerankerModel::Default());
   MatchOptions options;
   Judged j;
-  std::vector<std::string> texts;
+  std::vector<std::string> texts, dates;
   std::vector<const absl::flat_hash_set<std::string>*> golds;
   for (const EvalQuery& q : *queries) {
     auto it = qrels->find(q.id);
     if (it == qrels->end()) continue;
     texts.push_back(q.text);
+    dates.push_back(q.date);  // as eval ranks them
     golds.push_back(&it->second);
   }
-  auto cands = matcher.Candidates(texts, options);
+  auto cands = matcher.Candidates(texts, options, dates);
   if (!cands.ok()) return cands.status();
   for (size_t q = 0; q < texts.size(); ++q) {
     std::vector<ClaimRowId> rows;
@@ -179,7 +180,8 @@ int RunTrainReranker(const Args& args) {
               "the weight and depth that maximise the training queries' MAP@5.\n"
               "Each database is read with its own model, so --train sets may come from\n"
               "cross-fitted models (trained without those queries); the re-ranker is for the\n"
-              "--dev databases' model.");
+              "--dev databases' model. A query id that begins with a day\n"
+              "(20170822_Trump_phoenix_0204) dates the query, as in `claimmatch eval`.");
   p.Option("train", "training query sets: DB:QUERIES.tsv:QRELS, comma-separated", "")
       .Option("dev", "development query sets (selection and calibration)", "")
       .Option("model", "model directory for every database (default: each one's own)", "",

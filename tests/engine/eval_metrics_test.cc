@@ -152,6 +152,29 @@ TEST(EvalMetricsTest, ParseQueriesTsv) {
                        HasSubstr("q.tsv:3: query id \"t1\" repeats line 1")));
 }
 
+// CheckThat! debate and speech sentence ids begin with the day they were said.
+TEST(EvalMetricsTest, QueryIdDate) {
+  EXPECT_EQ(QueryIdDate("20170822_Trump_phoenix_0204"), "2017-08-22");
+  EXPECT_EQ(QueryIdDate("20161019_3pres_0017"), "2016-10-19");
+  EXPECT_EQ(QueryIdDate("19991231_x"), "1999-12-31");
+  EXPECT_EQ(QueryIdDate("20200229_leap"), "2020-02-29");
+  EXPECT_EQ(QueryIdDate("20190229_not_leap"), "");
+  EXPECT_EQ(QueryIdDate("20171322_x"), "");   // month 13
+  EXPECT_EQ(QueryIdDate("2017082_x"), "");    // seven digits
+  EXPECT_EQ(QueryIdDate("20170822"), "");     // no '_' after
+  EXPECT_EQ(QueryIdDate("201708221_x"), "");  // nine digits
+  EXPECT_EQ(QueryIdDate("12340822_x"), "");   // year out of range
+  EXPECT_EQ(QueryIdDate("tweet-sno-999"), "");
+  EXPECT_EQ(QueryIdDate("1234567890123"), "");  // a tweet's numeric id
+  EXPECT_EQ(QueryIdDate(""), "");
+  absl::StatusOr<std::vector<EvalQuery>> queries =
+      ParseQueriesTsv("20170822_Trump_0204\tSaid then.\nt2\tUndated.\n", "q.tsv");
+  ASSERT_THAT(queries, IsOk());
+  ASSERT_EQ(queries->size(), 2);
+  EXPECT_EQ((*queries)[0].date, "2017-08-22");
+  EXPECT_EQ((*queries)[1].date, "");
+}
+
 TEST(EvalMetricsTest, ReadersNameTheFile) {
   const std::string dir = ::claimmatch::testing::MakeTempDir("eval_metrics_read");
   const std::string path = JoinPath(dir, "bad.qrels");

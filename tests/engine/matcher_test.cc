@@ -503,6 +503,16 @@ TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
   EXPECT_GT(same_day, undated);
   EXPECT_THAT(dated.MatchBatch({plain, plain}, none, {"2020-04-24"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 dates for 2 texts")));
+  // Candidates (what `train reranker` featurises) reads the same dates.
+  auto dated_candidates = dated.Candidates({plain}, none, {"2020-04-24"});
+  ASSERT_THAT(dated_candidates, IsOk());
+  float c03_proximity = -1;
+  for (const Candidate& c : (*dated_candidates)[0]) {
+    if (c.features[13] > c03_proximity) c03_proximity = c.features[13];
+  }
+  EXPECT_EQ(c03_proximity, 1.0f);
+  EXPECT_THAT(dated.Candidates({plain, plain}, none, {"2020-04-24"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 dates for 2 texts")));
 }
 
 // The lexical feature is the BM25 score over the index's ScoreUpperBound of the cleaned query

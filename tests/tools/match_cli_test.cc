@@ -2,6 +2,7 @@
 // `train reranker`, on a small claim database ingested with the bundled default model.
 #include <sched.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "embeddings/file_util.h"
+#include "engine/reranker.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"
 
@@ -935,6 +937,45 @@ TEST_F(MatchCliTest, EvalLexicalCandidatesLimitsTheBm25Channel) {
   EXPECT_EQ(rows["q1"], 1);
   EXPECT_EQ(rows["q5"], 1);
   for (const auto& [q, n] : rows) EXPECT_LE(n, 1) << q;
+}
+
+// A query id that begins with a day (the CheckThat! debate sentences: 20190402_..._0001) gives the
+// query that date for the re-ranker's date feature; --no-id-dates ignores it. With a re-ranker that
+// scores by date proximity alone (logit = 4 x proximity), c06 (claim date 2019-04-02) scores
+// sigmoid(4) for the query said that day, sigmoid(4 exp(-1)) a week later, and 0.5 without a date.
+TEST_F(MatchCliTest, EvalTakesTheQueryDateFromADatedId) {
+  RerankerModel by_date;
+  by_date.weights[13] = 4;
+  const std::string reranker = Write("by_date.json", by_date.ToJson());
+  const std::string queries = Write("d.tsv",
+                                    "20190402_debate_0001\tWind turbines cause cancer.\n"
+                                    "20190409_debate_0002\tWind turbines cause cancer!\n"
+                                    "2019040_x_0003\tWind turbines cause cancer?\n"
+                                    "20190431_x_0004\tWind turbines cause cancer...\n");
+  const std::string qrels = Write("d.qrels",
+                                  "20190402_debate_0001 0 c06 1\n20190409_debate_0002 0 c06 1\n"
+                                  "2019040_x_0003 0 c06 1\n20190431_x_0004 0 c06 1\n");
+  const auto c06_scores = [&](bool ignore_dates) {
+    const std::string run = JoinPath(dir_, ignore_dates ? "undated.trec" : "dated.trec");
+    std::vector<std::string> args = {"eval",    "--reranker", reranker,    "--queries", queries,
+                                     "--qrels", qrels,        "--run-out", run};
+    if (ignore_dates) args.push_back("--no-id-dates");
+    const auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, double> scores;
+    for (const std::string& line : Lines(ReadOrEmpty(run))) {
+      const std::vector<std::string> f = absl::StrSplit(line, ' ');
+      if (f.size() == 6 && f[2] == "c06") scores[f[0]] = std::stod(f[4]);
+    }
+    return scores;
+  };
+  const auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  std::map<std::string, double> dated = c06_scores(false);
+  EXPECT_NEAR(dated["20190402_debate_0001"], sigmoid(4), 1e-4);
+  EXPECT_NEAR(dated["20190409_debate_0002"], sigmoid(4 * std::exp(-1.0)), 1e-4);
+  EXPECT_NEAR(dated["2019040_x_0003"], 0.5, 1e-4);   // seven digits: no date
+  EXPECT_NEAR(dated["20190431_x_0004"], 0.5, 1e-4);  // no such day
+  for (const auto& [qid, score] : c06_scores(true)) EXPECT_NEAR(score, 0.5, 1e-4) << qid;
 }
 
 TEST_F(MatchCliTest, EvalUsageErrors) {
