@@ -10,8 +10,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "engine/dates.h"
 
 namespace claimmatch {
 namespace {
@@ -264,7 +266,136 @@ size_t FindEndTag(absl::string_view s, size_t from, absl::string_view name) {
   return s.size();
 }
 
+// A start tag's attributes, from just after its name to its '>': names lower-cased, values
+// unquoted (entities left as written), in order. `*end` is set to the position after the '>'.
+std::vector<std::pair<std::string, std::string>> ParseAttributes(absl::string_view s, size_t i,
+                                                                 size_t* end) {
+  std::vector<std::pair<std::string, std::string>> attributes;
+  while (i < s.size() && s[i] != '>') {
+    if (IsAsciiSpace(s[i]) || s[i] == '/') {
+      ++i;
+      continue;
+    }
+    const size_t name_begin = i;
+    while (i < s.size() && !IsAsciiSpace(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/') ++i;
+    std::string name = absl::AsciiStrToLower(s.substr(name_begin, i - name_begin));
+    while (i < s.size() && IsAsciiSpace(s[i])) ++i;
+    std::string value;
+    if (i < s.size() && s[i] == '=') {
+      ++i;
+      while (i < s.size() && IsAsciiSpace(s[i])) ++i;
+      if (i < s.size() && (s[i] == '"' || s[i] == '\'')) {
+        const size_t close = s.find(s[i], i + 1);
+        const size_t value_end = close == absl::string_view::npos ? s.size() : close;
+        value = std::string(s.substr(i + 1, value_end - i - 1));
+        i = value_end == s.size() ? s.size() : value_end + 1;
+      } else {
+        const size_t value_begin = i;
+        while (i < s.size() && !IsAsciiSpace(s[i]) && s[i] != '>') ++i;
+        value = std::string(s.substr(value_begin, i - value_begin));
+      }
+    }
+    if (name.empty()) {
+      ++i;  // a stray '=': skip it
+      continue;
+    }
+    attributes.emplace_back(std::move(name), std::move(value));
+  }
+  *end = i < s.size() ? i + 1 : s.size();
+  return attributes;
+}
+
+absl::string_view Attribute(const std::vector<std::pair<std::string, std::string>>& attributes,
+                            absl::string_view name) {
+  for (const auto& [n, v] : attributes) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+// The value of the first "datePublished" key of a JSON text, when it is a string; "" otherwise.
+std::string JsonDatePublished(absl::string_view json) {
+  constexpr absl::string_view kKey = "\"datePublished\"";
+  for (size_t at = json.find(kKey); at != absl::string_view::npos;
+       at = json.find(kKey, at + kKey.size())) {
+    size_t i = at + kKey.size();
+    while (i < json.size() && IsAsciiSpace(json[i])) ++i;
+    if (i >= json.size() || json[i] != ':') continue;
+    ++i;
+    while (i < json.size() && IsAsciiSpace(json[i])) ++i;
+    if (i >= json.size() || json[i] != '"') continue;
+    const size_t close = json.find('"', i + 1);
+    if (close == absl::string_view::npos) return "";
+    return std::string(json.substr(i + 1, close - i - 1));
+  }
+  return "";
+}
+
 }  // namespace
+
+PageDate HtmlPublishedDate(absl::string_view html) {
+  static constexpr absl::string_view kDateNames[] = {
+      "date",           "pubdate",      "publishdate",    "publish-date",  "dc.date",
+      "dc.date.issued", "dcterms.date", "dcterms.issued", "sailthru.date", "parsely-pub-date"};
+  // The first full day of each preference (index 0 best), with its source.
+  PageDate found[4];
+  const auto offer = [&](int rank, absl::string_view value, absl::string_view source) {
+    if (!found[rank].date.empty()) return;
+    std::string day = NormalizeDate(value);
+    if (day.size() != 10) return;  // not a full day
+    found[rank] = {std::move(day), std::string(source)};
+  };
+  size_t i = 0;
+  while (i < html.size()) {
+    const size_t lt = html.find('<', i);
+    if (lt == absl::string_view::npos) break;
+    if (absl::StartsWith(html.substr(lt), "<!--")) {
+      const size_t close = html.find("-->", lt + 4);
+      i = close == absl::string_view::npos ? html.size() : close + 3;
+      continue;
+    }
+    size_t name_end = lt + 1;
+    while (name_end < html.size() &&
+           absl::ascii_isalnum(static_cast<unsigned char>(html[name_end]))) {
+      ++name_end;
+    }
+    const std::string tag = absl::AsciiStrToLower(html.substr(lt + 1, name_end - lt - 1));
+    if (tag != "meta" && tag != "time" && tag != "script") {
+      i = lt + 1;
+      continue;
+    }
+    size_t after = 0;
+    const auto attributes = ParseAttributes(html, name_end, &after);
+    i = after;
+    if (tag == "script") {
+      const size_t close = FindEndTag(html, after, "script");
+      if (absl::StrContains(absl::AsciiStrToLower(Attribute(attributes, "type")), "ld+json")) {
+        offer(1, JsonDatePublished(html.substr(after, close - after)), "JSON-LD datePublished");
+      }
+      i = close;
+      continue;
+    }
+    const bool itemprop =
+        absl::EqualsIgnoreCase(Attribute(attributes, "itemprop"), "datePublished");
+    if (tag == "time") {
+      if (itemprop) offer(2, Attribute(attributes, "datetime"), "itemprop datePublished");
+      continue;
+    }
+    const absl::string_view content = Attribute(attributes, "content");
+    if (itemprop) offer(2, content, "itemprop datePublished");
+    for (absl::string_view key : {"property", "name"}) {
+      const std::string name = absl::AsciiStrToLower(Attribute(attributes, key));
+      if (name == "article:published_time") offer(0, content, "article:published_time");
+      for (absl::string_view date_name : kDateNames) {
+        if (name == date_name) offer(3, content, absl::StrCat("meta ", date_name));
+      }
+    }
+  }
+  for (PageDate& d : found) {
+    if (!d.date.empty()) return std::move(d);
+  }
+  return {};
+}
 
 std::string HtmlToText(absl::string_view html) {
   LineBuilder out;

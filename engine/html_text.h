@@ -24,7 +24,7 @@
 // the shape SplitSentences expects. Bytes are copied as they are: the page should be UTF-8 (a page
 // in another charset comes out as invalid UTF-8, which SplitSentences tolerates).
 //
-// Thread safety: both functions are pure and may be called concurrently.
+// Thread safety: the functions are pure and may be called concurrently.
 #ifndef CLAIMMATCH_ENGINE_HTML_TEXT_H_
 #define CLAIMMATCH_ENGINE_HTML_TEXT_H_
 
@@ -36,6 +36,23 @@ namespace claimmatch {
 
 // Returns the readable text of the HTML document `html` (see the file comment); never fails.
 std::string HtmlToText(absl::string_view html);
+
+// The day a page says it was published, and which of its markup said so.
+struct PageDate {
+  std::string date;    // "YYYY-MM-DD"; "" when the page names no full day
+  std::string source;  // "article:published_time", "JSON-LD datePublished", ...; "" with no date
+};
+
+// Returns the page's publication day from its metadata, the first full day (engine/dates.h
+// NormalizeDate; a time and zone after it are dropped, as written) found in, by preference:
+//   1. <meta property|name="article:published_time" content> (Open Graph);
+//   2. "datePublished": "..." in a <script type="application/ld+json"> block (schema.org);
+//   3. itemprop="datePublished" on a <meta> (content) or <time> (datetime);
+//   4. <meta name> "date", "pubdate", "publishdate", "publish-date", "dc.date", "dc.date.issued",
+//      "dcterms.date", "dcterms.issued", "sailthru.date", "parsely-pub-date" (content).
+// Attribute names and those values compare ASCII case-insensitively. Never fails: a page without
+// any of them, or with values that are not a full day, gives an empty PageDate.
+PageDate HtmlPublishedDate(absl::string_view html);
 
 // Returns true if `text` looks like HTML rather than plain text: after leading whitespace and a
 // byte-order mark it starts with "<!doctype", "<html", "<head", "<body", "<meta" or "<!--", or its

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "embeddings/utf8.h"
 #include "engine/html_text.h"
 #include "engine/sentence_splitter.h"
@@ -23,10 +24,13 @@ int RunFlag(const Args& args) {
               "Splits an article or a post (plain text, or HTML: its text is extracted) into\n"
               "sentences, checks every sentence, and reports those that repeat a checked claim:\n"
               "the sentence, its offsets in the input, the claim, verdict, link, score and\n"
-              "decision (match or suggest). Reads stdin when no FILE is given.");
+              "decision (match or suggest). Reads stdin when no FILE is given. An HTML page's\n"
+              "publication day (article:published_time, JSON-LD datePublished, ...) dates its\n"
+              "sentences for the re-ranker's date proximity unless --date is given.");
   AddMatchOptions(p, 1);
   p.Option("locale", "language of the text, for sentence splitting (en, de, fr, ...)", "en")
       .Flag("all", "also list sentences with no match")
+      .Flag("no-page-date", "do not date the sentences by the HTML page's publication day")
       .Flag("json", "one JSON document")
       .Flag("no-color", "no colours (also NO_COLOR)")
       .Example("claimmatch flag article.txt")
@@ -49,6 +53,12 @@ int RunFlag(const Args& args) {
   }
   const bool html = LooksLikeHtml(input);
   const std::string text = html ? HtmlToText(input) : input;
+  // The texts' date: --date, else the page's own.
+  PageDate date{s->options.date, s->options.date.empty() ? "" : "--date"};
+  if (date.date.empty() && html && !p.GetFlag("no-page-date")) {
+    date = HtmlPublishedDate(input);
+    s->options.date = date.date;
+  }
   const std::vector<Sentence> sentences = SplitSentences(text, p.Get("locale"));
   std::vector<std::string> texts;
   for (const Sentence& sentence : sentences) texts.push_back(sentence.text);
@@ -99,14 +109,21 @@ int RunFlag(const Args& args) {
     nlohmann::json doc{{"input", path},
                        {"html", html},
                        {"offsets", html ? "into the extracted text" : "into the input"},
+                       {"date", date.date},
+                       {"date_source", date.source},
                        {"sentences_checked", sentences.size()},
                        {"sentences_flagged", flagged},
                        {"sentences", out_sentences}};
     std::printf("%s\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::fputs(human.c_str(), stdout);
+    std::vector<std::string> notes;
+    if (html) notes.push_back("offsets are into the text extracted from the HTML");
+    if (!date.date.empty() && date.source != "--date") {
+      notes.push_back(absl::StrCat("dated ", date.date, " by the page's ", date.source));
+    }
     std::printf("%d of %zu sentences repeat checked claims%s\n", flagged, sentences.size(),
-                html ? " (offsets are into the text extracted from the HTML)" : "");
+                notes.empty() ? "" : absl::StrCat(" (", absl::StrJoin(notes, "; "), ")").c_str());
   }
   return kExitOk;
 }

@@ -73,6 +73,54 @@ TEST(HtmlToTextTest, ToleratesBrokenMarkup) {
   EXPECT_EQ(HtmlToText(""), "");
 }
 
+TEST(HtmlPublishedDateTest, ReadsTheDayFromThePagesMetadata) {
+  auto date = [](absl::string_view html) {
+    const PageDate d = HtmlPublishedDate(html);
+    return d.date + "|" + d.source;
+  };
+  EXPECT_EQ(
+      date("<meta property=\"article:published_time\" content=\"2018-07-18T08:15:00+01:00\">"),
+      "2018-07-18|article:published_time");
+  EXPECT_EQ(date("<META NAME='Article:Published_Time' CONTENT='2018-07-18'>"),
+            "2018-07-18|article:published_time");
+  EXPECT_EQ(date("<script type=\"application/ld+json\">{\"@type\": \"NewsArticle\", "
+                 "\"datePublished\" : \"2020-03-05T10:00:00Z\"}</script>"),
+            "2020-03-05|JSON-LD datePublished");
+  EXPECT_EQ(date("<time itemprop=\"datePublished\" datetime=\"2019-11-02\">2 Nov</time>"),
+            "2019-11-02|itemprop datePublished");
+  EXPECT_EQ(date("<meta itemprop=datePublished content=2019-11-03>"),
+            "2019-11-03|itemprop datePublished");
+  EXPECT_EQ(date("<meta name=\"DC.date.issued\" content=\"October 5, 2020\">"),
+            "2020-10-05|meta dc.date.issued");
+  EXPECT_EQ(date("<meta name=\"pubdate\" content=\"20201006\">"), "2020-10-06|meta pubdate");
+  // By preference, whatever the order in the page.
+  EXPECT_EQ(date("<meta name=\"date\" content=\"2001-01-01\">"
+                 "<script type=\"application/ld+json\">{\"datePublished\":\"2002-02-02\"}</script>"
+                 "<meta property=\"article:published_time\" content=\"2003-03-03\">"),
+            "2003-03-03|article:published_time");
+  EXPECT_EQ(
+      date("<meta name=\"date\" content=\"2001-01-01\">"
+           "<script type=\"application/ld+json\">{\"datePublished\":\"2002-02-02\"}</script>"),
+      "2002-02-02|JSON-LD datePublished");
+  // A value that is not a full day gives way to the next one.
+  EXPECT_EQ(date("<meta property=\"article:published_time\" content=\"2018\">"
+                 "<meta name=\"date\" content=\"2018-07-01\">"),
+            "2018-07-01|meta date");
+  // Not a date source: other metas, a JSON-LD key elsewhere, commented-out or plain-script markup.
+  EXPECT_EQ(date("<meta name=\"description\" content=\"2018-07-18\">"), "|");
+  EXPECT_EQ(date("<meta property=\"article:modified_time\" content=\"2018-07-18\">"), "|");
+  EXPECT_EQ(date("<!-- <meta name=\"date\" content=\"2018-07-18\"> -->"), "|");
+  EXPECT_EQ(date("<script>var x = {\"datePublished\": \"2018-07-18\"};</script>"), "|");
+  EXPECT_EQ(date("<p>Published \"datePublished\": \"2018-07-18\"</p>"), "|");
+  EXPECT_EQ(date("<meta name=\"date\" content=\"2018-02-30\">"), "|");
+  // Broken markup never fails.
+  EXPECT_EQ(date("<meta name=\"date\" content=\"2018-07-18><p>text</p>"), "|");  // quote unclosed
+  EXPECT_EQ(date("<meta name=date content=2018-07-18"), "2018-07-18|meta date");
+  EXPECT_EQ(date("<script type=\"application/ld+json\">{\"datePublished\": "), "|");
+  EXPECT_EQ(date("<meta / name=\"date\"content=\"2018-07-19\"/>"), "2018-07-19|meta date");
+  EXPECT_EQ(date(""), "|");
+}
+
 TEST(LooksLikeHtmlTest, RecognisesPages) {
   EXPECT_TRUE(LooksLikeHtml("<!DOCTYPE html><html><body>x</body></html>"));
   EXPECT_TRUE(LooksLikeHtml("\xEF\xBB\xBF\n  <HTML>"));

@@ -357,6 +357,65 @@ TEST_F(MatchCliTest, FlagDetectsHtml) {
   EXPECT_EQ(r.out.find("<p>"), std::string::npos);
 }
 
+// An HTML page's publication day dates its sentences for the re-ranker's date proximity; --date
+// wins over it, --no-page-date ignores it, plain text has none. With a re-ranker that scores by
+// date proximity alone (logit = 4 x proximity; its default thresholds make every candidate a
+// suggestion), c06 (claim date 2019-04-02) scores sigmoid(4) on a page published that day, 0.5
+// undated.
+TEST_F(MatchCliTest, FlagDatesAnHtmlPageByItsPublicationDay) {
+  RerankerModel by_date;
+  by_date.weights[13] = 4;
+  const std::string reranker = Write("by_date.json", by_date.ToJson());
+  const std::string page =
+      "<html><head><meta property=\"article:published_time\" "
+      "content=\"2019-04-02T09:30:00+02:00\"></head>"
+      "<body><p>Wind turbines cause cancer in people who live nearby.</p></body></html>\n";
+  struct Flagged {
+    std::string date, source;
+    double score = -1;
+    std::string text;
+  };
+  const auto flag = [&](std::vector<std::string> extra, const std::string& input) {
+    std::vector<std::string> args = {"flag", "--reranker", reranker};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("-");
+    Flagged f;
+    const auto text = Run(args, input);
+    EXPECT_EQ(text.exit_code, 0) << text.err;
+    f.text = text.out;
+    args.insert(args.begin() + 1, "--json");
+    const auto r = Run(args, input);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    f.date = j["date"].get<std::string>();
+    f.source = j["date_source"].get<std::string>();
+    if (!j["sentences"].empty() && j["sentences"][0]["matches"][0]["claim_id"] == "c06") {
+      f.score = j["sentences"][0]["matches"][0]["score"].get<double>();
+    }
+    return f;
+  };
+  const auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  const Flagged dated = flag({}, page);
+  EXPECT_EQ(dated.date, "2019-04-02");
+  EXPECT_EQ(dated.source, "article:published_time");
+  EXPECT_NEAR(dated.score, sigmoid(4), 1e-4);
+  EXPECT_THAT(dated.text, HasSubstr("1 of 1 sentences repeat checked claims (offsets are into the "
+                                    "text extracted from the HTML; dated 2019-04-02 by the page's "
+                                    "article:published_time)"));
+  const Flagged given = flag({"--date", "2019-04-09"}, page);
+  EXPECT_EQ(given.date, "2019-04-09");
+  EXPECT_EQ(given.source, "--date");
+  EXPECT_NEAR(given.score, sigmoid(4 * std::exp(-1.0)), 1e-4);
+  EXPECT_THAT(given.text, Not(HasSubstr("dated")));
+  const Flagged ignored = flag({"--no-page-date"}, page);
+  EXPECT_EQ(ignored.date, "");
+  EXPECT_EQ(ignored.source, "");
+  EXPECT_NEAR(ignored.score, 0.5, 1e-4);
+  const Flagged plain = flag({}, "Wind turbines cause cancer in people who live nearby.\n");
+  EXPECT_EQ(plain.date, "");
+  EXPECT_NEAR(plain.score, 0.5, 1e-4);
+}
+
 TEST_F(MatchCliTest, FlagUsageErrors) {
   EXPECT_EQ(Run({"flag", "a.txt", "b.txt"}).exit_code, 2);
   EXPECT_EQ(Run({"flag", "--mode", "bogus", "-"}, "text").exit_code, 2);
