@@ -674,6 +674,37 @@ TEST_F(MatchCliTest, ScoreRunsOneWorkerPerUsableCoreByDefault) {
   EXPECT_EQ(ReadOrEmpty(JoinPath(dir_, "three.jsonl")), ReadOrEmpty(JoinPath(dir_, "out.jsonl")));
 }
 
+// ingest, reindex and embed default to one encoder thread per CPU the process may use, as score's
+// workers do (their help shows the default the parser holds).
+TEST_F(MatchCliTest, EncoderThreadsDefaultToTheUsableCores) {
+  if (const char* env = std::getenv("CLAIMMATCH_THREADS"); env != nullptr && *env != '\0') {
+    GTEST_SKIP() << "CLAIMMATCH_THREADS is set";
+  }
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  for (const char* command : {"ingest", "reindex", "embed"}) {
+    auto r = RunClaimmatch({command, "--help"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(
+        r.out + r.err,
+        HasSubstr(absl::StrCat("one per CPU the process may use (default: ", CPU_COUNT(&all), ")")))
+        << command;
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    r = RunClaimmatch({command, "--help"});
+    ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+    EXPECT_THAT(r.out + r.err, HasSubstr("one per CPU the process may use (default: 1)"))
+        << command;
+  }
+}
+
 // A record whose text and date repeat an earlier one's takes its results (within a chunk, or from
 // the cache across chunks): the output is the one of matching every record, and the summary
 // counts the repeats. The same text with another date is not a repeat (the date is a feature).
