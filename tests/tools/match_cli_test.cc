@@ -31,6 +31,27 @@ using json = nlohmann::json;
 
 std::string DefaultModel() { return JoinPath(testing::TestDataDir(), "../../models/default"); }
 
+// The mask holding only the first CPU of `mask`.
+cpu_set_t FirstCpuOf(const cpu_set_t& mask) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &mask)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  return one;
+}
+
+// A re-ranker that ranks by date proximity alone: logit = 4 x proximity (claimant agreement off,
+// decision weights 0, the default thresholds), as JSON.
+std::string ByDateRerankerJson() {
+  RerankerModel by_date;
+  by_date.weights[13] = 4;
+  return by_date.ToJson();
+}
+
 // Twelve claims on distinct topics (ids c01..c12), in English and Portuguese.
 constexpr char kClaimsJsonl[] =
     R"({"id": "c01", "claim": "Vaccines cause autism in children.", "verdict": "False", "publisher": "Snopes", "language": "en", "date": "2019-03-01", "url": "https://checks.example.org/c01"}
@@ -363,9 +384,7 @@ TEST_F(MatchCliTest, FlagDetectsHtml) {
 // suggestion), c06 (claim date 2019-04-02) scores sigmoid(4) on a page published that day, 0.5
 // undated.
 TEST_F(MatchCliTest, FlagDatesAnHtmlPageByItsPublicationDay) {
-  RerankerModel by_date;
-  by_date.weights[13] = 4;
-  const std::string reranker = Write("by_date.json", by_date.ToJson());
+  const std::string reranker = Write("by_date.json", ByDateRerankerJson());
   const std::string page =
       "<html><head><meta property=\"article:published_time\" "
       "content=\"2019-04-02T09:30:00+02:00\"></head>"
@@ -651,14 +670,7 @@ TEST_F(MatchCliTest, ScoreRunsOneWorkerPerUsableCoreByDefault) {
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(" on ", cores, cores == 1 ? " worker," : " workers,")));
 
   // Pinned to one CPU (the child inherits this thread's mask): one worker.
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &all)) {
-      CPU_SET(c, &one);
-      break;
-    }
-  }
+  const cpu_set_t one = FirstCpuOf(all);
   ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   r = score(JoinPath(dir_, "pinned.jsonl"), {});
   ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
@@ -682,14 +694,7 @@ TEST_F(MatchCliTest, EncoderThreadsDefaultToTheUsableCores) {
   }
   cpu_set_t all;
   ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &all)) {
-      CPU_SET(c, &one);
-      break;
-    }
-  }
+  const cpu_set_t one = FirstCpuOf(all);
   for (const char* command : {"ingest", "reindex", "embed"}) {
     auto r = RunClaimmatch({command, "--help"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -1034,9 +1039,7 @@ TEST_F(MatchCliTest, EvalLexicalCandidatesLimitsTheBm25Channel) {
 // scores by date proximity alone (logit = 4 x proximity), c06 (claim date 2019-04-02) scores
 // sigmoid(4) for the query said that day, sigmoid(4 exp(-1)) a week later, and 0.5 without a date.
 TEST_F(MatchCliTest, EvalTakesTheQueryDateFromADatedId) {
-  RerankerModel by_date;
-  by_date.weights[13] = 4;
-  const std::string reranker = Write("by_date.json", by_date.ToJson());
+  const std::string reranker = Write("by_date.json", ByDateRerankerJson());
   const std::string queries = Write("d.tsv",
                                     "20190402_debate_0001\tWind turbines cause cancer.\n"
                                     "20190409_debate_0002\tWind turbines cause cancer!\n"
