@@ -65,10 +65,9 @@ struct Metrics {
 };
 
 // Returns the queries of the TSV `contents`, in file order, each dated by QueryIdDate; fails with
-// kInvalidArgument
-// ("name:line: ...") for a line without a tab, an empty id, or an id seen before. A text quoted
-// as CSV writers quote one that holds quotes ('"' at both ends, inner quotes doubled, as in the
-// CheckThat! tweets files) is unquoted.
+// kInvalidArgument ("name:line: ...") for a line without a tab, an empty id, or an id seen before.
+// A text quoted as CSV writers quote one that holds quotes ('"' at both ends, inner quotes
+// doubled, as in the CheckThat! tweets files) is unquoted.
 absl::StatusOr<std::vector<EvalQuery>> ParseQueriesTsv(absl::string_view contents,
                                                        absl::string_view name);
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "embeddings/utf8.h"
+#include "engine/dates.h"
 #include "engine/html_text.h"
 #include "engine/sentence_splitter.h"
 #include "nlohmann/json.hpp"
@@ -53,8 +54,8 @@ int RunFlag(const Args& args) {
   }
   const bool html = LooksLikeHtml(input);
   const std::string text = html ? HtmlToText(input) : input;
-  // The texts' date: --date, else the page's own.
-  PageDate date{s->options.date, s->options.date.empty() ? "" : "--date"};
+  // The texts' date: --date (a day, OpenMatchSession checked), else the page's own.
+  PageDate date{NormalizeDate(s->options.date), s->options.date.empty() ? "" : "--date"};
   if (date.date.empty() && html && !p.GetFlag("no-page-date")) {
     date = HtmlPublishedDate(input);
     s->options.date = date.date;

@@ -421,7 +421,7 @@ TEST_F(MatchCliTest, FlagDatesAnHtmlPageByItsPublicationDay) {
   EXPECT_THAT(dated.text, HasSubstr("1 of 1 sentences repeat checked claims (offsets are into the "
                                     "text extracted from the HTML; dated 2019-04-02 by the page's "
                                     "article:published_time)"));
-  const Flagged given = flag({"--date", "2019-04-09"}, page);
+  const Flagged given = flag({"--date", "April 9, 2019"}, page);
   EXPECT_EQ(given.date, "2019-04-09");
   EXPECT_EQ(given.source, "--date");
   EXPECT_NEAR(given.score, sigmoid(4 * std::exp(-1.0)), 1e-4);
