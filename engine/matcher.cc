@@ -603,16 +603,16 @@ std::string Matcher::SplitQueryTags(absl::string_view text) const {
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options,
     absl::Span<const std::string> dates) const {
-  if (!dates.empty() && dates.size() != texts.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Candidates: ", dates.size(), " dates for ", texts.size(), " texts"));
-  }
   return Candidates(texts, options, dates, nullptr);
 }
 
 absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     absl::Span<const std::string> texts, const MatchOptions& options,
     absl::Span<const std::string> dates, std::vector<std::string>* split_out) const {
+  if (!dates.empty() && dates.size() != texts.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dates.size(), " dates for ", texts.size(), " texts"));
+  }
   CM_ASSIGN_OR_RETURN(const Snapshot* snap, GetSnapshot());
   const int n = static_cast<int>(texts.size());
   // Tags spelled out once, for both channels' cleaning.
@@ -895,10 +895,6 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
 absl::StatusOr<std::vector<std::vector<MatchResult>>> Matcher::MatchBatch(
     absl::Span<const std::string> texts, const MatchOptions& options,
     absl::Span<const std::string> dates) const {
-  if (!dates.empty() && dates.size() != texts.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MatchBatch: ", dates.size(), " dates for ", texts.size(), " texts"));
-  }
   std::vector<std::string> split;  // each text with its tags spelled out, as Candidates did it
   CM_ASSIGN_OR_RETURN(std::vector<std::vector<Candidate>> all,
                       Candidates(texts, options, dates, &split));

@@ -150,6 +150,7 @@ class Matcher {
 
   // Candidates, also giving each text with its tags spelled out (SplitQueryTags) in `*split_out`
   // when non-null, so that MatchBatch's rules read the text as the channels did without redoing it.
+  // Checks `dates` (empty or one per text) for both public entry points.
   absl::StatusOr<std::vector<std::vector<Candidate>>> Candidates(
       absl::Span<const std::string> texts, const MatchOptions& options,
       absl::Span<const std::string> dates, std::vector<std::string>* split_out) const;

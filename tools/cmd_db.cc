@@ -93,9 +93,8 @@ int RunIngest(const Args& args) {
               "language of the records that give none (a BCP-47 code: en, pt-BR); records "
               "that give one keep it",
               "")
-      .Option("rejects", "write rejected records (file, line, field, reason) as JSONL here", "")
-      .Option("threads", "encoder threads, by default one per CPU the process may use",
-              absl::StrCat(UsableCores()), "CLAIMMATCH_THREADS")
+      .Option("rejects", "write rejected records (file, line, field, reason) as JSONL here", "");
+  AddEncoderThreadsOption(p)
       .Option("batch", "records per transaction and embedding call", "1000")
       .Option("checkpoint-every", "save the indexes after this many batches", "50")
       .Flag("strict", "fail (exit 3) and write nothing if any record is rejected")
@@ -406,9 +405,8 @@ int RunReindex(const Args& args) {
               "switches the database to another model, or repairs corrupt index files.");
   AddDbOption(p);
   AddModelOption(p, "the model to use from now on (default: the database's own model)");
-  p.Option("index", "vector index type: flat, hnsw or ivfpq (default: keep the current one)", "")
-      .Option("threads", "encoder threads, by default one per CPU the process may use",
-              absl::StrCat(UsableCores()), "CLAIMMATCH_THREADS")
+  p.Option("index", "vector index type: flat, hnsw or ivfpq (default: keep the current one)", "");
+  AddEncoderThreadsOption(p)
       .Flag("quiet", "no progress bar or summary", 'q')
       .Example(
           "claimmatch reindex --db ~/claims --model models/paraphrase-multilingual-MiniLM-L12-v2");

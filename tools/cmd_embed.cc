@@ -43,9 +43,8 @@ int RunEmbed(const Args& args) {
   p.Option("model", "model directory (sentence-transformers layout)", DefaultModelDir(),
            "CLAIMMATCH_MODEL")
       .Option("input", "file with one text per line ('-' for stdin)", "", "", 'i')
-      .Option("role", "prompt to use: none, query or document (e5-style models)", "none")
-      .Option("threads", "encoder threads, by default one per CPU the process may use",
-              absl::StrCat(UsableCores()), "CLAIMMATCH_THREADS")
+      .Option("role", "prompt to use: none, query or document (e5-style models)", "none");
+  AddEncoderThreadsOption(p)
       .Example("claimmatch embed --model tests/data/xlmr-tiny/model \"The moon landing was faked\"")
       .Example("claimmatch embed --input sentences.txt > vectors.jsonl");
   if (int rc = ParseOrExit(p, args); rc >= 0) return rc;

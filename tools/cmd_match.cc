@@ -173,13 +173,14 @@ int RunEval(const Args& args) {
 
   TrecRun run;
   std::string run_text;
+  const bool id_dates = !p.GetFlag("no-id-dates");
   constexpr size_t kChunk = 256;
   for (size_t begin = 0; begin < queries->size(); begin += kChunk) {
     const size_t end = std::min(queries->size(), begin + kChunk);
     std::vector<std::string> texts, dates;
     for (size_t i = begin; i < end; ++i) {
       texts.push_back((*queries)[i].text);
-      dates.push_back(p.GetFlag("no-id-dates") ? "" : (*queries)[i].date);
+      dates.push_back(id_dates ? (*queries)[i].date : "");
     }
     auto results = s->matcher->MatchBatch(texts, s->options, dates);
     if (!results.ok()) return Fail(results.status());

@@ -59,6 +59,9 @@ absl::StatusOr<int> ThreadsOption(const ArgParser& p);
 // Returns the number of CPUs this process may run on (its affinity mask: a container's or
 // taskset's limit), at least 1.
 int UsableCores();
+// Declares --threads as the encoder's threads, by default UsableCores() (ingest, reindex, embed).
+// Returns `p`, to go on declaring options.
+ArgParser& AddEncoderThreadsOption(ArgParser& p);
 // The default claim database: $XDG_DATA_HOME/claimmatch/default, else
 // ~/.local/share/claimmatch/default (CLAIMMATCH_DB overrides, through the option's env).
 std::string DefaultDbDir();

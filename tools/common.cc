@@ -65,6 +65,11 @@ int UsableCores() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+ArgParser& AddEncoderThreadsOption(ArgParser& p) {
+  return p.Option("threads", "encoder threads, by default one per CPU the process may use",
+                  absl::StrCat(UsableCores()), "CLAIMMATCH_THREADS");
+}
+
 absl::StatusOr<int> ThreadsOption(const ArgParser& p) {
   int threads = 0;
   if (!p.GetInt("threads", &threads).ok() || threads < 1) {
