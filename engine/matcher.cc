@@ -325,10 +325,21 @@ int32_t ToDay(const std::optional<int64_t>& day) {
   return day.has_value() ? static_cast<int32_t>(*day) : kNoDay;
 }
 
+// The day the claim was stated (its claim date), kNoDay when unknown.
+int32_t StatedDay(const ClaimRecord& r) { return ToDay(DayNumber(r.claim_date)); }
+
 // The claim's day for the date-proximity feature: its claim date, else its review date.
 int32_t ClaimDay(const ClaimRecord& r) {
-  const int32_t day = ToDay(DayNumber(r.claim_date));
+  const int32_t day = StatedDay(r);
   return day != kNoDay ? day : ToDay(DayNumber(r.review_date));
+}
+
+// The last day a claim may have been stated on to be a candidate for a text of `query_day`
+// (MatchOptions::later_claim_days); INT32_MAX when any may.
+int32_t LatestStatedDay(int32_t query_day, int later_claim_days) {
+  if (query_day == kNoDay || later_claim_days < 0) return std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>(std::min<int64_t>(int64_t{query_day} + later_claim_days,
+                                                std::numeric_limits<int32_t>::max()));
 }
 
 // The query's day: its given date (MatchOptions::date) when there is one, else the date of an
@@ -354,8 +365,9 @@ struct Matcher::Snapshot {
   // terms, each up to the next cue_begin.
   std::vector<int> words;
   std::vector<float> claim_idf;
-  std::vector<uint64_t> claimant;  // ClaimantKey
-  std::vector<int32_t> day;        // ClaimDay
+  std::vector<uint64_t> claimant;   // ClaimantKey
+  std::vector<int32_t> day;         // ClaimDay
+  std::vector<int32_t> stated_day;  // StatedDay
   std::vector<uint32_t> cue_begin{0};
   std::vector<uint64_t> cues;
   // For a flat vector index: the claim vectors (a copy) with their prefilter, row r belonging
@@ -522,6 +534,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
     int words = 0;
     uint64_t claimant = 0;
     int32_t day = kNoDay;
+    int32_t stated_day = kNoDay;
     CueSet cues;
     ClaimTerms terms;
   };
@@ -536,6 +549,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
       analysed[i].words = CountWords(r.text);
       analysed[i].claimant = ClaimantKey(r.claimant);
       analysed[i].day = ClaimDay(r);
+      analysed[i].stated_day = StatedDay(r);
       analysed[i].cues = Cues(absl::StrCat(r.text, " ", r.title));
       records.push_back(&r);
     }
@@ -559,6 +573,7 @@ absl::StatusOr<const Matcher::Snapshot*> Matcher::GetSnapshot() const {
       snap->claim_idf.push_back(static_cast<float>(terms.claim_idf));
       snap->claimant.push_back(analysed[i].claimant);
       snap->day.push_back(analysed[i].day);
+      snap->stated_day.push_back(analysed[i].stated_day);
       for (const std::vector<uint64_t>* seg :
            {&cues.numbers, &cues.names, &terms.claim, &terms.body}) {
         snap->cues.insert(snap->cues.end(), seg->begin(), seg->end());
@@ -817,6 +832,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     const CueSet q_cues = Cues(clean[q]);
     const int32_t q_day =
         QueryDay(texts[q], !dates.empty() && !dates[q].empty() ? dates[q] : options.date);
+    const int32_t latest_day = LatestStatedDay(q_day, options.later_claim_days);
     const int q_words = CountWords(clean[q]);
     std::vector<Candidate> kept;
     kept.reserve(depth);
@@ -843,7 +859,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
       for (size_t i = 0; i < order.size(); ++i) {
         const int s = order[i];
         const int slot = slots[i];
-        if (slot < 0) continue;  // deleted before the snapshot
+        if (slot < 0) continue;                             // deleted before the snapshot
+        if (snap->stated_day[slot] > latest_day) continue;  // stated after the text
         RerankFeatures& f = cands[s].features;
         f[8] = Overlap(q_cues.numbers, snap->Numbers(slot));
         f[9] = Overlap(q_cues.names, snap->Names(slot));
@@ -856,7 +873,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
     } else {
       std::vector<ClaimRowId> rows;
       for (int s : order) rows.push_back(cands[s].row_id);
-      std::vector<char> found(order.size(), 0);  // 0: deleted since the index was loaded
+      // 0: deleted since the index was loaded, or stated after the text.
+      std::vector<char> found(order.size(), 0);
       CM_RETURN_IF_ERROR(split_work(order.size(), [&](size_t begin, size_t end) -> absl::Status {
         CM_ASSIGN_OR_RETURN(
             std::vector<std::optional<ClaimRecord>> records,
@@ -868,7 +886,7 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         const std::vector<ClaimTerms> terms = AnalyzeClaimTerms(present, db_.bm25());
         for (size_t i = begin; i < end; ++i) {
           const ClaimRecord* r = present[i - begin];
-          if (r == nullptr) continue;
+          if (r == nullptr || StatedDay(*r) > latest_day) continue;  // deleted / stated later
           const CueSet c_cues = Cues(absl::StrCat(r->text, " ", r->title));
           RerankFeatures& f = cands[order[i]].features;
           f[8] = Overlap(q_cues.numbers, c_cues.numbers);

@@ -3,9 +3,11 @@
 //   query -> cleaned (tags spelled out, run-together hashtags broken over the claims' vocabulary,
 //            links removed)
 //         -> dense candidates (FAISS, cosine) + lexical candidates (BM25)   [mode picks channels]
-//         -> union -> features (reranker.h) -> re-ranker probability -> claimant agreement of the
-//            best candidates (reranker.h, hybrid mode; every candidate votes, including those the
-//            filters then leave out: who said the text does not depend on what is shown) -> sorted
+//         -> union -> the best of a preliminary fusion, less the claims stated after a dated
+//            text (MatchOptions::later_claim_days) -> features (reranker.h) -> re-ranker
+//            probability -> claimant agreement of the best candidates (reranker.h, hybrid mode;
+//            every candidate votes, including those the filters then leave out: who said the
+//            text does not depend on what is shown) -> sorted
 //         -> decision per result, from its confidence (the re-ranker's absolute-feature model):
 //            kMatch when >= match_threshold and the query has at least min_words_for_match words;
 //            kSuggest when >= suggest_threshold; else kNone.
@@ -75,6 +77,13 @@ struct MatchOptions {
   // re-ranker's date-proximity feature, in place of an embedded tweet's signature date; a date
   // that is not a full day (or not a date) counts as none. MatchBatch's `dates` give one per text.
   std::string date;
+  // A text with a date (the one above, MatchBatch's, or an embedded tweet's signature date) does
+  // not repeat a claim first stated more than this many days after it: such candidates are left
+  // out, in every mode (a claim not yet made could not have been checked when the text was
+  // written; on CheckThat! debates-train 7 of 562 gold claims were stated after their sentence,
+  // 5 of them within a week). Only the claim date counts (a review date says when it was checked,
+  // not when it was first said). Negative: keep them.
+  int later_claim_days = 1;
   // Match of one text in hybrid mode runs the lexical channel (BM25) on a worker thread owned by
   // the Matcher while the calling thread runs the dense one, then joins the BM25 search
   // (Bm25Index::SharedSearch); without the snapshot (large databases) the two threads also split

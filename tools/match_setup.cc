@@ -39,6 +39,10 @@ void AddMatchOptions(ArgParser& p, int default_k, int default_threads, const cha
               "the texts' date (YYYY-MM-DD, or e.g. \"August 29, 2017\"), for the re-ranker's "
               "date proximity (default: an embedded tweet's signature date)",
               "")
+      .Flag("keep-later-claims",
+            "also consider claims first stated more than a day after a text's date (its --date,\n"
+            "record date, embedded tweet date or query id date); by default a dated text cannot\n"
+            "repeat a claim not yet made")
       .Option("reranker", "re-ranker file (default: DIR/reranker.json, then the model's)", "")
       .Option("lexical-candidates", "BM25 candidates per query fed to the re-ranker",
               absl::StrCat(defaults.lexical_candidates))
@@ -136,6 +140,7 @@ absl::StatusOr<MatchSession> OpenMatchSession(const ArgParser& p, bool many_quer
     return usage(
         absl::StrCat("--date needs a day, e.g. 2017-08-29 (got \"", s.options.date, "\")"));
   }
+  if (p.GetFlag("keep-later-claims")) s.options.later_claim_days = -1;
   f.claim_date_from = p.Get("since");
   f.claim_date_to = p.Get("until");
   for (const char* bound : {"since", "until"}) {

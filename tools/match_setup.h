@@ -24,9 +24,10 @@ struct MatchSession {
 };
 
 // Declares --db, --model, --mode, -k, --match-threshold, --suggest-threshold, --min-words,
-// --language, --publisher, --verdict, --since, --until, --reranker, --lexical-candidates,
-// --threads (by default the encoder's threads per call, default 2; a command whose --threads
-// means something else passes its own default and help).
+// --names-only-idf, --language, --publisher, --verdict, --since, --until, --date,
+// --keep-later-claims, --reranker, --lexical-candidates, --dense-candidates, --threads (by default
+// the encoder's threads per call, default 2; a command whose --threads means something else passes
+// its own default and help).
 void AddMatchOptions(ArgParser& p, int default_k, int default_threads = 2,
                      const char* threads_help = "encoder threads");
 

@@ -149,14 +149,15 @@ class MatcherTest : public ::testing::Test {
 
   // The features of claim `id` among the candidates of `text` (all zero, and a failure, when it
   // is not a candidate).
-  RerankFeatures FeaturesOf(const std::string& text, const std::string& id) {
+  RerankFeatures FeaturesOf(const std::string& text, const std::string& id,
+                            const MatchOptions& options = MatchOptions()) {
     MatchOptions all_claims;
     all_claims.k = 50;  // every claim: the row ids by claim id
     ClaimRowId row = -1;
     for (const MatchResult& m : MatchOrDie("vaccines cause cancer and autism", all_claims)) {
       if (m.claim.id == id) row = m.row_id;
     }
-    auto all = matcher_->Candidates({text}, MatchOptions());
+    auto all = matcher_->Candidates({text}, options);
     EXPECT_THAT(all, IsOk());
     if (all.ok()) {
       for (const Candidate& c : (*all)[0]) {
@@ -466,12 +467,15 @@ TEST_F(MatcherTest, CoverageFeaturesAreIdfWeightedShares) {
 
 // Date proximity: exp(-days apart / 7) between an embedded tweet's signature date and the claim's
 // date (c03: 2020-04-24); 0 without a signature date or without a claim date (c11 has none).
+// Claims stated after the text are kept here (later_claim_days -1; see the next test).
 TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
   const std::string tweet =
       "Drinking bleach cures the coronavirus \xE2\x80\x94 Some One (@someone) ";
+  MatchOptions keep_later;
+  keep_later.later_claim_days = -1;
   EXPECT_FLOAT_EQ(FeaturesOf(tweet + "April 24, 2020", "c03")[13], 1.0f);
   EXPECT_NEAR(FeaturesOf(tweet + "May 1, 2020", "c03")[13], std::exp(-1.0f), 1e-6);
-  EXPECT_NEAR(FeaturesOf(tweet + "April 10, 2020", "c03")[13], std::exp(-2.0f), 1e-6);
+  EXPECT_NEAR(FeaturesOf(tweet + "April 10, 2020", "c03", keep_later)[13], std::exp(-2.0f), 1e-6);
   EXPECT_EQ(FeaturesOf("Drinking bleach cures the coronavirus", "c03")[13], 0.0f);
   EXPECT_EQ(FeaturesOf(tweet + "2020", "c03")[13], 0.0f);  // a year is not a day
   EXPECT_EQ(FeaturesOf("Sharks cannot get cancer \xE2\x80\x94 A (@a) April 24, 2020", "c11")[13],
@@ -489,6 +493,7 @@ TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
     return (*r)[0][0].score;
   };
   MatchOptions none, given;
+  none.later_claim_days = given.later_claim_days = -1;
   given.date = "2020-04-24";
   const std::string plain = "Drinking bleach cures the coronavirus";
   const float undated = proximity_to_c03(plain, none, {});
@@ -513,6 +518,99 @@ TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
   EXPECT_EQ(c03_proximity, 1.0f);
   EXPECT_THAT(dated.Candidates({plain, plain}, none, {"2020-04-24"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 dates for 2 texts")));
+}
+
+// A dated text does not repeat a claim first stated more than later_claim_days (default 1) after
+// it: such claims are left out, in every mode, with the snapshot and without it. c03 ("Drinking
+// bleach cures the coronavirus.") was stated on 2020-04-24.
+TEST_F(MatcherTest, ClaimsStatedAfterADatedTextAreLeftOut) {
+  const std::string plain = "Drinking bleach cures the coronavirus";
+  const Matcher without_snapshot(*db_, RerankerModel::Default(), /*max_snapshot_claims=*/0);
+  // The ids of all the results (k = 12) for `text` dated `date` ("": undated).
+  const auto ids = [](const Matcher& m, const std::string& text, MatchOptions o,
+                      const std::string& date) {
+    o.k = 12;
+    auto r = m.MatchBatch({text}, o, {date});
+    EXPECT_THAT(r, IsOk());
+    return r.ok() ? IdSet((*r)[0]) : std::set<std::string>{};
+  };
+  const auto has_c03 = [&](const Matcher& m, const std::string& text, const MatchOptions& o,
+                           const std::string& date) {
+    return ids(m, text, o, date).count("c03") > 0;
+  };
+  for (const Matcher* m : {static_cast<const Matcher*>(matcher_.get()), &without_snapshot}) {
+    for (const MatchMode mode : {MatchMode::kHybrid, MatchMode::kDense, MatchMode::kLexical}) {
+      SCOPED_TRACE(absl::StrCat(MatchModeName(mode), m == matcher_.get() ? "" : ", no snapshot"));
+      MatchOptions o;
+      o.mode = mode;
+      EXPECT_TRUE(has_c03(*m, plain, o, ""));
+      EXPECT_TRUE(has_c03(*m, plain, o, "2020-04-24"));  // the same day
+      EXPECT_TRUE(has_c03(*m, plain, o, "2020-04-23"));  // a day before: within the margin
+      EXPECT_TRUE(has_c03(*m, plain, o, "2020-06-01"));  // after the claim
+      EXPECT_FALSE(has_c03(*m, plain, o, "2020-04-22"));
+      EXPECT_FALSE(has_c03(*m, plain, o, "2019-01-01"));
+      o.later_claim_days = 2;
+      EXPECT_TRUE(has_c03(*m, plain, o, "2020-04-22"));
+      EXPECT_FALSE(has_c03(*m, plain, o, "2020-04-21"));
+      o.later_claim_days = -1;
+      EXPECT_TRUE(has_c03(*m, plain, o, "2019-01-01"));
+    }
+  }
+  // Dated 2019-01-01, every claim stated after 2019-01-02 goes; those stated before stay, and so
+  // does c11, which has no claim date.
+  const std::set<std::string> undated = ids(*matcher_, plain, MatchOptions(), "");
+  std::set<std::string> expected = undated;
+  for (const char* later : {"c03", "c06", "c07", "c08", "c09", "c10", "c12", "c01"}) {
+    expected.erase(later);
+  }
+  EXPECT_EQ(ids(*matcher_, plain, MatchOptions(), "2019-01-01"), expected);
+  EXPECT_EQ(expected, (std::set<std::string>{"c02", "c04", "c05", "c11"}));
+  // MatchOptions::date and an embedded tweet's signature date count as the text's date too.
+  MatchOptions dated;
+  dated.date = "April 1, 2020";
+  EXPECT_FALSE(has_c03(*matcher_, plain, dated, ""));
+  const std::string tweet = plain + " \xE2\x80\x94 Some One (@someone) ";
+  EXPECT_FALSE(has_c03(*matcher_, tweet + "April 1, 2020", MatchOptions(), ""));
+  EXPECT_TRUE(has_c03(*matcher_, tweet + "April 24, 2020", MatchOptions(), ""));
+  // Candidates (what `train reranker` featurises) leaves them out the same way.
+  ClaimRowId c03 = -1;
+  for (const MatchResult& r : MatchOrDie(plain, MatchOptions())) {
+    if (r.claim.id == "c03") c03 = r.row_id;
+  }
+  ASSERT_GE(c03, 0);
+  const auto candidate_rows = [&](const std::string& date) {
+    std::set<ClaimRowId> rows;
+    auto all = matcher_->Candidates({plain}, MatchOptions(), {date});
+    EXPECT_THAT(all, IsOk());
+    if (all.ok()) {
+      for (const Candidate& c : (*all)[0]) rows.insert(c.row_id);
+    }
+    return rows;
+  };
+  EXPECT_EQ(candidate_rows("2020-04-24").count(c03), 1u);
+  EXPECT_EQ(candidate_rows("2020-04-22").count(c03), 0u);
+}
+
+// Only the claim date counts: a claim known by its review date alone (when it was checked, not
+// when it was first said) is kept whatever the text's date.
+TEST_F(MatcherTest, AReviewDateDoesNotLeaveAClaimOut) {
+  const std::string dir = testing::MakeTempDir("matcher_review_dates");
+  auto db = ClaimDatabase::Open(dir, ClaimDatabase::Mode::kReadWrite, *encoder_);
+  ASSERT_THAT(db, IsOk());
+  ClaimRecord reviewed = Claims()[2];  // c03
+  reviewed.claim_date.clear();
+  reviewed.review_date = "2020-04-24";
+  ClaimRecord stated = Claims()[3];  // c04, stated 2017-05-10
+  ASSERT_THAT((*db)->Ingest({reviewed, stated}), IsOk());
+  const Matcher m(**db, RerankerModel::Default());
+  MatchOptions o;
+  o.k = 2;
+  for (const std::string& text : {std::string("Drinking bleach cures the coronavirus"),
+                                  std::string("The Great Wall of China is visible from space")}) {
+    auto r = m.MatchBatch({text}, o, {"2010-01-01"});
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(IdSet((*r)[0]), (std::set<std::string>{"c03"})) << text;
+  }
 }
 
 // The lexical feature is the BM25 score over the index's ScoreUpperBound of the cleaned query

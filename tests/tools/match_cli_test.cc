@@ -23,6 +23,7 @@ namespace {
 using ::claimmatch::testing::IsOk;
 using ::claimmatch::testing::RunClaimmatch;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
@@ -575,6 +576,62 @@ TEST_F(MatchCliTest, ScoreDateFieldFeedsDateProximity) {
   const auto bad = Run({"lookup", "--date", "2020", text});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--date needs a day"));
+}
+
+// A dated text does not repeat a claim first stated more than a day after it: lookup's --date,
+// score's record dates and eval's dated query ids leave c06 (stated 2019-04-02) out, and
+// --keep-later-claims keeps it.
+TEST_F(MatchCliTest, ClaimsStatedAfterADatedTextAreLeftOut) {
+  const std::string text = "Wind turbines cause cancer in people who live nearby.";
+  const auto lookup_ids = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"lookup", "--json", "-k", "20"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(text);
+    const auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> ids;
+    const json j = json::parse(r.out);
+    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(lookup_ids({}).count("c06"), 1u);
+  EXPECT_EQ(lookup_ids({"--date", "2019-04-01"}).count("c06"), 1u);
+  EXPECT_EQ(lookup_ids({"--date", "March 31, 2019"}).count("c06"), 0u);
+  EXPECT_EQ(lookup_ids({"--date", "March 31, 2019", "--keep-later-claims"}).count("c06"), 1u);
+
+  const std::string in =
+      Write("later.jsonl",
+            absl::StrCat(R"({"id": "a", "text": ")", text, R"(", "day": "2019-04-02"})", "\n",
+                         R"({"id": "b", "text": ")", text, R"(", "day": "2018-01-01"})", "\n"));
+  const auto first_ids = [&](bool keep) {
+    std::vector<std::string> args = {"score", "-q", "--date-field", "day", "--input", in};
+    if (keep) args.push_back("--keep-later-claims");
+    const auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> ids;
+    for (const std::string& line : Lines(r.out)) {
+      const json j = json::parse(line);
+      ids.push_back(j["matches"].empty() ? "" : j["matches"][0]["claim_id"].get<std::string>());
+    }
+    return ids;
+  };
+  const std::vector<std::string> left_out = first_ids(false);
+  ASSERT_THAT(left_out, SizeIs(2));
+  EXPECT_EQ(left_out[0], "c06");
+  EXPECT_NE(left_out[1], "c06");
+  EXPECT_THAT(first_ids(true), ElementsAre("c06", "c06"));
+
+  const std::string queries = Write(
+      "later.tsv", absl::StrCat("20190402_a_0001\t", text, "\n20180101_b_0002\t", text, "\n"));
+  const std::string qrels =
+      Write("later.qrels", "20190402_a_0001 0 c06 1\n20180101_b_0002 0 c06 1\n");
+  const auto eval = Run({"eval", "--json", "--queries", queries, "--qrels", qrels});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_NEAR(json::parse(eval.out)["MAP@5"].get<double>(), 0.5, 1e-9);
+  const auto kept =
+      Run({"eval", "--json", "--queries", queries, "--qrels", qrels, "--keep-later-claims"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NEAR(json::parse(kept.out)["MAP@5"].get<double>(), 1.0, 1e-9);
 }
 
 TEST_F(MatchCliTest, ScoreStdinToStdout) {
