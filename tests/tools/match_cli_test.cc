@@ -599,6 +599,25 @@ TEST_F(MatchCliTest, ClaimsStatedAfterADatedTextAreLeftOut) {
   EXPECT_EQ(lookup_ids({"--date", "March 31, 2019"}).count("c06"), 0u);
   EXPECT_EQ(lookup_ids({"--date", "March 31, 2019", "--keep-later-claims"}).count("c06"), 1u);
 
+  // flag: a page's own publication day counts as its sentences' date.
+  const std::string page =
+      absl::StrCat("<html><head><meta property=\"article:published_time\" content=\"2019-03-01\">",
+                   "</head><body><p>", text, "</p></body></html>\n");
+  const auto flagged = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"flag", "--json", "--all"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("-");
+    const auto r = Run(args, page);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    return j["sentences"].empty() || j["sentences"][0]["matches"].empty()
+               ? std::string()
+               : j["sentences"][0]["matches"][0]["claim_id"].get<std::string>();
+  };
+  EXPECT_NE(flagged({}), "c06");
+  EXPECT_EQ(flagged({"--keep-later-claims"}), "c06");
+  EXPECT_EQ(flagged({"--no-page-date"}), "c06");
+
   const std::string in =
       Write("later.jsonl",
             absl::StrCat(R"({"id": "a", "text": ")", text, R"(", "day": "2019-04-02"})", "\n",
