@@ -348,11 +348,11 @@ int32_t QueryDay(absl::string_view text, absl::string_view given) {
   return ToDay(given.empty() ? DayNumber(TweetSignatureDate(text)) : ReadDay(given));
 }
 
-// The date-proximity feature (reranker.h): exp(-|days apart| / 7), 0 when a day is unknown.
-float DateProximity(int32_t query_day, int32_t claim_day) {
+// The date-proximity features (reranker.h): exp(-|days apart| / scale), 0 when a day is unknown.
+float DateProximity(int32_t query_day, int32_t claim_day, double scale) {
   if (query_day == kNoDay || claim_day == kNoDay) return 0.f;
   const double apart = std::abs(static_cast<double>(query_day) - claim_day);
-  return static_cast<float>(std::exp(-apart / 7.0));
+  return static_cast<float>(std::exp(-apart / scale));
 }
 
 }  // namespace
@@ -866,7 +866,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         f[9] = Overlap(q_cues.names, snap->Names(slot));
         f[10] = std::log((snap->words[slot] + 1.0f) / (q_words + 1.0f));
         Coverage(q_terms, snap->ClaimTerms(slot), snap->claim_idf[slot], snap->BodyTerms(slot), &f);
-        f[13] = DateProximity(q_day, snap->day[slot]);
+        f[13] = DateProximity(q_day, snap->day[slot], 7.0);
+        f[14] = DateProximity(q_day, snap->day[slot], 365.0);
         cands[s].claimant = snap->claimant[slot];
         kept.push_back(cands[s]);
       }
@@ -894,7 +895,9 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
           f[10] = std::log((CountWords(r->text) + 1.0f) / (q_words + 1.0f));
           const ClaimTerms& t = terms[i - begin];
           Coverage(q_terms, t.claim, t.claim_idf, t.body, &f);
-          f[13] = DateProximity(q_day, ClaimDay(*r));
+          const int32_t c_day = ClaimDay(*r);
+          f[13] = DateProximity(q_day, c_day, 7.0);
+          f[14] = DateProximity(q_day, c_day, 365.0);
           cands[order[i]].claimant = ClaimantKey(r->claimant);
           found[i] = 1;
         }

@@ -18,7 +18,8 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kVersion = 4;  // 2: claimant agreement; 3: date proximity; 4: hidden layer
+// 2: claimant agreement; 3: date proximity; 4: hidden layer; 5: date proximity at a year's scale.
+constexpr int kVersion = 5;
 constexpr size_t kMaxHiddenUnits = 256;
 
 float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
@@ -27,10 +28,10 @@ float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames() {
   static const std::array<const char*, kNumRerankFeatures> kNames = {
-      "cosine",         "lexical",       "cosine_minus_best", "lexical_over_best",
-      "dense_rr",       "lexical_rr",    "in_dense",          "in_lexical",
-      "number_overlap", "name_overlap",  "log_length_ratio",  "claim_coverage",
-      "query_coverage", "date_proximity"};
+      "cosine",         "lexical",        "cosine_minus_best",  "lexical_over_best",
+      "dense_rr",       "lexical_rr",     "in_dense",           "in_lexical",
+      "number_overlap", "name_overlap",   "log_length_ratio",   "claim_coverage",
+      "query_coverage", "date_proximity", "date_proximity_year"};
   return kNames;
 }
 

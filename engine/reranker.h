@@ -12,7 +12,9 @@
 // the query's terms that the claim + title contain (query coverage); date proximity,
 // exp(-|days between the query's date and the claim's| / 7), when both are known (the query's:
 // an embedded tweet's signature date; the claim's: its claim date, else its review date), else 0:
-// a claim spreads in waves, and its fact-check appears within days of the posts that carry it. The
+// a claim spreads in waves, and its fact-check appears within days of the posts that carry it; and
+// the same at a year's scale, exp(-|days| / 365) (a speaker repeats the claims of the past months,
+// and a claim checked years before is less likely the one a text repeats). The
 // candidate-set-relative ones make the scores rank-aware; the absolute ones keep them comparable
 // across queries.
 //
@@ -27,7 +29,7 @@
 // features, then a weighted sum added to the linear part); `train reranker` fits it as the mean of
 // a few networks trained from different starting points, which is again one such layer.
 //
-// Stored as JSON {"format": "claimmatch-reranker", "version": 4, "features": [names...],
+// Stored as JSON {"format": "claimmatch-reranker", "version": 5, "features": [names...],
 // "weights": [...], "bias": b, "hidden": {"weights": [[H per feature]...], "bias": [H],
 // "output": [H]} (optional), "decision_weights": [...], "decision_bias": d, "claimant_weight": w,
 // "claimant_depth": n, "model_hash": "...", "match_threshold": t1, "suggest_threshold": t2,
@@ -52,8 +54,12 @@
 
 namespace claimmatch {
 
-inline constexpr int kNumRerankFeatures = 14;
+inline constexpr int kNumRerankFeatures = 15;
 using RerankFeatures = std::array<float, kNumRerankFeatures>;
+
+// The indices of the two date features (0 for a text or claim without a day).
+inline constexpr int kDateProximityFeature = 13;
+inline constexpr int kDateProximityYearFeature = 14;
 
 // Names of the features, in order (also written into the model file).
 const std::array<const char*, kNumRerankFeatures>& RerankFeatureNames();

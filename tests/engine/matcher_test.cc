@@ -478,6 +478,11 @@ TEST_F(MatcherTest, DateProximityComparesTheTweetsDateWithTheClaims) {
   EXPECT_NEAR(FeaturesOf(tweet + "April 10, 2020", "c03", keep_later)[13], std::exp(-2.0f), 1e-6);
   EXPECT_EQ(FeaturesOf("Drinking bleach cures the coronavirus", "c03")[13], 0.0f);
   EXPECT_EQ(FeaturesOf(tweet + "2020", "c03")[13], 0.0f);  // a year is not a day
+  // The same at a year's scale: exp(-|days| / 365).
+  EXPECT_FLOAT_EQ(FeaturesOf(tweet + "April 24, 2020", "c03")[14], 1.0f);
+  EXPECT_NEAR(FeaturesOf(tweet + "May 1, 2020", "c03")[14], std::exp(-7.0f / 365), 1e-6);
+  EXPECT_NEAR(FeaturesOf(tweet + "April 24, 2021", "c03")[14], std::exp(-1.0f), 1e-6);
+  EXPECT_EQ(FeaturesOf("Drinking bleach cures the coronavirus", "c03")[14], 0.0f);
   EXPECT_EQ(FeaturesOf("Sharks cannot get cancer \xE2\x80\x94 A (@a) April 24, 2020", "c11")[13],
             0.0f);
 
@@ -1001,7 +1006,7 @@ TEST(RerankerModelTest, JsonRoundTrip) {
 
   const nlohmann::json j = nlohmann::json::parse(text);
   EXPECT_EQ(j["format"], "claimmatch-reranker");
-  EXPECT_EQ(j["version"], 4);
+  EXPECT_EQ(j["version"], 5);
   EXPECT_FALSE(j.contains("hidden"));  // a linear model writes no hidden layer
   EXPECT_EQ(j["features"].size(), static_cast<size_t>(kNumRerankFeatures));
   EXPECT_EQ(j["features"][0], "cosine");
@@ -1086,7 +1091,7 @@ TEST(RerankerModelTest, VersionOneFilesReadWithoutClaimantAgreement) {
                   "weight.json"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("weight.json: claimant_")));
   EXPECT_THAT(RerankerModel::FromJson(
-                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 5; }), "v5.json"),
+                  Resigned(m.ToJson(), [](nlohmann::json& j) { j["version"] = 6; }), "v6.json"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
 }
 
@@ -1096,13 +1101,25 @@ TEST(RerankerModelTest, OlderFeatureListsReadWithZeroWeightsForTheNewer) {
   RerankerModel m = RerankerModel::Default();
   for (int i = 0; i < kNumRerankFeatures; ++i) m.weights[i] = 1.0f + i;
   const std::string text = m.ToJson();
-  auto drop_last = [](nlohmann::json& j) {
-    for (const char* key : {"features", "weights", "decision_weights"}) j[key].erase(13);
+  auto drop_last = [](nlohmann::json& j) {  // a version 4 file: no date_proximity_year
+    for (const char* key : {"features", "weights", "decision_weights"}) j[key].erase(14);
   };
-  auto older = RerankerModel::FromJson(Resigned(text, drop_last), "13.json");
+  auto v4 = RerankerModel::FromJson(Resigned(text, drop_last), "14.json");
+  ASSERT_THAT(v4, IsOk());
+  EXPECT_EQ(v4->weights[13], 14.0f);
+  EXPECT_EQ(v4->weights[14], 0.0f);  // date_proximity_year
+  EXPECT_EQ(v4->decision_weights[14], 0.0f);
+  auto drop_last_two = [](nlohmann::json& j) {  // a version 2 file: no date features
+    for (const char* key : {"features", "weights", "decision_weights"}) {
+      j[key].erase(14);
+      j[key].erase(13);
+    }
+  };
+  auto older = RerankerModel::FromJson(Resigned(text, drop_last_two), "13.json");
   ASSERT_THAT(older, IsOk());
   EXPECT_EQ(older->weights[12], 13.0f);
   EXPECT_EQ(older->weights[13], 0.0f);  // date_proximity
+  EXPECT_EQ(older->weights[14], 0.0f);
   EXPECT_EQ(older->decision_weights[13], 0.0f);
 
   auto renamed = [](nlohmann::json& j) { j["features"][13] = "something_else"; };
