@@ -189,6 +189,9 @@ int RunTrainReranker(const Args& args) {
       .Option("out", "where to write the re-ranker (JSON)", "")
       .Option("match-precision", "dev precision required for `match`", "0.95")
       .Option("suggest-precision", "dev precision required for `suggest`", "0.8")
+      .Flag("undated-copies",
+            "also train on a copy of every training query without its date (the date features\n"
+            "zeroed), so that texts without a date are ranked well too")
       .Option("provenance",
               "how the query sets were made, recorded in the file's trained_on instead of "
               "their paths (which may be temporary)",
@@ -223,6 +226,7 @@ int RunTrainReranker(const Args& args) {
     encoder = *e;
   }
 
+  const bool undated_copies = p.GetFlag("undated-copies");
   std::vector<RerankExample> examples;
   std::vector<Judged> train_judged;
   int query_number = 0;
@@ -236,9 +240,22 @@ int RunTrainReranker(const Args& args) {
         examples.push_back({query_number, j->candidates[q][c].features, j->gold[q][c]});
       }
     }
+    if (undated_copies) {
+      for (size_t q = 0; q < j->candidates.size(); ++q, ++query_number) {
+        for (size_t c = 0; c < j->candidates[q].size(); ++c) {
+          RerankFeatures f = j->candidates[q][c].features;
+          f[kDateProximityFeature] = f[kDateProximityYearFeature] = 0;
+          examples.push_back({query_number, f, j->gold[q][c]});
+        }
+      }
+    }
     std::fprintf(stderr, "train reranker: %s: %zu queries\n", set.Name().c_str(),
                  j->candidates.size());
     train_judged.push_back(*std::move(j));
+  }
+  if (undated_copies) {
+    std::fprintf(stderr, "train reranker: each training query also without its date (%d in all)\n",
+                 query_number);
   }
   auto trained = TrainReranker(examples);
   if (!trained.ok()) return Fail(trained.status());

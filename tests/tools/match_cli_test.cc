@@ -1176,6 +1176,12 @@ TEST_F(MatchCliTest, TrainRerankerEndToEnd) {
   EXPECT_THAT(renamed["trained_on"].get<std::string>(),
               AllOf(HasSubstr("; toy queries, see the test"), Not(HasSubstr(queries))));
   EXPECT_EQ(renamed["weights"], model["weights"]);
+  // --undated-copies: every training query once more, its date features zeroed.
+  const auto undated =
+      Run({"train", "reranker", "--train", set, "--dev", set, "--out", out, "--undated-copies"});
+  ASSERT_EQ(undated.exit_code, 0) << undated.err;
+  EXPECT_THAT(undated.err, HasSubstr("each training query also without its date (10 in all)"));
+  EXPECT_THAT(t.err, Not(HasSubstr("without its date")));
 
   const auto l =
       Run({"lookup", "--json", "--reranker", out, "Drinking bleach cures the coronavirus!"});
