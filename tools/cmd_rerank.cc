@@ -104,9 +104,10 @@ absl::StatusOr<Judged> Judge(const QuerySet& set, const SentenceEncoder& encoder
   return j;
 }
 
-// MAP@5 of ranking each query's candidates by `model`, plus (top score, top is gold) pairs.
+// MAP@5 of ranking each query's candidates by `model`, plus (top score, top is gold) pairs: each
+// query's top answer once and its best wrong candidate `no_claim_weight` times.
 double MapAt5(const Judged& j, const RerankerModel& model,
-              std::vector<std::pair<float, bool>>* tops) {
+              std::vector<std::pair<float, bool>>* tops, int no_claim_weight = 1) {
   double total = 0;
   for (size_t q = 0; q < j.candidates.size(); ++q) {
     std::vector<int> order(j.candidates[q].size());
@@ -131,7 +132,9 @@ double MapAt5(const Judged& j, const RerankerModel& model,
         tops->push_back({model.Confidence(c[order[0]].features), j.gold[q][order[0]]});
       for (int i : order) {
         if (!j.gold[q][i]) {
-          tops->push_back({model.Confidence(c[i].features), false});
+          for (int w = 0; w < no_claim_weight; ++w) {
+            tops->push_back({model.Confidence(c[i].features), false});
+          }
           break;
         }
       }
@@ -175,7 +178,8 @@ int RunTrainReranker(const Args& args) {
               "queries, and calibrates the decision thresholds on them: `match` is the lowest\n"
               "probability at which the answers above it are right >= 95% of the time, `suggest`\n"
               "the lowest at which they are right >= 80%. The answers are each dev query's top\n"
-              "candidate and, as a query whose claim is not in the database, its best wrong one.\n"
+              "candidate and, as a query whose claim is not in the database, its best wrong one\n"
+              "(counted --no-claim-weight times: in a stream most texts repeat no checked claim).\n"
               "The claimant agreement (the best candidates' claimants vote; see README) takes\n"
               "the weight and depth that maximise the training queries' MAP@5.\n"
               "Each database is read with its own model, so --train sets may come from\n"
@@ -189,6 +193,10 @@ int RunTrainReranker(const Args& args) {
       .Option("out", "where to write the re-ranker (JSON)", "")
       .Option("match-precision", "dev precision required for `match`", "0.95")
       .Option("suggest-precision", "dev precision required for `suggest`", "0.8")
+      .Option("no-claim-weight",
+              "how many times each dev query's best wrong candidate counts in the calibration, "
+              "against its top answer once",
+              "2")
       .Flag("undated-copies",
             "also train on a copy of every training query without its date (the date features\n"
             "zeroed), so that texts without a date are ranked well too")
@@ -211,6 +219,11 @@ int RunTrainReranker(const Args& args) {
   if (!p.GetDouble("match-precision", &match_precision).ok() ||
       !p.GetDouble("suggest-precision", &suggest_precision).ok()) {
     return UsageError(p, "--match-precision and --suggest-precision need numbers");
+  }
+  int no_claim_weight = 2;
+  if (!p.GetInt("no-claim-weight", &no_claim_weight).ok() || no_claim_weight < 1 ||
+      no_claim_weight > 100) {
+    return UsageError(p, "--no-claim-weight needs a whole number from 1 to 100");
   }
   Encoders encoders(p.Get("model"));
   // The model the re-ranker is for: the dev databases' (they must agree).
@@ -382,7 +395,7 @@ int RunTrainReranker(const Args& args) {
   std::vector<std::pair<float, bool>> tops;
   for (size_t d = 0; d < dev_judged.size(); ++d) {
     const double fused = MapAt5(dev_judged[d], RerankerModel::Default(), nullptr);
-    const double chosen = MapAt5(dev_judged[d], *trained, &tops);
+    const double chosen = MapAt5(dev_judged[d], *trained, &tops, no_claim_weight);
     std::fprintf(stderr, "train reranker: %s: MAP@5 %.4f (built-in fusion %.4f), %zu queries\n",
                  names[d].c_str(), chosen, fused, dev_judged[d].candidates.size());
   }

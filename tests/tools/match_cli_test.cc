@@ -1176,6 +1176,27 @@ TEST_F(MatchCliTest, TrainRerankerEndToEnd) {
   EXPECT_THAT(renamed["trained_on"].get<std::string>(),
               AllOf(HasSubstr("; toy queries, see the test"), Not(HasSubstr(queries))));
   EXPECT_EQ(renamed["weights"], model["weights"]);
+  // --no-claim-weight: each dev query's best wrong answer counts that many times in the
+  // calibration, so the thresholds rise with it (default 2). The dev set four times over: enough
+  // answers for the calibration (at least 10 above a threshold).
+  const std::string dev4 = absl::StrCat(set, ",", set, ",", set, ",", set);
+  const auto thresholds = [&](const std::string& weight) {
+    const std::string file = JoinPath(dir_, "w" + weight + ".json");
+    const auto r = Run({"train", "reranker", "--train", set, "--dev", dev4, "--out", file,
+                        "--no-claim-weight", weight});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json m = json::parse(ReadOrEmpty(file));
+    return std::make_pair(m["match_threshold"].get<double>(), m["suggest_threshold"].get<double>());
+  };
+  const auto once = thresholds("1"), twice = thresholds("2"), often = thresholds("100");
+  EXPECT_LE(once.first, twice.first);
+  EXPECT_LE(once.second, twice.second);
+  EXPECT_LE(once.first, often.first);
+  EXPECT_LT(once.second, often.second);
+  EXPECT_EQ(Run({"train", "reranker", "--train", set, "--dev", set, "--out", out,
+                 "--no-claim-weight", "0"})
+                .exit_code,
+            2);
   // --undated-copies: every training query once more, its date features zeroed.
   const auto undated =
       Run({"train", "reranker", "--train", set, "--dev", set, "--out", out, "--undated-copies"});
