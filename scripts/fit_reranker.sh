@@ -61,7 +61,7 @@ for f in 0 1; do
 done
 ingest "$work/sno" models/default "$dev/snopes-claims.jsonl"
 ingest "$work/pol" models/default "$dev/politifact-claims.jsonl"
-"$bin" train reranker --out models/default/reranker.json --undated-copies \
+"$bin" train reranker --out models/default/reranker.json --undated-copies --no-claim-weight 2 \
   --train "$(IFS=,; echo "${train_sets[*]}")" \
   --dev "$work/sno:$dev/tweets-dev.tsv:$dev/tweets-dev.qrels,$work/pol:$dev/debates-dev.tsv:$dev/debates-dev.qrels" \
   --provenance "train: the claims-dev tweets-train and debates-train queries, cross-fitted (each half featurised by a fold model trained without it; scripts/fit_reranker.sh); selected and calibrated on: claims-dev tweets-dev and debates-dev"
