@@ -133,6 +133,18 @@ class MatchCliTest : public ::testing::Test {
     EXPECT_THAT(WriteFileAtomically(path, contents), IsOk());
     return path;
   }
+  // The claim ids `lookup --json -k 20 ARGS... TEXT` returns.
+  std::set<std::string> LookupIds(const std::vector<std::string>& args, const std::string& text) {
+    std::vector<std::string> all = {"lookup", "--json", "-k", "20"};
+    all.insert(all.end(), args.begin(), args.end());
+    all.push_back(text);
+    const auto r = Run(all);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> ids;
+    const json j = json::parse(r.out);
+    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
+    return ids;
+  }
 
   static std::string* root_;
   std::string dir_;
@@ -246,14 +258,8 @@ TEST_F(MatchCliTest, LookupReadsQueriesFromStdinOneJsonLineEach) {
 
 TEST_F(MatchCliTest, LookupDateAndPublisherFilters) {
   auto ids_of = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"lookup", "--json", "-k", "20", "--mode", "dense"});
-    args.push_back("Vaccines cause autism in children.");
-    const auto r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::set<std::string> ids;
-    const json j = json::parse(r.out);
-    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
-    return ids;
+    args.insert(args.begin(), {"--mode", "dense"});
+    return LookupIds(args, "Vaccines cause autism in children.");
   };
   EXPECT_EQ(ids_of({"--since", "2020", "--until", "2020"}),
             (std::set<std::string>{"c03", "c08", "c09", "c12"}));
@@ -583,16 +589,8 @@ TEST_F(MatchCliTest, ScoreDateFieldFeedsDateProximity) {
 // --keep-later-claims keeps it.
 TEST_F(MatchCliTest, ClaimsStatedAfterADatedTextAreLeftOut) {
   const std::string text = "Wind turbines cause cancer in people who live nearby.";
-  const auto lookup_ids = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"lookup", "--json", "-k", "20"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(text);
-    const auto r = Run(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::set<std::string> ids;
-    const json j = json::parse(r.out);
-    for (const json& m : j["matches"]) ids.insert(m["claim_id"].get<std::string>());
-    return ids;
+  const auto lookup_ids = [&](const std::vector<std::string>& extra) {
+    return LookupIds(extra, text);
   };
   EXPECT_EQ(lookup_ids({}).count("c06"), 1u);
   EXPECT_EQ(lookup_ids({"--date", "2019-04-01"}).count("c06"), 1u);
