@@ -348,6 +348,10 @@ int32_t QueryDay(absl::string_view text, absl::string_view given) {
   return ToDay(given.empty() ? DayNumber(TweetSignatureDate(text)) : ReadDay(given));
 }
 
+// The date-proximity features' scales (reranker.h): a week and a year.
+constexpr double kWeekDays = 7.0;
+constexpr double kYearDays = 365.0;
+
 // The date-proximity features (reranker.h): exp(-|days apart| / scale), 0 when a day is unknown.
 float DateProximity(int32_t query_day, int32_t claim_day, double scale) {
   if (query_day == kNoDay || claim_day == kNoDay) return 0.f;
@@ -866,8 +870,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
         f[9] = Overlap(q_cues.names, snap->Names(slot));
         f[10] = std::log((snap->words[slot] + 1.0f) / (q_words + 1.0f));
         Coverage(q_terms, snap->ClaimTerms(slot), snap->claim_idf[slot], snap->BodyTerms(slot), &f);
-        f[13] = DateProximity(q_day, snap->day[slot], 7.0);
-        f[14] = DateProximity(q_day, snap->day[slot], 365.0);
+        f[kDateProximityFeature] = DateProximity(q_day, snap->day[slot], kWeekDays);
+        f[kDateProximityYearFeature] = DateProximity(q_day, snap->day[slot], kYearDays);
         cands[s].claimant = snap->claimant[slot];
         kept.push_back(cands[s]);
       }
@@ -896,8 +900,8 @@ absl::StatusOr<std::vector<std::vector<Candidate>>> Matcher::Candidates(
           const ClaimTerms& t = terms[i - begin];
           Coverage(q_terms, t.claim, t.claim_idf, t.body, &f);
           const int32_t c_day = ClaimDay(*r);
-          f[13] = DateProximity(q_day, c_day, 7.0);
-          f[14] = DateProximity(q_day, c_day, 365.0);
+          f[kDateProximityFeature] = DateProximity(q_day, c_day, kWeekDays);
+          f[kDateProximityYearFeature] = DateProximity(q_day, c_day, kYearDays);
           cands[order[i]].claimant = ClaimantKey(r->claimant);
           found[i] = 1;
         }
