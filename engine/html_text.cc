@@ -350,8 +350,7 @@ PageDate HtmlPublishedDate(absl::string_view html) {
     const size_t lt = html.find('<', i);
     if (lt == absl::string_view::npos) break;
     if (absl::StartsWith(html.substr(lt), "<!--")) {
-      const size_t close = html.find("-->", lt + 4);
-      i = close == absl::string_view::npos ? html.size() : close + 3;
+      i = SkipPast(html, lt + 4, "-->");
       continue;
     }
     size_t name_end = lt + 1;

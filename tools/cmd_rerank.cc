@@ -248,16 +248,12 @@ int RunTrainReranker(const Args& args) {
     if (!train_encoder.ok()) return Fail(train_encoder.status());
     auto j = Judge(set, **train_encoder);
     if (!j.ok()) return Fail(j.status());
-    for (size_t q = 0; q < j->candidates.size(); ++q, ++query_number) {
-      for (size_t c = 0; c < j->candidates[q].size(); ++c) {
-        examples.push_back({query_number, j->candidates[q][c].features, j->gold[q][c]});
-      }
-    }
-    if (undated_copies) {
+    // Copy 0: the queries as they are; copy 1 (--undated-copies): without their dates.
+    for (int copy = 0; copy < (undated_copies ? 2 : 1); ++copy) {
       for (size_t q = 0; q < j->candidates.size(); ++q, ++query_number) {
         for (size_t c = 0; c < j->candidates[q].size(); ++c) {
           RerankFeatures f = j->candidates[q][c].features;
-          f[kDateProximityFeature] = f[kDateProximityYearFeature] = 0;
+          if (copy == 1) f[kDateProximityFeature] = f[kDateProximityYearFeature] = 0;
           examples.push_back({query_number, f, j->gold[q][c]});
         }
       }
